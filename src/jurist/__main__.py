@@ -1,0 +1,3 @@
+from jurist.cli.main import main
+
+main()

@@ -1,0 +1,52 @@
+"""Per-request helpers: the services, the caller's tenant, and a size-limited JSON body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from jurist.errors import InvalidJSON, InvalidRequest, PayloadTooLarge
+from jurist.service.auth import Tenant
+from jurist.service.container import Services
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def tenant_of(request: Request) -> Tenant:
+    headers = request.headers
+    return services_of(request).auth.authenticate(headers.get("authorization"), headers.get("x-on-behalf-of"))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_object_body(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object, whatever the Content-Type (curl's default is form-urlencoded)."""
+    body = await read_body(request, limit)
+    if not body.strip():
+        raise InvalidJSON("The request body is empty; send a JSON object.")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(
+            f"We could not parse the JSON body of your request ({exc}). Send valid JSON."
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return data

@@ -1,0 +1,53 @@
+"""The one place where exceptions become OpenAI error envelopes."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from jurist.errors import InvalidRequest, JuristError, NotFound, RateLimited
+
+log = logging.getLogger("jurist.api")
+
+
+def envelope_response(error: JuristError, headers: dict[str, str] | None = None) -> Response:
+    headers = dict(headers or {})
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
+    return Response(
+        orjson.dumps(error.to_envelope()),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def handle_jurist_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, JuristError)
+    if exc.status_code >= 500:
+        log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc)
+    return envelope_response(exc)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error: JuristError
+    if exc.status_code == 404:
+        error = NotFound(f"Unknown route: {request.method} {request.url.path}")
+    elif exc.status_code == 405:
+        error = InvalidRequest(f"Method {request.method} is not allowed on {request.url.path}")
+        error.status_code = 405
+    else:
+        error = JuristError(str(exc.detail))
+        error.status_code = exc.status_code
+    return envelope_response(error, dict(exc.headers or {}))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return envelope_response(JuristError("The server had an error while processing your request."))

@@ -1,0 +1,33 @@
+"""GET /v1/models and /v1/models/{model}; /healthz."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from jurist.api.deps import services_of, tenant_of
+from jurist.errors import ModelNotFound
+from jurist.protocol.chat import ModelCard, ModelList
+
+
+def _card(request: Request, name: str) -> ModelCard:
+    return ModelCard(id=name, created=request.app.state.started_at)
+
+
+async def list_models(request: Request) -> Response:
+    tenant_of(request)
+    names = sorted(services_of(request).chat.models)
+    body = ModelList(data=[_card(request, n) for n in names])
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+async def retrieve_model(request: Request) -> Response:
+    tenant_of(request)
+    name = request.path_params["model"]
+    if name not in services_of(request).chat.models:
+        raise ModelNotFound(f"The model '{name}' does not exist.", param="model")
+    return Response(_card(request, name).model_dump_json(), media_type="application/json")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})

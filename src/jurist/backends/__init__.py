@@ -1,0 +1,1 @@
+"""Model execution behind one small async protocol (see ``base.Backend``)."""

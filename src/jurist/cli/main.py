@@ -1,0 +1,99 @@
+"""``jurist serve``, ``jurist config show``, ``jurist keys create``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from jurist.errors import ConfigError
+from jurist.settings import Settings, load_settings
+
+app = typer.Typer(help="Jurist: a self-hostable LLM-as-a-Judge service.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys stored (hashed) in the data dir.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
+) -> None:
+    """Start the API server."""
+    import uvicorn
+
+    from jurist.api.app import create_app
+    from jurist.service.container import build_services
+
+    settings = _settings(host=host, port=port)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        services = build_services(settings)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    for notice in services.notices:
+        err.print(Panel(notice, title="notice", border_style="yellow"))
+    base = f"http://{settings.host}:{settings.port}/v1"
+    if services.new_key:
+        err.print(
+            Panel(
+                f"API key (shown once, stored hashed in {settings.data_dir}/api_keys.json):\n\n"
+                f"  {services.new_key}\n\nbase_url: {base}",
+                title="Jurist is ready",
+                border_style="green",
+            )
+        )
+    elif not settings.api_keys:
+        err.print(
+            f"Using the API key(s) in {settings.data_dir}/api_keys.json (stored hashed; "
+            "create another with `jurist keys create`)."
+        )
+    err.print(f"Models: {', '.join(sorted(services.chat.models))} at {base}")
+    uvicorn.run(
+        create_app(services),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        lifespan="on",
+    )
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective configuration, secrets masked."""
+    typer.echo(json.dumps(_settings().masked(), indent=2, default=str))
+
+
+@keys_app.command("create")
+def keys_create(
+    label: Annotated[str, typer.Option(help="A note stored with the key's digest.")] = "",
+) -> None:
+    """Create an API key, store its digest in the data dir, and print the key once."""
+    from jurist.store.keys import KeyFile
+
+    settings = _settings()
+    if settings.api_keys:
+        err.print("[yellow]JURIST_API_KEYS is set: the server ignores the key file while it is.[/]")
+    typer.echo(KeyFile(Path(settings.data_dir)).create(label))
+
+
+def main() -> None:
+    app()

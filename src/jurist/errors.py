@@ -1,0 +1,134 @@
+"""The one error tree of Jurist. Every error maps to the OpenAI error envelope.
+
+    JuristError                      500 server_error
+    ├── ConfigError                  500 (bad configuration; raised at start-up)
+    ├── InvalidRequest               400 invalid_request_error
+    │   ├── InvalidJSON              400 code=invalid_json
+    │   └── PayloadTooLarge          413 code=payload_too_large
+    ├── AuthenticationFailed         401 code=invalid_api_key
+    ├── NotFound                     404 invalid_request_error
+    │   └── ModelNotFound            404 code=model_not_found
+    ├── RateLimited                  429 code=rate_limit_exceeded (carries retry_after)
+    └── BackendError                 502 code=upstream_error (carries retryable)
+        ├── BackendTimeout           504 code=upstream_timeout
+        ├── BackendUnavailable       502 code=upstream_unavailable
+        └── BackendRejected          400 code=upstream_rejected (the upstream refused our input)
+
+Each class carries ``status_code``, ``type`` and ``code``; ``param`` names the offending request
+field when there is one. The default message is the class docstring.
+"""
+
+from __future__ import annotations
+
+
+class JuristError(Exception):
+    """Internal server error."""
+
+    status_code = 500
+    type = "server_error"
+    code: str | None = None
+
+    def __init__(self, message: str | None = None, *, param: str | None = None) -> None:
+        self.message = message or (self.__doc__ or "").strip().splitlines()[0]
+        self.param = param
+        super().__init__(self.message)
+
+    def to_envelope(self) -> dict[str, dict[str, str | None]]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+class ConfigError(JuristError):
+    """The configuration is invalid."""
+
+    code = "config_error"
+
+
+class InvalidRequest(JuristError):
+    """The request is invalid."""
+
+    status_code = 400
+    type = "invalid_request_error"
+
+
+class InvalidJSON(InvalidRequest):
+    """The request body is not valid JSON."""
+
+    code = "invalid_json"
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The request body is too large."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class AuthenticationFailed(JuristError):
+    """Incorrect API key provided."""
+
+    status_code = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class NotFound(JuristError):
+    """The requested object does not exist."""
+
+    status_code = 404
+    type = "invalid_request_error"
+
+
+class ModelNotFound(NotFound):
+    """The model does not exist."""
+
+    code = "model_not_found"
+
+
+class RateLimited(JuristError):
+    """Rate limit reached; retry later."""
+
+    status_code = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BackendError(JuristError):
+    """The judge model's backend failed."""
+
+    status_code = 502
+    type = "server_error"
+    code = "upstream_error"
+    retryable = True
+
+
+class BackendTimeout(BackendError):
+    """The judge model's backend timed out."""
+
+    status_code = 504
+    code = "upstream_timeout"
+
+
+class BackendUnavailable(BackendError):
+    """The judge model's backend could not be reached."""
+
+    code = "upstream_unavailable"
+
+
+class BackendRejected(BackendError):
+    """The judge model's backend rejected the request."""
+
+    status_code = 400
+    type = "invalid_request_error"
+    code = "upstream_rejected"
+    retryable = False

@@ -1,0 +1,1 @@
+"""Pure judging domain: items, criteria, prompts, verdict schema, parsing ladder, PAI text rendering."""

@@ -1,0 +1,78 @@
+"""The judge content items of PAI's API (``mode: single | pairwise``), validated."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Mode = Literal["single", "pairwise"]
+MODES: tuple[Mode, ...] = ("single", "pairwise")
+
+
+class CriterionSpec(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=2000)
+
+
+class _ItemBase(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    question: str = Field(min_length=1)
+    reference: str | None = None
+    criteria: list[str | CriterionSpec] | None = Field(default=None, min_length=1, max_length=20)
+    scene: str | None = Field(default=None, max_length=200)
+    score_range: tuple[int, int] | None = None
+    return_prompt: bool = False
+
+    @field_validator("score_range")
+    @classmethod
+    def _check_range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is None:
+            return value
+        low, high = value
+        if not 0 <= low < high <= 100:
+            raise ValueError("score_range must be [low, high] with 0 <= low < high <= 100")
+        if high - low > 20:
+            raise ValueError("score_range may span at most 20 points (e.g. [1, 10])")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_criteria(self) -> _ItemBase:
+        names = [c if isinstance(c, str) else c.name for c in self.criteria or []]
+        if len({n.strip().lower() for n in names}) != len(names):
+            raise ValueError("criteria names must be unique")
+        if any(not n.strip() for n in names):
+            raise ValueError("criteria names must not be empty")
+        return self
+
+    @property
+    def low(self) -> int:
+        return self.score_range[0] if self.score_range else 1
+
+    @property
+    def high(self) -> int:
+        return self.score_range[1] if self.score_range else 5
+
+    def criterion_specs(self) -> list[CriterionSpec] | None:
+        if self.criteria is None:
+            return None
+        return [CriterionSpec(name=c) if isinstance(c, str) else c for c in self.criteria]
+
+
+class SingleItem(_ItemBase):
+    """Grade one answer: overall score plus per-criterion scores."""
+
+    answer: str
+
+
+class PairwiseItem(_ItemBase):
+    """Compare two answers: winner or tie, plus per-criterion scores for each."""
+
+    answer1: str
+    answer2: str
+
+
+JudgeItem = SingleItem | PairwiseItem

@@ -1,0 +1,1 @@
+"""Use cases: chat (judge modes and custom templates); the composition root is ``container``."""
