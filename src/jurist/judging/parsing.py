@@ -108,17 +108,18 @@ def _winner(raw: Any, s1: int | None, s2: int | None) -> Winner:
     raise _Invalid("no winner")
 
 
-def _json_candidates(text: str) -> list[Any]:
-    """Every JSON object embedded in the text, last first."""
-    found = []
-    for match in reversed([m.start() for m in re.finditer(r"\{", text)]):
+def _json_candidates(text: str) -> list[tuple[Any, tuple[int, int]]]:
+    """The outermost JSON objects embedded in the text with their spans, last first."""
+    found: list[tuple[Any, tuple[int, int]]] = []
+    for start in reversed([m.start() for m in re.finditer(r"\{", text)]):
         try:
-            obj, _ = _DECODER.raw_decode(text, match)
+            obj, end = _DECODER.raw_decode(text, start)
         except ValueError:
             continue
         if isinstance(obj, dict):
-            found.append(obj)
-    return found
+            found = [f for f in found if not (start <= f[1][0] and f[1][1] <= end)]
+            found.append((obj, (start, end)))
+    return sorted(found, key=lambda f: f[1][0], reverse=True)
 
 
 def strip_echoes(text: str, supplied: list[str]) -> str:
@@ -241,11 +242,12 @@ def parse_verdict(text: str, task: JudgeTask) -> tuple[Verdict | None, Literal["
         except (ValueError, _Invalid) as exc:
             problem = f"invalid JSON verdict: {exc}"
     cleaned = strip_echoes(stripped, task.candidate_texts)
-    for obj in _json_candidates(cleaned):
+    for obj, span in _json_candidates(cleaned):
         try:
             return verdict_from_json(obj, task), "json", ""
         except _Invalid as exc:
             problem = f"invalid JSON verdict: {exc}"
+        cleaned = cleaned[: span[0]] + " " + cleaned[span[1] :]  # rejected JSON is not prose
     if cleaned.strip():
         try:
             return verdict_from_text(cleaned, task), "text", ""

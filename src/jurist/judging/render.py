@@ -74,16 +74,23 @@ def _section(title: str, items: list[CriterionScore], sep: str) -> list[str]:
     return [*lines, ""]
 
 
+_LOWERCASE_STARTERS = frozenset(
+    "although both the this it overall while despite however neither each they its".split()
+)
+
+
 def _summary(text: str, words: dict[str, str]) -> str:
+    """``In summary, <summary>``; a plain sentence opener is lower-cased to continue the phrase."""
     text = text.strip()
     if not text:
         return ""
     prefix = words["summary"]
     if text.lower().startswith(prefix.strip().lower().rstrip(",，")):
         return text
-    return (
-        prefix + text[0].lower() + text[1:] if text[:1].isupper() and text[1:2].islower() else (prefix + text)
-    )
+    first = text.split(" ", 1)[0]
+    if first.lower() in _LOWERCASE_STARTERS:
+        text = text[0].lower() + text[1:]
+    return prefix + text
 
 
 def render_single(v: SingleVerdict, scale: ScoreScale, language: Language) -> str:

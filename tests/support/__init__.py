@@ -1,0 +1,1 @@
+"""Test support: a live Jurist server on a real socket, the stub upstream, OpenAPI validation."""
