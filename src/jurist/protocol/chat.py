@@ -81,7 +81,7 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: Usage
-    system_fingerprint: str | None = None
+    system_fingerprint: str = ""
     service_tier: str | None = None
     judgment: dict[str, Any] | None = None
 
