@@ -37,9 +37,7 @@ class LiveServer:
         self._sock = free_socket()
         self.port = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        config = uvicorn.Config(
-            create_app(services), log_level="warning", access_log=False, lifespan="on"
-        )
+        config = uvicorn.Config(create_app(services), log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True)
 

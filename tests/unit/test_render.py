@@ -70,9 +70,9 @@ SEED_PAIRWISE = (
 
 
 def seed_single_verdict() -> SingleVerdict:
+    from jurist.judging.items import SingleItem
     from jurist.judging.parsing import verdict_from_text
     from jurist.judging.prompts import build_task
-    from jurist.judging.items import SingleItem
 
     task = build_task(SingleItem(question="q", answer="a"))
     verdict = verdict_from_text(SEED_SINGLE, task)

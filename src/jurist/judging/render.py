@@ -75,7 +75,21 @@ def _section(title: str, items: list[CriterionScore], sep: str) -> list[str]:
 
 
 _LOWERCASE_STARTERS = frozenset(
-    "although both the this it overall while despite however neither each they its".split()
+    [
+        "although",
+        "both",
+        "the",
+        "this",
+        "it",
+        "overall",
+        "while",
+        "despite",
+        "however",
+        "neither",
+        "each",
+        "they",
+        "its",
+    ]
 )
 
 

@@ -33,7 +33,7 @@ def extract_key(authorization: str | None) -> str | None:
         lowered = value.lower()
         if lowered.startswith("authorization:"):
             value = value[len("authorization:") :].strip()
-        elif lowered.startswith(_BEARER):
+        elif lowered.startswith(_BEARER) or lowered == _BEARER.strip():
             value = value[len(_BEARER) :].strip()
         else:
             break

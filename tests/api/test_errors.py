@@ -1,0 +1,212 @@
+"""Bad input always gets a clear 4xx in the OpenAI envelope, never a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from jurist.backends.fake import FakeBackend
+from tests.support.http import RawResponse, request
+from tests.support.live import API_KEY, LiveServer
+
+AUTH = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+
+
+def post(server: LiveServer, body: Any, headers: dict[str, str] | None = None) -> RawResponse:
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return request("POST", server.base_url + "/chat/completions", data, headers or AUTH)
+
+
+def item(mode: str = "single", **fields: Any) -> dict[str, Any]:
+    return {
+        "model": "pai-judge",
+        "messages": [{"role": "user", "content": [{"mode": mode, "type": "json", "json": fields}]}],
+    }
+
+
+def assert_envelope(
+    resp: RawResponse, status: int, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    assert resp.status == status, resp.body
+    assert resp.headers["x-request-id"].startswith("req_")
+    error = resp.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["message"]
+    if param is not None:
+        assert error["param"] == param
+    if code is not None:
+        assert error["code"] == code
+    return dict(error)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param", "code"),
+    [
+        ("{not json", 400, None, "invalid_json"),
+        ("", 400, None, "invalid_json"),
+        ("[1, 2]", 400, None, None),
+        ({"model": "pai-judge", "messages": []}, 400, "messages", None),
+        ({"messages": [{"role": "user", "content": "hi"}]}, 400, "model", None),
+        ({"model": "nope", "messages": [{"role": "user", "content": "hi"}]}, 404, "model", "model_not_found"),
+        (
+            {"model": "pai-judge", "messages": [{"role": "wizard", "content": "x"}]},
+            400,
+            "messages[0].role",
+            None,
+        ),
+        ({"model": "pai-judge", "messages": "hello"}, 400, "messages", None),
+        (
+            {"model": "pai-judge", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"},
+            400,
+            "temperature",
+            None,
+        ),
+        ({"model": "pai-judge", "messages": [{"role": "user", "content": "x"}], "n": 3}, 400, "n", None),
+        (item(answer="a"), 400, "messages[0].content[0].json.question", None),
+        (item(question="q"), 400, "messages[0].content[0].json.answer", None),
+        (item("pairwise", question="q", answer1="a"), 400, "messages[0].content[0].json.answer2", None),
+        (item(question=3, answer="a"), 400, "messages[0].content[0].json.question", None),
+        (item("triple", question="q", answer="a"), 400, "messages[0].content[0].mode", None),
+        (
+            item(question="q", answer="a", score_range=[5, 1]),
+            400,
+            "messages[0].content[0].json.score_range",
+            None,
+        ),
+        (item(question="q", answer="a", criteria=[]), 400, "messages[0].content[0].json.criteria", None),
+        (item(question="q", answer="a", criteria=["A", "a"]), 400, "messages[0].content[0].json", None),
+    ],
+)
+def test_bad_requests_get_the_envelope(
+    server: LiveServer, body: Any, status: int, param: str | None, code: str | None
+) -> None:
+    assert_envelope(post(server, body), status, param, code)
+
+
+def test_judge_item_without_json_object(server: LiveServer) -> None:
+    body = {
+        "model": "pai-judge",
+        "messages": [{"role": "user", "content": [{"mode": "single", "type": "json"}]}],
+    }
+    assert_envelope(post(server, body), 400, "messages[0].content[0].json")
+
+
+def test_two_judge_items_are_refused(server: LiveServer) -> None:
+    part = {"mode": "single", "type": "json", "json": {"question": "q", "answer": "a"}}
+    body = {"model": "pai-judge", "messages": [{"role": "user", "content": [part, part]}]}
+    assert_envelope(post(server, body), 400, "messages[0].content[1]")
+
+
+def test_oversized_body_is_413(tmp_path: Any, fake: FakeBackend) -> None:
+    from tests.api.conftest import FAKE_MODELS
+    from tests.support.live import live_server
+
+    with live_server(tmp_path, models=FAKE_MODELS, backends={"pai-judge": fake, "pai-judge-plus": fake},
+                     max_request_bytes=4096) as small:  # fmt: skip
+        big = item(question="q", answer="x" * 10_000)
+        assert_envelope(post(small, big), 413, code="payload_too_large")
+        chunked = {**AUTH, "Transfer-Encoding": "chunked"}
+        data = json.dumps(big).encode()
+        raw = hex(len(data))[2:].encode() + b"\r\n" + data + b"\r\n0\r\n\r\n"
+        assert_envelope(post(small, raw, chunked), 413, code="payload_too_large")
+
+
+def test_missing_and_wrong_keys_are_401(server: LiveServer) -> None:
+    body = item(question="q", answer="a")
+    for headers in (
+        {"Content-Type": "application/json"},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic x"},
+    ):
+        assert_envelope(post(server, body, headers), 401, code="invalid_api_key")
+
+
+def test_unknown_fields_and_stainless_headers_are_ignored(server: LiveServer, fake: FakeBackend) -> None:
+    fake.enqueue("fine")
+    body = {
+        "model": "pai-judge",
+        "messages": [{"role": "user", "content": "hello", "extra_field": 1}],
+        "some_future_option": {"x": 1},
+    }
+    headers = {**AUTH, "X-Stainless-Lang": "python", "X-Stainless-Retry-Count": "0", "OpenAI-Project": "p"}
+    resp = post(server, body, headers)
+    assert resp.status == 200, resp.body
+    assert resp.json()["choices"][0]["message"]["content"] == "fine"
+    assert fake.history[-1].extra == {"some_future_option": {"x": 1}}
+
+
+def test_unknown_route_and_method(server: LiveServer) -> None:
+    assert_envelope(request("GET", server.base_url + "/nothing", headers=AUTH), 404)
+    assert_envelope(request("GET", server.base_url + "/chat/completions", headers=AUTH), 405)
+    assert_envelope(
+        request("GET", server.base_url + "/models/nope", headers=AUTH), 404, code="model_not_found"
+    )
+
+
+def test_backend_failure_is_clean_5xx_not_a_crash(server: LiveServer, fake: FakeBackend) -> None:
+    from jurist.errors import BackendTimeout
+
+    fake.enqueue(BackendTimeout("upstream for model 'pai-judge' timed out"))
+    error = assert_envelope(post(server, item(question="q", answer="a")), 504, code="upstream_timeout")
+    assert "timed out" in error["message"]
+
+
+def test_unparseable_judge_output_is_unscored_after_one_repair(server: LiveServer, fake: FakeBackend) -> None:
+    fake.enqueue("I like turtles.", "Still no verdict here.")
+    resp = post(server, item(question="Is the sky blue?", answer="Yes"))
+    assert resp.status == 200
+    body = resp.json()
+    judgment = body["judgment"]
+    assert judgment["scored"] is False and judgment["overall_score"] is None
+    assert judgment["parsed_by"] == "unscored" and judgment["attempts"] == 2
+    assert "[[" not in body["choices"][0]["message"]["content"]
+    assert len(fake.history) == 2
+    assert fake.history[1].messages[-2] == {"role": "assistant", "content": "I like turtles."}
+
+
+def test_repair_reask_recovers_a_verdict(server: LiveServer, fake: FakeBackend) -> None:
+    from tests.support.verdicts import single_verdict_json
+
+    fake.enqueue("Let me think about it.", single_verdict_json(5))
+    body = post(server, item(question="Is the sky blue?", answer="Yes")).json()
+    assert body["judgment"]["overall_score"] == 5
+    assert body["judgment"]["parsed_by"] == "repair_json"
+
+
+def test_return_prompt_scene_range_and_criteria(server: LiveServer, fake: FakeBackend) -> None:
+    fake.enqueue(
+        json.dumps(
+            {
+                "criteria": {"Fidelity": {"reason": "faithful", "score": 9}},
+                "summary": "Good translation.",
+                "overall_score": 8,
+            }
+        )
+    )
+    body = item(
+        question="Translate 'bonjour' into English.",
+        answer="hello",
+        criteria=[{"name": "Fidelity", "description": "Keeps the meaning."}],
+        score_range=[1, 10],
+        return_prompt=True,
+    )
+    judgment = post(server, body).json()["judgment"]
+    assert judgment["score_range"] == [1, 10]
+    assert judgment["scene"] == "translation"
+    assert judgment["criteria"] == [{"name": "Fidelity", "score": 9, "reason": "faithful"}]
+    prompt = judgment["prompt"]
+    assert prompt[0]["role"] == "system" and "from 1 (worst) to 10 (best)" in prompt[0]["content"]
+    assert "1. Fidelity: Keeps the meaning." in prompt[1]["content"]
+    schema = fake.history[-1].json_schema
+    assert schema is not None and schema["properties"]["overall_score"]["enum"] == list(range(1, 11))
+
+
+def test_chinese_question_gets_a_chinese_verdict(server: LiveServer, fake: FakeBackend) -> None:
+    fake.enqueue(json.dumps({"criteria": {}, "summary": "回答正确。", "overall_score": 4}))
+    body = post(server, item(question="法国的首都是哪里？", answer="巴黎")).json()
+    content = body["choices"][0]["message"]["content"]
+    assert content.startswith("我认为该回答的总体评分为[[4]]。")
+    assert body["judgment"]["language"] == "zh"
+    assert "Chinese" in fake.history[-1].messages[0]["content"]
