@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         """The configured models, or the two PAI model names on the embedded model."""
         if self.models:
             return dict(self.models)
-        bundled = ModelConfig(backend="llama_cpp", n_threads=self.embedded_n_threads)
+        bundled = ModelConfig(backend="llama_cpp", n_threads=self.embedded_n_threads, reason_max_chars=120)
         return {name: bundled for name in DEFAULT_MODEL_NAMES}
 
     @property

@@ -75,10 +75,10 @@ class ScoreScale:
 
 
 def _score_schema(scale: ScoreScale, nullable: bool) -> dict[str, Any]:
-    values: list[int | None] = list(scale.values)
-    if nullable:
-        values.append(None)
-    return {"enum": values}
+    """An integer on the scale (or null for N/A). ``anyOf`` + typed ``enum`` is the form that
+    llama.cpp's grammar converter, xgrammar and OpenAI's strict mode all enforce."""
+    score = {"type": "integer", "enum": scale.values}
+    return {"anyOf": [score, {"type": "null"}]} if nullable else score
 
 
 def _text_schema(max_chars: int | None) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def verdict_schema(
             "summary": summary,
             "response_1_score": _score_schema(scale, False),
             "response_2_score": _score_schema(scale, False),
-            "winner": {"enum": list(WINNERS)},
+            "winner": {"type": "string", "enum": list(WINNERS)},
         }
     )
 

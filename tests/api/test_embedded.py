@@ -1,0 +1,108 @@
+"""The real embedded model (Gemma 3 270M base on llama.cpp) answers end to end. Slow: kept few."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai import OpenAI
+
+from jurist.backends.base import GenerationRequest
+from jurist.backends.llama_cpp import LlamaCppBackend, bundled_model_path
+from jurist.judging.items import PairwiseItem
+from jurist.judging.prompts import build_task
+from jurist.settings import ModelConfig
+from tests.support.live import API_KEY, LiveServer, live_server
+from tests.support.openapi import validate
+
+pytestmark = pytest.mark.embedded
+
+QUESTION = "According to the first couplet, give the second couplet. first couplet: To climb the mountain, reach the peak"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedded")
+
+
+@pytest.fixture(scope="module")
+def embedded(data_dir: Path) -> Iterator[LiveServer]:
+    with live_server(data_dir) as srv:  # no models configured: both PAI names on the embedded model
+        yield srv
+
+
+def judge_item(mode: str, **fields: Any) -> list[Any]:
+    return [{"role": "user", "content": [{"mode": mode, "type": "json", "json": fields}]}]
+
+
+def test_single_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
+    client = OpenAI(api_key=f"Authorization: Bearer {API_KEY}", base_url=embedded.base_url, max_retries=0)
+    messages = judge_item(
+        "single",
+        question=QUESTION,
+        answer="To cross the river, find the creek.",
+        criteria=["Accuracy", "Relevance"],
+    )
+    raw = client.chat.completions.with_raw_response.create(model="pai-judge", messages=messages)
+    validate("CreateChatCompletionResponse", raw.http_response.json())
+    completion = raw.parse()
+    judgment: dict[str, Any] = completion.judgment  # type: ignore[attr-defined]
+    assert judgment["scored"] is True and judgment["parsed_by"] == "json"  # grammar-constrained
+    assert 1 <= judgment["overall_score"] <= 5
+    assert [c["name"] for c in judgment["criteria"]] == ["Accuracy", "Relevance"]
+    content = completion.choices[0].message.content or ""
+    assert content.startswith(
+        f"I think the overall score for this response is [[{judgment['overall_score']}]]."
+    )
+    assert completion.usage is not None and completion.usage.prompt_tokens > 100
+
+
+def test_pairwise_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
+    client = OpenAI(api_key=API_KEY, base_url=embedded.base_url, max_retries=0)
+    messages = judge_item(
+        "pairwise",
+        question=QUESTION,
+        answer1="To cross the river, find the creek.",
+        answer2="To chase the dream, grasp the star.",
+        criteria=["Accuracy"],
+    )
+    completion = client.chat.completions.create(model="pai-judge-plus", messages=messages)
+    judgment: dict[str, Any] = completion.judgment  # type: ignore[attr-defined]
+    assert judgment["scored"] is True and judgment["winner"] in ("response_1", "response_2", "tie")
+    assert (completion.choices[0].message.content or "").startswith("***\nI think [[")
+
+
+def test_custom_template_streams_real_tokens(embedded: LiveServer) -> None:
+    client = OpenAI(api_key=API_KEY, base_url=embedded.base_url, max_retries=0)
+    stream = client.chat.completions.create(
+        model="pai-judge",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}],
+        max_tokens=8,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(pieces) >= 2  # token by token, not one blob
+    assert chunks[-1].usage is not None and 1 <= chunks[-1].usage.completion_tokens <= 8
+
+
+async def test_grammar_output_always_matches_the_verdict_schema(data_dir: Path) -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    backend = LlamaCppBackend(ModelConfig(reason_max_chars=60), bundled_model_path(data_dir))
+    task = build_task(
+        PairwiseItem(question="What is 7+5?", answer1="75", answer2="12", criteria=["Accuracy"]), 60
+    )
+    try:
+        result = await backend.generate(
+            GenerationRequest(messages=task.messages, json_schema=task.schema, temperature=0.0)
+        )
+    finally:
+        await backend.aclose()
+    Draft202012Validator(task.schema).validate(json.loads(result.text))
+    assert result.prompt_tokens > 0 and result.completion_tokens > 0
