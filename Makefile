@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint format bench-gateway clean
+.PHONY: run test install system-deps lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ run: install
 	$(BIN)/jurist serve
 
 ## Install everything and run the whole test suite (lint and types included).
-test: install lint
+test: install system-deps lint
 	$(BIN)/python -m pytest
+
+# The tests run PAI's curl examples with the real curl.
+system-deps:
+	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -210,3 +210,9 @@ def test_chinese_question_gets_a_chinese_verdict(server: LiveServer, fake: FakeB
     assert content.startswith("我认为该回答的总体评分为[[4]]。")
     assert body["judgment"]["language"] == "zh"
     assert "Chinese" in fake.history[-1].messages[0]["content"]
+
+
+def test_an_unexpected_bug_is_an_enveloped_500_with_request_id(server: LiveServer, fake: FakeBackend) -> None:
+    fake.enqueue(RuntimeError("boom"))
+    error = assert_envelope(post(server, item(question="q", answer="a")), 500)
+    assert error["type"] == "server_error" and "boom" not in error["message"]

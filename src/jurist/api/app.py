@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from jurist.api.chat import create_chat_completion
-from jurist.api.errors import handle_http_exception, handle_jurist_error, handle_unexpected
+from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.middleware import RequestIdMiddleware
 from jurist.api.models import healthz, list_models, retrieve_model
 from jurist.errors import JuristError
@@ -35,13 +35,14 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
+    # RequestIdMiddleware is the outermost user middleware, so it also turns unexpected exceptions
+    # into an enveloped 500 that carries the request id.
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers={
             JuristError: handle_jurist_error,
             HTTPException: handle_http_exception,
-            Exception: handle_unexpected,
         },
         lifespan=lifespan,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -42,7 +43,5 @@ async def _sse(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[byte
         async for chunk in chunks:
             yield b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n"
     except JuristError as exc:  # headers are gone: the error travels as an SSE event
-        import orjson
-
         yield b"data: " + orjson.dumps(exc.to_envelope()) + b"\n\n"
     yield _DONE

@@ -46,8 +46,3 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         error = JuristError(str(exc.detail))
         error.status_code = exc.status_code
     return envelope_response(error, dict(exc.headers or {}))
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return envelope_response(JuristError("The server had an error while processing your request."))

