@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/embedded.py [--reps 5] [--max-tokens 128]
 
-Direct: ``Llama(...)`` with the exact settings Jurist uses (bundled Gemma 3 270M, n_ctx 4096,
+Direct: ``Llama(...)`` with the exact settings Jurist uses (bundled Gemma 3 270M, n_ctx 4096, n_batch 128,
 n_threads = cores - 1, chat_format gemma, seed 0), ``create_chat_completion`` at temperature 0, in a child
 process. Jurist: ``jurist serve`` on the default config, the same messages as a custom template over HTTP.
 Both sides generate the same deterministic tokens; tokens/s = completion tokens / wall time of the call
@@ -35,7 +35,7 @@ import json, os, sys, time
 from llama_cpp import Llama
 path, max_tokens, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 threads = max(1, (os.cpu_count() or 2) - 1)
-llm = Llama(model_path=path, n_ctx=4096, n_threads=threads, n_threads_batch=threads, chat_format="gemma",
+llm = Llama(model_path=path, n_ctx=4096, n_batch=128, n_threads=threads, n_threads_batch=threads, chat_format="gemma",
             logits_all=False, verbose=False, seed=0)
 messages = json.loads(sys.argv[4])
 for _ in range(reps):

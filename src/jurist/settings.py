@@ -46,6 +46,7 @@ class ModelConfig(BaseModel):
     model_path: Path | None = None
     chat_format: str | None = None
     n_ctx: int = Field(default=4096, ge=256)
+    n_batch: int = Field(default=512, ge=16)
     n_threads: int | None = Field(default=None, ge=1)
     seed: int = 0
     # --- generation defaults for judge prompts ---

@@ -106,3 +106,21 @@ async def test_grammar_output_always_matches_the_verdict_schema(data_dir: Path) 
         await backend.aclose()
     Draft202012Validator(task.schema).validate(json.loads(result.text))
     assert result.prompt_tokens > 0 and result.completion_tokens > 0
+
+
+async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Path) -> None:
+    """The top-choice-first decoder must produce exactly the tokens of the stock grammar sampler."""
+    from jurist.judging.items import SingleItem
+
+    backend = LlamaCppBackend(ModelConfig(reason_max_chars=40), bundled_model_path(data_dir))
+    task = build_task(SingleItem(question="What is 7+5?", answer="75", criteria=["Accuracy"]), 40)
+    request = GenerationRequest(messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=200)
+    try:
+        fast = await backend.generate(request)
+        await backend.start()
+        stock = backend._run(backend._kwargs(request))  # llama-cpp-python's own grammar path
+    finally:
+        await backend.aclose()
+    assert backend._fast_json_path(request)
+    assert fast.text == stock["choices"][0]["message"]["content"]
+    assert fast.completion_tokens == stock["usage"]["completion_tokens"]

@@ -103,6 +103,7 @@ class LlamaCppBackend:
         return Llama(
             model_path=str(self._path),
             n_ctx=self._config.n_ctx,
+            n_batch=self._config.n_batch,
             n_threads=self._threads,
             n_threads_batch=self._threads,
             chat_format=self._chat_format,
@@ -163,6 +164,33 @@ class LlamaCppBackend:
             )
         return kwargs
 
+    def _fast_json_path(self, request: GenerationRequest) -> bool:
+        """Greedy Gemma verdicts take the top-choice-first grammar decoder (llama_constrained)."""
+        temperature = self._config.temperature if request.temperature is None else request.temperature
+        return (
+            request.json_schema is not None
+            and self._chat_format == "gemma"
+            and temperature == 0.0
+            and request.stop is None
+        )
+
+    def _run_fast_json(self, request: GenerationRequest) -> dict[str, Any]:
+        from jurist.backends.llama_constrained import decode_json, gemma_prompt
+
+        assert request.json_schema is not None
+        max_tokens = request.max_tokens or self._config.max_tokens or _DEFAULT_MAX_TOKENS
+        try:
+            decoded = decode_json(
+                self._llama, gemma_prompt(self._messages(request.messages)), request.json_schema, max_tokens
+            )
+        finally:
+            if self._heap is not None:
+                self._heap.trim()
+        return {
+            "choices": [{"message": {"content": decoded.text}, "finish_reason": decoded.finish_reason}],
+            "usage": {"prompt_tokens": decoded.prompt_tokens, "completion_tokens": decoded.completion_tokens},
+        }
+
     def _run(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
             result: dict[str, Any] = self._llama.create_chat_completion(**kwargs)
@@ -176,9 +204,12 @@ class LlamaCppBackend:
     async def generate(self, request: GenerationRequest) -> Generation:
         if self._llama is None:
             await self.start()
-        kwargs = self._kwargs(request)
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._executor, self._run, kwargs)
+        if self._fast_json_path(request):
+            result = await loop.run_in_executor(self._executor, self._run_fast_json, request)
+        else:
+            kwargs = self._kwargs(request)
+            result = await loop.run_in_executor(self._executor, self._run, kwargs)
         try:
             choice = result["choices"][0]
             usage = result.get("usage") or {}
