@@ -26,7 +26,10 @@ import urllib.request
 from pathlib import Path
 
 MESSAGES = [
-    {"role": "user", "content": "Write a short story about a lighthouse keeper who finds a message in a bottle."}
+    {
+        "role": "user",
+        "content": "Write a short story about a lighthouse keeper who finds a message in a bottle.",
+    }
 ]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,8 +85,12 @@ JUDGE_ITEM = [
 ]
 
 
-def _jurist(port: int, max_tokens: int | None, messages: list[dict[str, object]] = MESSAGES) -> dict[str, float]:
-    body = json.dumps({"model": "pai-judge", "messages": messages, "max_tokens": max_tokens, "temperature": 0})
+def _jurist(
+    port: int, max_tokens: int | None, messages: list[dict[str, object]] = MESSAGES
+) -> dict[str, float]:
+    body = json.dumps(
+        {"model": "pai-judge", "messages": messages, "max_tokens": max_tokens, "temperature": 0}
+    )
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/chat/completions",
         data=body.encode(),
@@ -102,7 +109,12 @@ def main() -> None:
     args = p.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="jurist-bench-"))
     port = _free_port()
-    env = {**os.environ, "JURIST_DATA_DIR": str(data_dir), "JURIST_API_KEYS": "sk-bench", "JURIST_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "JURIST_DATA_DIR": str(data_dir),
+        "JURIST_API_KEYS": "sk-bench",
+        "JURIST_LOG_LEVEL": "warning",
+    }
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/jurist"), "serve", "--port", str(port)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -44,10 +44,14 @@ PAIR_JSON = json.dumps(
 
 def once(mode: str) -> None:
     if mode == "single":
-        item: SingleItem | PairwiseItem = SingleItem(question=QUESTION, answer="To cross the river, find the creek.")
+        item: SingleItem | PairwiseItem = SingleItem(
+            question=QUESTION, answer="To cross the river, find the creek."
+        )
         text = SINGLE_JSON
     else:
-        item = PairwiseItem(question=QUESTION, answer1="To cross the river, find the creek.", answer2="To chase the dream.")
+        item = PairwiseItem(
+            question=QUESTION, answer1="To cross the river, find the creek.", answer2="To chase the dream."
+        )
         text = PAIR_JSON
     task = build_task(item)
     verdict, how, _ = parse_verdict(text, task)

@@ -36,7 +36,9 @@ BODIES: dict[str, dict[str, Any]] = {
         "messages": [
             {
                 "role": "user",
-                "content": [{"mode": "single", "type": "json", "json": {"question": QUESTION, "answer": ANSWER}}],
+                "content": [
+                    {"mode": "single", "type": "json", "json": {"question": QUESTION, "answer": ANSWER}}
+                ],
             }
         ]
     },
@@ -103,7 +105,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         deadline = time.monotonic() + args.max_seconds
-        await asyncio.gather(*(worker(session, max(1, args.warmup // args.concurrency)) for _ in range(args.concurrency)))
+        await asyncio.gather(
+            *(worker(session, max(1, args.warmup // args.concurrency)) for _ in range(args.concurrency))
+        )
         latencies.clear()
         ok = errors = 0
         cpu0, t0 = _cpu_seconds(args.pid), time.perf_counter()

@@ -114,7 +114,9 @@ async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Pa
 
     backend = LlamaCppBackend(ModelConfig(reason_max_chars=40), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="75", criteria=["Accuracy"]), 40)
-    request = GenerationRequest(messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=200)
+    request = GenerationRequest(
+        messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=200
+    )
     try:
         fast = await backend.generate(request)
         await backend.start()

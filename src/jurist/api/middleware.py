@@ -42,12 +42,17 @@ class RequestIdMiddleware:
             log.exception("unhandled error in request %s %s (%s)", scope["method"], scope["path"], rid)
             if started:
                 raise
-            body = orjson.dumps(JuristError("The server had an error while processing your request.").to_envelope())
+            body = orjson.dumps(
+                JuristError("The server had an error while processing your request.").to_envelope()
+            )
             await send_with_id(
                 {
                     "type": "http.response.start",
                     "status": 500,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
                 }
             )
             await send_with_id({"type": "http.response.body", "body": body})
