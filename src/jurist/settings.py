@@ -53,6 +53,13 @@ class ModelConfig(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1)
     reason_max_chars: int = Field(default=400, ge=20)
+    # --- batch runner ---
+    max_concurrency: int | None = Field(default=None, ge=1)
+
+    @property
+    def concurrency(self) -> int:
+        """Lines of a batch run at once per worker: 64 for an upstream, 1 for an embedded model."""
+        return self.max_concurrency or (64 if self.backend == "openai" else 1)
 
     @model_validator(mode="after")
     def _check_backend_fields(self) -> ModelConfig:
@@ -91,6 +98,18 @@ class Settings(BaseSettings):
     access_log: bool = False
     embedded_n_threads: int | None = Field(default=None, ge=1)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
+    # --- files and batches ---
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    tenant_quota_bytes: int = Field(default=100 * 1024**3, ge=1)
+    max_batch_lines: int = Field(default=50_000, ge=1)
+    file_storage: Literal["auto", "disk", "database"] = "auto"
+    batch_status_style: Literal["openai", "pai"] = "openai"
+    # --- batch runner ---
+    run_worker: bool = True
+    worker_lease_seconds: float = Field(default=60.0, gt=0)
+    worker_poll_seconds: float = Field(default=0.2, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=1.0, ge=0)
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -127,6 +146,13 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'jurist.db'}"
+
+    @property
+    def resolved_file_storage(self) -> Literal["disk", "database"]:
+        """Disk by default; in the database when the database is PostgreSQL (multi-node)."""
+        if self.file_storage != "auto":
+            return self.file_storage
+        return "database" if self.resolved_database_url.startswith("postgres") else "disk"
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets masked, for ``jurist config show``."""

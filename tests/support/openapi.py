@@ -21,6 +21,18 @@ def _registry() -> Registry:
     return Registry().with_resource(_URI, Resource(contents=spec, specification=DRAFT202012))
 
 
+def validate_nullable(component: str, instance: dict[str, Any]) -> None:
+    """Validate an object whose unset optional fields are sent as ``null``.
+
+    OpenAI's real API (and the conformance checklist, MUST #13) sends every Batch field with ``null``
+    for unset values, while the published schema types them as plain strings/integers; so top-level
+    ``null``s of non-required fields are dropped before validating, and required ones must be present.
+    """
+    spec_required = set(_registry().contents(_URI)["components"]["schemas"][component].get("required", []))
+    assert spec_required <= set(instance), f"missing required fields: {spec_required - set(instance)}"
+    validate(component, {k: v for k, v in instance.items() if v is not None or k in spec_required})
+
+
 def validate(component: str, instance: Any) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``instance`` matches ``components.schemas.<component>``."""
     schema = {"$ref": f"{_URI}#/components/schemas/{component}"}

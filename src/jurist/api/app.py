@@ -12,10 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from jurist.api.batches import cancel_batch, create_batch, list_batches, retrieve_batch
 from jurist.api.chat import create_chat_completion
 from jurist.api.errors import handle_http_exception, handle_jurist_error
+from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
 from jurist.api.middleware import RequestIdMiddleware
-from jurist.api.models import healthz, list_models, retrieve_model
+from jurist.api.models import healthz, list_models, readyz, retrieve_model
+from jurist.api.variants import enveloped
 from jurist.errors import JuristError
 from jurist.service.container import Services
 
@@ -34,6 +37,26 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    # Files and batches: OpenAI's paths, the mka1 gateway's aliases, and Alibaba's wrapped variant.
+    for prefix in ("/v1", "/api/v1/llm"):
+        routes += [
+            Route(f"{prefix}/files", create_file, methods=["POST"]),
+            Route(f"{prefix}/files", list_files, methods=["GET"]),
+            Route(f"{prefix}/files/{{file_id}}", retrieve_file, methods=["GET"]),
+            Route(f"{prefix}/files/{{file_id}}", delete_file, methods=["DELETE"]),
+            Route(f"{prefix}/files/{{file_id}}/content", file_content, methods=["GET"]),
+            Route(f"{prefix}/batches", create_batch, methods=["POST"]),
+            Route(f"{prefix}/batches", list_batches, methods=["GET"]),
+            Route(f"{prefix}/batches/{{batch_id}}", retrieve_batch, methods=["GET"]),
+            Route(f"{prefix}/batches/{{batch_id}}/cancel", cancel_batch, methods=["POST"]),
+        ]
+    routes += [
+        Route("/api/v1/batches", enveloped(create_batch), methods=["POST"]),
+        Route("/api/v1/batches", enveloped(list_batches), methods=["GET"]),
+        Route("/api/v1/batches/{batch_id}", enveloped(retrieve_batch), methods=["GET"]),
+        Route("/api/v1/batches/{batch_id}/cancel", enveloped(cancel_batch), methods=["POST"]),
     ]
     # RequestIdMiddleware is the outermost user middleware, so it also turns unexpected exceptions
     # into an enveloped 500 that carries the request id.

@@ -30,4 +30,22 @@ async def retrieve_model(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """The process is up."""
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """The database answers and the backends are started."""
+    services = services_of(request)
+    checks: dict[str, str] = {}
+    try:
+        await services.store.ping()
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    for name, model in services.chat.models.items():
+        checks[f"model:{name}"] = "ok" if await model.backend.ready() else "not ready"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )

@@ -31,6 +31,9 @@ class FakeBackend:
     async def aclose(self) -> None:
         return None
 
+    async def ready(self) -> bool:
+        return True
+
     async def generate(self, request: GenerationRequest) -> Generation:
         self.history.append(request)
         answer = self._queue.popleft() if self._queue else self.default

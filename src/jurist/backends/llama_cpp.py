@@ -118,6 +118,9 @@ class LlamaCppBackend:
                 loop = asyncio.get_running_loop()
                 self._llama = await loop.run_in_executor(self._executor, self._load)
 
+    async def ready(self) -> bool:
+        return self._llama is not None
+
     async def aclose(self) -> None:
         self._executor.shutdown(wait=True)
         self._llama = None

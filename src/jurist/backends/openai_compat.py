@@ -79,6 +79,17 @@ class OpenAIBackend:
                 json_serialize=lambda o: orjson.dumps(o).decode(),
             )
 
+    async def ready(self) -> bool:
+        """Any HTTP answer from the upstream's /models counts as reachable."""
+        if self._session is None:
+            return False
+        url = self._url.rsplit("/chat/completions", 1)[0] + "/models"
+        try:
+            async with self._session.get(url, headers=self._headers, timeout=aiohttp.ClientTimeout(total=2)):
+                return True
+        except (TimeoutError, aiohttp.ClientError):
+            return False
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()

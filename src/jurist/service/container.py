@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -10,10 +12,18 @@ from jurist.backends.base import Backend
 from jurist.backends.llama_cpp import BUNDLED_MODEL_NOTICE
 from jurist.backends.registry import build_backends
 from jurist.errors import ConfigError
+from jurist.ids import Clock, SystemClock
+from jurist.runner.worker import RunnerConfig, RunnerEvents, Worker
 from jurist.service.auth import Authenticator
+from jurist.service.batches import BatchService
 from jurist.service.chat import ChatService, JudgeModel
+from jurist.service.files import FileLimits, FileService
 from jurist.settings import Settings
+from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
+from jurist.store.database import Database, open_database
 from jurist.store.keys import KeyFile, digest
+from jurist.store.migrations import upgrade
+from jurist.store.sql_store import SqlStore
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,16 +37,49 @@ class Services:
     auth: Authenticator
     chat: ChatService
     backends: list[Backend]
+    db: Database
+    store: SqlStore
+    blobs: BlobStore
+    files: FileService
+    batches: BatchService
+    clock: Clock
     new_key: str | None = None
     notices: list[str] = field(default_factory=list)
+    events: RunnerEvents = field(default_factory=RunnerEvents)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _worker_task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    def make_worker(self) -> Worker:
+        s = self.settings
+        config = RunnerConfig(
+            lease_seconds=s.worker_lease_seconds,
+            poll_seconds=s.worker_poll_seconds,
+            max_attempts=s.max_attempts,
+            retry_base_seconds=s.retry_base_seconds,
+            max_batch_lines=s.max_batch_lines,
+        )
+        models = {name: m.config for name, m in self.chat.models.items()}
+        return Worker(self.store, self.blobs, self.chat, models, config, self.clock, self.events)
+
+    async def start(self, run_worker: bool | None = None) -> None:
+        """Open the database (migrating it), start the backends and, by default, a worker."""
+        await self.db.open()
+        await upgrade(self.db)
         for backend in self.backends:
             await backend.start()
+        if self.settings.run_worker if run_worker is None else run_worker:
+            self._stop.clear()
+            self._worker_task = asyncio.create_task(self.make_worker().run(self._stop))
 
     async def aclose(self) -> None:
+        self._stop.set()
+        if self._worker_task is not None:
+            with contextlib.suppress(Exception):
+                await self._worker_task
+            self._worker_task = None
         for backend in self.backends:
             await backend.aclose()
+        await self.db.close()
 
 
 def build_authenticator(settings: Settings) -> tuple[Authenticator, str | None]:
@@ -53,7 +96,9 @@ def build_authenticator(settings: Settings) -> tuple[Authenticator, str | None]:
     return Authenticator([r.digest for r in records]), new_key
 
 
-def build_services(settings: Settings, backends: Mapping[str, Backend] | None = None) -> Services:
+def build_services(
+    settings: Settings, backends: Mapping[str, Backend] | None = None, clock: Clock | None = None
+) -> Services:
     """Wire everything. ``backends`` overrides the configured ones per model name (tests, demos)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     auth, new_key = build_authenticator(settings)
@@ -72,4 +117,29 @@ def build_services(settings: Settings, backends: Mapping[str, Backend] | None = 
     for backend in built.values():
         if all(backend is not b for b in unique):
             unique.append(backend)
-    return Services(settings, auth, ChatService(models), unique, new_key, notices)
+    the_clock: Clock = clock or SystemClock()
+    db = open_database(settings.resolved_database_url)
+    store = SqlStore(db)
+    blobs: BlobStore = (
+        DatabaseBlobs(store)
+        if settings.resolved_file_storage == "database"
+        else DiskBlobs(settings.data_dir / "files")
+    )
+    files = FileService(
+        store, blobs, FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes), the_clock
+    )
+    batches = BatchService(store, the_clock, settings.batch_status_style)
+    return Services(
+        settings,
+        auth,
+        ChatService(models),
+        unique,
+        db,
+        store,
+        blobs,
+        files,
+        batches,
+        the_clock,
+        new_key,
+        notices,
+    )

@@ -1,0 +1,143 @@
+"""/v1/files: upload (multipart), list, retrieve, delete, content (streamed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Message
+
+from jurist.api.deps import services_of, tenant_of
+from jurist.api.params import choice_param, int_param
+from jurist.errors import InvalidRequest, PayloadTooLarge
+from jurist.protocol.files import FileDeleted
+from jurist.service.files import LISTED_PURPOSES, file_object
+
+_JSON = "application/json"
+_MULTIPART_SLACK = 64 * 1024
+_READ = 1 << 20
+
+
+def _limited(request: Request, limit: int) -> Request:
+    """The same request, whose body stops with 413 past ``limit`` bytes (chunked uploads too)."""
+    seen = 0
+    receive = request.receive
+
+    async def counting() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise PayloadTooLarge(
+                f"File is larger than the limit of {limit - _MULTIPART_SLACK} bytes.", param="file"
+            )
+        return message
+
+    return Request(request.scope, counting)
+
+
+def _expires_after(form_value: str | None, anchor: str | None) -> int | None:
+    if form_value is None:
+        return None
+    if anchor not in (None, "created_at"):
+        raise InvalidRequest("expires_after[anchor] must be 'created_at'.", param="expires_after[anchor]")
+    try:
+        seconds = int(form_value)
+    except ValueError:
+        raise InvalidRequest(
+            "expires_after[seconds] must be an integer.", param="expires_after[seconds]"
+        ) from None
+    if not 3600 <= seconds <= 2_592_000:
+        raise InvalidRequest(
+            "expires_after[seconds] must be between 3600 and 2592000.", param="expires_after[seconds]"
+        )
+    return seconds
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(_READ):
+        yield chunk
+
+
+async def create_file(request: Request) -> Response:
+    services = services_of(request)
+    tenant = tenant_of(request).id
+    limit = services.settings.max_file_bytes + _MULTIPART_SLACK
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit():
+        if int(declared) > limit:
+            raise PayloadTooLarge(
+                f"File is larger than the limit of {services.settings.max_file_bytes} bytes.", param="file"
+            )
+        await services.files.check_quota(tenant, max(0, int(declared) - _MULTIPART_SLACK))
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest(
+            "Upload files as multipart/form-data with fields 'file' and 'purpose'.", param="file"
+        )
+    try:
+        form = await _limited(request, limit).form(max_files=1, max_fields=20)
+    except PayloadTooLarge:
+        raise
+    except Exception as exc:  # malformed multipart
+        raise InvalidRequest(f"Could not read the multipart body: {exc}", param="file") from exc
+    try:
+        upload, purpose = form.get("file"), form.get("purpose")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest("Missing the 'file' field (a file).", param="file")
+        if not isinstance(purpose, str) or not purpose:
+            raise InvalidRequest("Missing the 'purpose' field.", param="purpose")
+        seconds = form.get("expires_after[seconds]")
+        anchor = form.get("expires_after[anchor]")
+        ttl = _expires_after(
+            seconds if isinstance(seconds, str) else None, anchor if isinstance(anchor, str) else None
+        )
+        created = await services.files.upload(
+            tenant, upload.filename or "upload", purpose, _chunks(upload), ttl
+        )
+    finally:
+        await form.close()
+    return Response(created.model_dump_json(), media_type=_JSON)
+
+
+async def list_files(request: Request) -> Response:
+    services = services_of(request)
+    tenant = tenant_of(request).id
+    purpose = request.query_params.get("purpose") or None
+    if purpose is not None and purpose not in LISTED_PURPOSES:
+        raise InvalidRequest(f"Invalid purpose {purpose!r}.", param="purpose")
+    listing = await services.files.list(
+        tenant,
+        purpose=purpose,
+        after=request.query_params.get("after") or None,
+        limit=int_param(request, "limit", 10_000, 1, 10_000),
+        order=choice_param(request, "order", "desc", ("asc", "desc")),
+    )
+    return Response(listing.model_dump_json(), media_type=_JSON)
+
+
+async def retrieve_file(request: Request) -> Response:
+    services = services_of(request)
+    record = await services.files.get(tenant_of(request).id, request.path_params["file_id"])
+    return Response(file_object(record).model_dump_json(), media_type=_JSON)
+
+
+async def delete_file(request: Request) -> Response:
+    services = services_of(request)
+    file_id = request.path_params["file_id"]
+    await services.files.delete(tenant_of(request).id, file_id)
+    return Response(FileDeleted(id=file_id).model_dump_json(), media_type=_JSON)
+
+
+async def file_content(request: Request) -> Response:
+    services = services_of(request)
+    record, chunks = await services.files.content(tenant_of(request).id, request.path_params["file_id"])
+    return StreamingResponse(
+        chunks,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Length": str(record.bytes),
+            "Content-Disposition": f'attachment; filename="{record.filename}"',
+        },
+    )

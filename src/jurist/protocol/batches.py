@@ -1,0 +1,107 @@
+"""Batch API wire models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BatchCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    input_file_id: str = Field(min_length=1)
+    endpoint: str
+    completion_window: str
+    metadata: dict[str, str] | None = None
+    model: str | None = None
+
+
+class BatchError(BaseModel):
+    code: str
+    message: str
+    param: str | None = None
+    line: int | None = None
+
+
+class BatchErrors(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[BatchError]
+
+
+class RequestCounts(BaseModel):
+    total: int
+    completed: int
+    failed: int
+
+
+class InputTokensDetails(BaseModel):
+    cached_tokens: int = 0
+
+
+class OutputTokensDetails(BaseModel):
+    reasoning_tokens: int = 0
+
+
+class BatchUsage(BaseModel):
+    input_tokens: int
+    input_tokens_details: InputTokensDetails = InputTokensDetails()
+    output_tokens: int
+    output_tokens_details: OutputTokensDetails = OutputTokensDetails()
+    total_tokens: int
+
+
+class Batch(BaseModel):
+    """Every field is always present, ``null`` when unset."""
+
+    id: str
+    object: Literal["batch"] = "batch"
+    endpoint: str
+    model: str | None
+    errors: BatchErrors | None
+    input_file_id: str
+    completion_window: str
+    status: str
+    output_file_id: str | None
+    error_file_id: str | None
+    created_at: int
+    in_progress_at: int | None
+    expires_at: int | None
+    finalizing_at: int | None
+    completed_at: int | None
+    failed_at: int | None
+    expired_at: int | None
+    cancelling_at: int | None
+    cancelled_at: int | None
+    request_counts: RequestCounts
+    usage: BatchUsage | None
+    metadata: dict[str, str] | None
+
+    def pai_compatible(self) -> dict[str, Any]:
+        """PAI's own spelling (seed 000): its status names and ``in_process_at`` / ``FinalizingAt``."""
+        data = self.model_dump(mode="json")
+        data["status"] = PAI_STATUS.get(self.status, self.status)
+        data["in_process_at"] = data.pop("in_progress_at")
+        data["FinalizingAt"] = data.pop("finalizing_at")
+        return data
+
+
+# PAI documents "Creating" and "Succeeded"; the other names follow the same style.
+PAI_STATUS = {
+    "validating": "Creating",
+    "in_progress": "Running",
+    "finalizing": "Finalizing",
+    "completed": "Succeeded",
+    "failed": "Failed",
+    "expired": "Expired",
+    "cancelling": "Cancelling",
+    "cancelled": "Cancelled",
+}
+
+
+class BatchList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool

@@ -1,0 +1,1 @@
+"""The durable batch runner: validation, line execution under leases, retries, finalize, expire, cancel."""

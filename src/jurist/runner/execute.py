@@ -1,0 +1,77 @@
+"""Running one batch line through the same code path as POST /v1/chat/completions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from pydantic import ValidationError
+
+from jurist.errors import BackendError, InvalidRequest, JuristError, RateLimited
+from jurist.ids import new_id, request_id
+from jurist.protocol.chat import ChatCompletionRequest
+from jurist.service.chat import ChatService
+from jurist.service.validation import first_error
+from jurist.store.records import ClaimedRequest, RequestResult
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A retryable failure: run the line again after ``delay`` seconds."""
+
+    delay: float
+    error: JuristError
+
+
+def output_line(custom_id: str, rid: str, status: int, body: object) -> str:
+    line = {
+        "id": new_id("batch_req_", 12),
+        "custom_id": custom_id,
+        "response": {"status_code": status, "request_id": rid, "body": body},
+        "error": None,
+    }
+    return orjson.dumps(line).decode()
+
+
+def _retryable(error: JuristError) -> bool:
+    return isinstance(error, RateLimited) or (isinstance(error, BackendError) and error.retryable)
+
+
+def backoff(attempt: int, base: float, error: JuristError) -> float:
+    if isinstance(error, RateLimited) and error.retry_after:
+        return float(error.retry_after)
+    return float(min(60.0, base * (2 ** max(0, attempt - 1))))
+
+
+async def execute_line(
+    chat: ChatService, claimed: ClaimedRequest, max_attempts: int, retry_base: float
+) -> RequestResult | Retry:
+    rid = request_id()
+    try:
+        raw = orjson.loads(claimed.body)
+        try:
+            request = ChatCompletionRequest.model_validate(raw)
+        except ValidationError as exc:
+            message, param = first_error(exc)
+            raise InvalidRequest(message, param=param) from exc
+        completion = await chat.complete(request, raw)
+    except JuristError as error:
+        if _retryable(error) and claimed.attempts < max_attempts:
+            return Retry(backoff(claimed.attempts, retry_base, error), error)
+        body = error.to_envelope()
+        return RequestResult(
+            claimed.batch_id, claimed.line, False, error.status_code, rid,
+            output_line(claimed.custom_id, rid, error.status_code, body),
+        )  # fmt: skip
+    body = completion.model_dump(mode="json")
+    usage = completion.usage
+    return RequestResult(
+        claimed.batch_id,
+        claimed.line,
+        True,
+        200,
+        rid,
+        output_line(claimed.custom_id, rid, 200, body),
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    )

@@ -1,0 +1,259 @@
+"""The batch worker: claims batch-level tasks and request lines under leases, heart-beats them, runs
+lines with a per-model concurrency limit, retries with backoff, records results in groups.
+
+Any number of workers (in the server process, or ``jurist worker`` processes) can share one database.
+A worker killed at any moment loses nothing: its leases expire and the lines are claimed again; a
+result is accepted only from the lease holder, so each line gets exactly one result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from jurist.errors import JuristError
+from jurist.ids import Clock, new_id, request_id
+from jurist.runner.execute import Retry, execute_line, output_line
+from jurist.runner.finalize import finalize_batch
+from jurist.runner.lines import LineValidator, split_lines
+from jurist.service.chat import ChatService
+from jurist.settings import ModelConfig
+from jurist.store.blobs import BlobStore
+from jurist.store.records import (
+    CANCELLING,
+    FINALIZING,
+    IN_PROGRESS,
+    VALIDATING,
+    BatchRecord,
+    ClaimedRequest,
+    RequestResult,
+)
+from jurist.store.sql_store import SqlStore
+
+log = logging.getLogger("jurist.runner")
+_INSERT_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    lease_seconds: float = 60.0
+    poll_seconds: float = 0.2
+    max_attempts: int = 5
+    retry_base_seconds: float = 1.0
+    max_batch_lines: int = 50_000
+    flush_seconds: float = 0.05
+    flush_size: int = 200
+
+
+class RunnerEvents:
+    """Hooks for metrics; the default does nothing."""
+
+    def line_finished(self, model: str, succeeded: bool) -> None: ...
+
+    def line_retried(self, model: str, error: JuristError) -> None: ...
+
+    def leases_reclaimed(self, count: int) -> None: ...
+
+
+class Worker:
+    def __init__(
+        self,
+        store: SqlStore,
+        blobs: BlobStore,
+        chat: ChatService,
+        models: dict[str, ModelConfig],
+        config: RunnerConfig,
+        clock: Clock,
+        events: RunnerEvents | None = None,
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.chat = chat
+        self.models = models
+        self.config = config
+        self.clock = clock
+        self.events = events or RunnerEvents()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
+        self._pending: list[RequestResult] = []
+        self._flush_now = asyncio.Event()
+        self._task_batch: str | None = None
+
+    # ------------------------------------------------------------ main loop
+    async def run(self, stop: asyncio.Event) -> None:
+        loops = [
+            self._forever(stop, self._tasks_once, self.config.poll_seconds * 2),
+            self._forever(stop, self._heartbeat_once, self.config.lease_seconds / 3),
+            self._forever(stop, self._reclaim_once, max(0.5, self.config.lease_seconds / 4)),
+            self._flush_loop(stop),
+        ]
+        loops += [self._model_loop(name, cfg.concurrency, stop) for name, cfg in self.models.items()]
+        await asyncio.gather(*loops)
+        await self._flush()
+
+    async def _forever(self, stop: asyncio.Event, step: Callable[[], Awaitable[bool]], idle: float) -> None:
+        while not stop.is_set():
+            try:
+                busy = await step()
+            except Exception:
+                log.exception("runner step %s failed", getattr(step, "__name__", step))
+                busy = False
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle)
+
+    # ------------------------------------------------------ request lines
+    async def _model_loop(self, model: str, capacity: int, stop: asyncio.Event) -> None:
+        inflight: set[asyncio.Task[None]] = set()
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                free = capacity - len(inflight)
+                claimed: list[ClaimedRequest] = []
+                if free > 0:
+                    try:
+                        claimed = await self.store.claim_requests(
+                            self.owner, model, min(free, 256), self.clock.now(), self.config.lease_seconds
+                        )
+                    except Exception:
+                        log.exception("claiming lines for %s failed", model)
+                for item in claimed:
+                    task = asyncio.create_task(self._run_line(item))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+                if claimed and len(claimed) == free:
+                    continue
+                waiters: set[asyncio.Future[object]] = {stopping, *inflight}  # type: ignore[arg-type]
+                await asyncio.wait(
+                    waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+        finally:
+            stopping.cancel()
+            if inflight:
+                await asyncio.wait(inflight, timeout=self.config.lease_seconds / 2)
+
+    async def _run_line(self, claimed: ClaimedRequest) -> None:
+        cfg = self.config
+        try:
+            outcome = await execute_line(self.chat, claimed, cfg.max_attempts, cfg.retry_base_seconds)
+        except Exception:
+            log.exception("batch %s line %s failed unexpectedly", claimed.batch_id, claimed.line)
+            rid = request_id()
+            body = JuristError("The server had an error while processing this request.").to_envelope()
+            outcome = RequestResult(
+                claimed.batch_id,
+                claimed.line,
+                False,
+                500,
+                rid,
+                output_line(claimed.custom_id, rid, 500, body),
+            )
+        if isinstance(outcome, Retry):
+            self.events.line_retried(claimed.model, outcome.error)
+            await self.store.retry_later(
+                self.owner, claimed.batch_id, claimed.line, self.clock.now() + outcome.delay
+            )
+            return
+        self.events.line_finished(claimed.model, outcome.succeeded)
+        self._pending.append(outcome)
+        if len(self._pending) >= cfg.flush_size:
+            self._flush_now.set()
+
+    async def _flush_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), self.config.flush_seconds)
+            self._flush_now.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._pending:
+            return
+        results, self._pending = self._pending, []
+        try:
+            await self.store.record_results(self.owner, results, int(self.clock.now()))
+        except Exception:
+            log.exception("recording %d results failed; will retry", len(results))
+            self._pending = results + self._pending
+
+    async def _heartbeat_once(self) -> bool:
+        until = self.clock.now() + self.config.lease_seconds
+        await self.store.heartbeat(self.owner, until)
+        if self._task_batch is not None:
+            await self.store.extend_batch_task(self._task_batch, self.owner, until)
+        return False
+
+    async def _reclaim_once(self) -> bool:
+        count = await self.store.reclaim_expired(self.clock.now())
+        if count:
+            log.warning("reclaimed %d lines whose worker stopped heart-beating", count)
+            self.events.leases_reclaimed(count)
+        return False
+
+    # ---------------------------------------------------- batch-level tasks
+    async def _tasks_once(self) -> bool:
+        now = self.clock.now()
+        batch = await self.store.claim_batch_task(self.owner, now, self.config.lease_seconds)
+        if batch is None:
+            return False
+        self._task_batch = batch.id
+        try:
+            await self._handle(batch)
+        except Exception:
+            log.exception("batch %s: %s step failed; will retry", batch.id, batch.status)
+            await self.store.release_batch_task(batch.id, self.owner, self.clock.now() + 5)
+        finally:
+            self._task_batch = None
+        return True
+
+    async def _handle(self, batch: BatchRecord) -> None:
+        now = self.clock.now()
+        if batch.status == VALIDATING:
+            await self._validate(batch)
+        elif batch.status == IN_PROGRESS:  # past its completion window
+            await self.store.expire_open_lines(batch.id, self.owner, int(now))
+            await self._finalize(batch.id)
+        elif batch.status == FINALIZING:
+            await self._finalize(batch.id)
+        elif batch.status == CANCELLING:
+            running = await self.store.settle_cancel(batch.id, now)
+            if running:
+                await self.store.release_batch_task(batch.id, self.owner, now + self.config.poll_seconds * 5)
+            else:
+                await self._finalize(batch.id)
+
+    async def _finalize(self, batch_id: str) -> None:
+        await finalize_batch(self.store, self.blobs, batch_id, self.owner, int(self.clock.now()))
+
+    async def _validate(self, batch: BatchRecord) -> None:
+        now = int(self.clock.now())
+        await self.store.clear_requests(batch.id)
+        source = await self.store.get_file(batch.tenant, batch.input_file_id)
+        if source is None:
+            error = {"code": "invalid_request", "message": "The input file no longer exists.",
+                     "param": "input_file_id", "line": None}  # fmt: skip
+            await self.store.fail_batch(batch.id, self.owner, [error], now)
+            return
+        validator = LineValidator(batch.endpoint, frozenset(self.chat.models), self.config.max_batch_lines)
+        buffer = []
+        number = 0
+        async for raw in split_lines(self.blobs.read(source.id)):
+            number += 1
+            line = validator.check(number, raw)
+            if line is not None and not validator.errors:
+                buffer.append(line)
+                if len(buffer) >= _INSERT_CHUNK:
+                    await self.store.add_requests(batch.id, buffer)
+                    buffer = []
+        errors = validator.finish()
+        if errors:
+            await self.store.fail_batch(batch.id, self.owner, errors, int(self.clock.now()))
+            return
+        if buffer:
+            await self.store.add_requests(batch.id, buffer)
+        model = ",".join(validator.used_models)
+        await self.store.start_batch(batch.id, self.owner, validator.count, model, int(self.clock.now()))

@@ -1,0 +1,144 @@
+"""The Batch use case: create (parameters checked now, the file's lines by the runner), get, list,
+cancel; and the Batch wire object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from jurist.errors import InvalidRequest, NotFound
+from jurist.ids import Clock, new_id
+from jurist.protocol.batches import Batch, BatchCreate, BatchErrors, BatchList, BatchUsage, RequestCounts
+from jurist.service.files import not_found as file_not_found
+from jurist.service.validation import first_error
+from jurist.store.records import TERMINAL, VALIDATING, BatchRecord
+from jurist.store.sql_store import SqlStore
+
+ENDPOINTS = ("/v1/chat/completions",)
+WINDOW_SECONDS = {"24h": 86400}
+
+
+def batch_object(record: BatchRecord) -> Batch:
+    used = record.input_tokens + record.output_tokens
+    return Batch(
+        id=record.id,
+        endpoint=record.endpoint,
+        model=record.model,
+        errors=BatchErrors.model_validate({"data": record.errors}) if record.errors else None,
+        input_file_id=record.input_file_id,
+        completion_window=record.completion_window,
+        status=record.status,
+        output_file_id=record.output_file_id,
+        error_file_id=record.error_file_id,
+        created_at=record.created_at,
+        in_progress_at=record.in_progress_at,
+        expires_at=record.expires_at,
+        finalizing_at=record.finalizing_at,
+        completed_at=record.completed_at,
+        failed_at=record.failed_at,
+        expired_at=record.expired_at,
+        cancelling_at=record.cancelling_at,
+        cancelled_at=record.cancelled_at,
+        request_counts=RequestCounts(total=record.total, completed=record.completed, failed=record.failed),
+        usage=BatchUsage(
+            input_tokens=record.input_tokens, output_tokens=record.output_tokens, total_tokens=used
+        )
+        if used
+        else None,
+        metadata=record.metadata,
+    )
+
+
+def not_found(batch_id: str) -> NotFound:
+    return NotFound(f"No such Batch object: {batch_id}", param="batch_id")
+
+
+def _check_metadata(metadata: dict[str, str] | None) -> None:
+    if metadata is None:
+        return
+    if len(metadata) > 16:
+        raise InvalidRequest("metadata may hold at most 16 key-value pairs.", param="metadata")
+    for key, value in metadata.items():
+        if len(key) > 64:
+            raise InvalidRequest(
+                f"metadata key {key[:20]!r}… is longer than 64 characters.", param="metadata"
+            )
+        if len(value) > 512:
+            raise InvalidRequest(
+                f"metadata value for {key!r} is longer than 512 characters.", param="metadata"
+            )
+
+
+class BatchService:
+    def __init__(self, store: SqlStore, clock: Clock, style: str = "openai") -> None:
+        self.store = store
+        self.clock = clock
+        self.style = style
+
+    def wire(self, record: BatchRecord) -> dict[str, Any]:
+        batch = batch_object(record)
+        return batch.pai_compatible() if self.style == "pai" else batch.model_dump(mode="json")
+
+    async def create(self, tenant: str, body: dict[str, Any]) -> BatchRecord:
+        try:
+            params = BatchCreate.model_validate(body)
+        except ValidationError as exc:
+            message, param = first_error(exc)
+            raise InvalidRequest(message, param=param) from exc
+        if params.endpoint not in ENDPOINTS:
+            raise InvalidRequest(
+                f"Unsupported endpoint {params.endpoint!r}; Jurist runs batches of {', '.join(ENDPOINTS)}.",
+                param="endpoint",
+            )
+        if params.completion_window not in WINDOW_SECONDS:
+            raise InvalidRequest("completion_window must be '24h'.", param="completion_window")
+        _check_metadata(params.metadata)
+        source = await self.store.get_file(tenant, params.input_file_id)
+        if source is None:
+            error = file_not_found(params.input_file_id)
+            error.param = "input_file_id"
+            raise error
+        if source.purpose != "batch":
+            raise InvalidRequest(
+                f"File {source.id} has purpose {source.purpose!r}; batch input needs purpose 'batch'.",
+                param="input_file_id",
+            )
+        now = int(self.clock.now())
+        record = BatchRecord(
+            id=new_id("batch_", 12),
+            tenant=tenant,
+            endpoint=params.endpoint,
+            input_file_id=source.id,
+            completion_window=params.completion_window,
+            status=VALIDATING,
+            created_at=now,
+            expires_at=now + WINDOW_SECONDS[params.completion_window],
+            metadata=params.metadata,
+        )
+        await self.store.insert_batch(record)
+        return record
+
+    async def get(self, tenant: str, batch_id: str) -> BatchRecord:
+        record = await self.store.get_batch(tenant, batch_id)
+        if record is None:
+            raise not_found(batch_id)
+        return record
+
+    async def list(self, tenant: str, *, after: str | None, limit: int) -> BatchList:
+        page = await self.store.list_batches(tenant, after=after, limit=limit)
+        data = [self.wire(r) for r in page.items]
+        return BatchList(
+            data=data,
+            first_id=data[0]["id"] if data else None,
+            last_id=data[-1]["id"] if data else None,
+            has_more=page.has_more,
+        )
+
+    async def cancel(self, tenant: str, batch_id: str) -> BatchRecord:
+        record = await self.store.request_cancel(tenant, batch_id, int(self.clock.now()))
+        if record is None:
+            raise not_found(batch_id)
+        if record.status in TERMINAL and record.status != "cancelled":
+            raise InvalidRequest(f"Cannot cancel a batch with status '{record.status}'.", param="batch_id")
+        return record

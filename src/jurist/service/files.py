@@ -1,0 +1,152 @@
+"""The Files use case: upload (limits, quota, .jsonl + UTF-8 for batch input), list, get, delete, content."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from jurist.errors import InvalidRequest, NotFound, PayloadTooLarge
+from jurist.ids import Clock, new_id
+from jurist.protocol.files import FileList, FileObject
+from jurist.store.blobs import BlobStore
+from jurist.store.records import FileRecord
+from jurist.store.sql_store import SqlStore
+
+UPLOAD_PURPOSES = frozenset({"batch", "user_data", "assistants", "fine-tune", "vision", "evals"})
+LISTED_PURPOSES = UPLOAD_PURPOSES | {"batch_output", "assistants_output", "fine-tune-results"}
+BATCH_FILE_TTL = 30 * 86400
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    max_file_bytes: int
+    tenant_quota_bytes: int
+
+
+def not_found(file_id: str) -> NotFound:
+    return NotFound(f"No such File object: {file_id}", param="id")
+
+
+def file_object(record: FileRecord) -> FileObject:
+    return FileObject(
+        id=record.id,
+        bytes=record.bytes,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        filename=record.filename,
+        purpose=record.purpose,
+    )
+
+
+class FileService:
+    def __init__(self, store: SqlStore, blobs: BlobStore, limits: FileLimits, clock: Clock) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.limits = limits
+        self.clock = clock
+
+    async def check_quota(self, tenant: str, incoming: int) -> None:
+        used = await self.store.tenant_bytes(tenant)
+        if used + incoming > self.limits.tenant_quota_bytes:
+            raise InvalidRequest(
+                f"Storage quota exceeded: {used} of {self.limits.tenant_quota_bytes} bytes used; "
+                f"this upload needs {incoming} more. Delete files you no longer need.",
+                param="file",
+            )
+
+    def check_upload(self, filename: str, purpose: str) -> None:
+        if purpose not in UPLOAD_PURPOSES:
+            raise InvalidRequest(
+                f"Invalid purpose {purpose!r}; expected one of {', '.join(sorted(UPLOAD_PURPOSES))}.",
+                param="purpose",
+            )
+        if purpose == "batch" and not filename.lower().endswith(".jsonl"):
+            raise InvalidRequest("Invalid file format for Batch API. Must be .jsonl", param="file")
+
+    async def upload(
+        self,
+        tenant: str,
+        filename: str,
+        purpose: str,
+        chunks: AsyncIterator[bytes],
+        expires_after: int | None = None,
+    ) -> FileObject:
+        """Store the bytes (streamed, size-checked), then the record; nothing is kept on failure."""
+        self.check_upload(filename, purpose)
+        limit = self.limits.max_file_bytes
+        file_id = new_id("file-", 12)
+        writer = self.blobs.writer(file_id)
+        decoder = codecs.getincrementaldecoder("utf-8")() if purpose == "batch" else None
+        try:
+            async for chunk in chunks:
+                if writer.size + len(chunk) > limit:
+                    raise PayloadTooLarge(f"File is larger than the limit of {limit} bytes.", param="file")
+                if decoder is not None:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError as exc:
+                        raise InvalidRequest(
+                            f"The file is not valid UTF-8 (byte {writer.size + exc.start}).", param="file"
+                        ) from exc
+                await writer.write(chunk)
+            if decoder is not None:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError as exc:
+                    raise InvalidRequest(
+                        "The file ends in the middle of a UTF-8 character.", param="file"
+                    ) from exc
+            if writer.size == 0:
+                raise InvalidRequest("The file is empty.", param="file")
+            await self.check_quota(tenant, writer.size)
+            size = await writer.commit()
+        except BaseException:
+            await writer.abort()
+            raise
+        now = int(self.clock.now())
+        ttl = expires_after or (BATCH_FILE_TTL if purpose == "batch" else None)
+        record = FileRecord(
+            id=file_id,
+            tenant=tenant,
+            purpose=purpose,
+            filename=filename[:255] or "upload",
+            bytes=size,
+            created_at=now,
+            expires_at=now + ttl if ttl else None,
+            storage=self.blobs.kind,
+        )
+        try:
+            await self.store.insert_file(record)
+        except BaseException:
+            await self.blobs.delete(file_id)
+            raise
+        return file_object(record)
+
+    async def get(self, tenant: str, file_id: str) -> FileRecord:
+        record = await self.store.get_file(tenant, file_id)
+        if record is None:
+            raise not_found(file_id)
+        return record
+
+    async def list(
+        self, tenant: str, *, purpose: str | None, after: str | None, limit: int, order: str
+    ) -> FileList:
+        page = await self.store.list_files(tenant, purpose=purpose, after=after, limit=limit, order=order)
+        data = [file_object(r) for r in page.items]
+        return FileList(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more,
+        )
+
+    async def delete(self, tenant: str, file_id: str) -> None:
+        record = await self.store.delete_file(tenant, file_id)
+        if record is None:
+            raise not_found(file_id)
+        await self.blobs.delete(file_id)
+
+    async def content(self, tenant: str, file_id: str) -> tuple[FileRecord, AsyncIterator[bytes]]:
+        record = await self.get(tenant, file_id)
+        return record, self.blobs.read(file_id)

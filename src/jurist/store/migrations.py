@@ -1,0 +1,190 @@
+"""Ordered, named schema migrations for both databases, and the runner behind ``jurist db upgrade``.
+
+Each migration is one DDL template rendered per dialect. ``schema_snapshot`` reads the resulting
+catalog so tests can check that a fresh schema equals a migrated one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from jurist.store.database import Database, Dialect
+
+_TYPES: dict[Dialect, dict[str, str]] = {
+    "sqlite": {
+        "pk_seq": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "bigint": "INTEGER",
+        "real": "REAL",
+        "blob": "BLOB",
+    },
+    "postgresql": {
+        "pk_seq": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "bigint": "BIGINT",
+        "real": "DOUBLE PRECISION",
+        "blob": "BYTEA",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    ddl: str
+
+    def render(self, dialect: Dialect) -> list[str]:
+        sql = self.ddl.format(**_TYPES[dialect])
+        return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_files_batches_requests",
+        """
+        CREATE TABLE files (
+            seq {pk_seq},
+            id TEXT NOT NULL UNIQUE,
+            tenant TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            bytes {bigint} NOT NULL,
+            created_at {bigint} NOT NULL,
+            expires_at {bigint},
+            storage TEXT NOT NULL
+        );
+        CREATE INDEX files_by_tenant ON files (tenant, seq);
+        CREATE TABLE file_chunks (
+            file_id TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            data {blob} NOT NULL,
+            PRIMARY KEY (file_id, part)
+        );
+        CREATE TABLE batches (
+            seq {pk_seq},
+            id TEXT NOT NULL UNIQUE,
+            tenant TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            input_file_id TEXT NOT NULL,
+            completion_window TEXT NOT NULL,
+            status TEXT NOT NULL,
+            outcome TEXT,
+            model TEXT,
+            metadata TEXT,
+            errors TEXT,
+            output_file_id TEXT,
+            error_file_id TEXT,
+            created_at {bigint} NOT NULL,
+            expires_at {bigint},
+            in_progress_at {bigint},
+            finalizing_at {bigint},
+            completed_at {bigint},
+            failed_at {bigint},
+            expired_at {bigint},
+            cancelling_at {bigint},
+            cancelled_at {bigint},
+            total INTEGER NOT NULL DEFAULT 0,
+            completed INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            input_tokens {bigint} NOT NULL DEFAULT 0,
+            output_tokens {bigint} NOT NULL DEFAULT 0,
+            task_owner TEXT,
+            task_until {real}
+        );
+        CREATE INDEX batches_by_tenant ON batches (tenant, seq);
+        CREATE INDEX batches_by_status ON batches (status);
+        CREATE TABLE batch_requests (
+            batch_id TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            custom_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            body TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before {real} NOT NULL DEFAULT 0,
+            lease_owner TEXT,
+            lease_until {real},
+            status_code INTEGER,
+            request_id TEXT,
+            response TEXT,
+            PRIMARY KEY (batch_id, line)
+        );
+        CREATE INDEX batch_requests_claim ON batch_requests (state, model, not_before);
+        CREATE INDEX batch_requests_lease ON batch_requests (lease_owner)
+        """,
+    ),
+)
+
+_APPLIED_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at {bigint} NOT NULL)"
+)
+
+
+async def applied(db: Database) -> list[str]:
+    async with db.transaction() as tx:
+        await tx.execute(_APPLIED_TABLE.format(**_TYPES[db.dialect]))
+        rows = await tx.fetchall("SELECT name FROM schema_migrations ORDER BY name")
+    return [r["name"] for r in rows]
+
+
+async def upgrade(db: Database) -> list[str]:
+    """Apply every pending migration, each in its own transaction; returns the names applied.
+    Safe to run from several processes at once (the migration row is the lock)."""
+    done = set(await applied(db))
+    newly: list[str] = []
+    for migration in MIGRATIONS:
+        if migration.name in done:
+            continue
+        async with db.transaction() as tx:
+            if db.dialect == "postgresql":
+                await tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+            row = await tx.fetchone(
+                "SELECT name FROM schema_migrations WHERE name = :n", {"n": migration.name}
+            )
+            if row is not None:
+                continue
+            for statement in migration.render(db.dialect):
+                await tx.execute(statement)
+            await tx.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (:n, :t)",
+                {"n": migration.name, "t": int(time.time())},
+            )
+        newly.append(migration.name)
+    return newly
+
+
+def fresh_schema(dialect: Dialect) -> list[str]:
+    """Every statement of every migration, in order: the schema a new database gets."""
+    return [s for m in MIGRATIONS for s in m.render(dialect)]
+
+
+async def schema_snapshot(db: Database) -> dict[str, list[tuple[str, ...]]]:
+    """Tables → sorted (column, type, nullable) plus index names, read from the catalog."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    async with db.transaction() as tx:
+        if db.dialect == "sqlite":
+            tables = await tx.fetchall(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+            for t in tables:
+                cols = await tx.fetchall(f"PRAGMA table_info({t['name']})")
+                idx = await tx.fetchall(f"PRAGMA index_list({t['name']})")
+                out[t["name"]] = sorted(
+                    [(c["name"], str(c["type"]), str(c["notnull"])) for c in cols]
+                    + [("index", i["name"]) for i in idx]
+                )
+        else:
+            cols = await tx.fetchall(
+                "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+                "WHERE table_schema = current_schema()"
+            )
+            for c in cols:
+                out.setdefault(c["table_name"], []).append(
+                    (c["column_name"], c["data_type"], c["is_nullable"])
+                )
+            idx = await tx.fetchall(
+                "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            )
+            for i in idx:
+                out.setdefault(i["tablename"], []).append(("index", i["indexname"]))
+            out = {k: sorted(v) for k, v in out.items()}
+    return out
