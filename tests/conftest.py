@@ -6,6 +6,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.live import StubUpstream
+from tests.support.postgres import running_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One real PostgreSQL server for the whole run (initdb/pg_ctl in a temp dir)."""
+    with running_postgres() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from jurist.store.database import Database, PostgresDatabase, SqliteDatabase
+from jurist.store.migrations import upgrade
+from jurist.store.sql_store import SqlStore
+
+
+def reset_postgres(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """An empty database of each kind; every contract test runs on both."""
+    db: Database
+    if request.param == "sqlite":
+        db = SqliteDatabase(tmp_path / "contract.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+        db = PostgresDatabase(url)
+    await db.open()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def store(database: Database) -> SqlStore:
+    await upgrade(database)
+    return SqlStore(database)
