@@ -17,6 +17,7 @@ import uvicorn
 
 from jurist.api.app import create_app
 from jurist.backends.base import Backend
+from jurist.ids import Clock
 from jurist.service.container import Services, build_services
 from jurist.settings import Settings
 
@@ -64,13 +65,14 @@ def live_server(
     tmp_path: Path,
     models: dict[str, Any] | None = None,
     backends: Mapping[str, Backend] | None = None,
+    clock: Clock | None = None,
     **settings: Any,
 ) -> Iterator[LiveServer]:
     options: dict[str, Any] = {"data_dir": tmp_path / "data", "api_keys": [API_KEY]}
     if models is not None:
         options["models"] = models
     options.update(settings)
-    services = build_services(Settings(**options), backends=backends)
+    services = build_services(Settings(**options), backends=backends, clock=clock)
     with LiveServer(services) as server:
         yield server
 
@@ -102,3 +104,16 @@ class StubUpstream:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._proc.kill()
+
+
+class ManualClock:
+    """A clock the test moves: real time plus an offset."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds

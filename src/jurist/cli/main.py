@@ -16,9 +16,11 @@ from jurist.settings import Settings, load_settings
 
 app = typer.Typer(help="Jurist: a self-hostable LLM-as-a-Judge service.", no_args_is_help=True)
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys stored (hashed) in the data dir.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 
 
@@ -74,6 +76,70 @@ def serve(
         access_log=settings.access_log,
         lifespan="on",
     )
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes to run (each with its own loop).")] = 1,
+) -> None:
+    """Run batch workers without the HTTP server (share the server's database, e.g. PostgreSQL)."""
+    import asyncio
+    import multiprocessing
+    import signal
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if processes > 1:
+        children = [multiprocessing.Process(target=_worker_main) for _ in range(processes)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join()
+        return
+
+    async def run() -> None:
+        from jurist.service.container import build_services
+
+        services = build_services(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await services.start(run_worker=False)
+        runner = services.make_worker()
+        err.print(f"worker {runner.owner} on {settings.resolved_database_url.split('@')[-1]}")
+        try:
+            await runner.run(stop)
+        finally:
+            await services.aclose()
+
+    asyncio.run(run())
+
+
+def _worker_main() -> None:
+    worker(processes=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations."""
+    import asyncio
+
+    from jurist.store.database import open_database
+    from jurist.store.migrations import upgrade
+
+    settings = _settings()
+
+    async def run() -> list[str]:
+        db = open_database(settings.resolved_database_url)
+        await db.open()
+        try:
+            return await upgrade(db)
+        finally:
+            await db.close()
+
+    applied = asyncio.run(run())
+    typer.echo("\n".join(f"applied {name}" for name in applied) or "schema is up to date")
 
 
 @config_app.command("show")
