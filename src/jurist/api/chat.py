@@ -27,6 +27,12 @@ async def create_chat_completion(request: Request) -> Response:
     except ValidationError as exc:
         message, param = first_error(exc)
         raise InvalidRequest(message, param=param) from exc
+    kind = (
+        "judge"
+        if any(isinstance(m.content, list) and any(p.mode for p in m.content) for m in body.messages)
+        else "custom"
+    )
+    services.metrics.chat.labels(body.model if body.model in services.chat.models else "unknown", kind).inc()
     if body.stream:
         chunks = services.chat.open_stream(body, raw)
         return StreamingResponse(

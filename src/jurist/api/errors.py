@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jurist.errors import InvalidRequest, JuristError, NotFound, RateLimited
+from jurist.errors import BackendError, InvalidRequest, JuristError, NotFound, RateLimited
 
 log = logging.getLogger("jurist.api")
 
@@ -29,6 +29,10 @@ def envelope_response(error: JuristError, headers: dict[str, str] | None = None)
 
 async def handle_jurist_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JuristError)
+    if isinstance(exc, (BackendError, RateLimited)):
+        services = getattr(request.app.state, "services", None)
+        if services is not None:
+            services.metrics.upstream_errors.labels(exc.code or exc.type).inc()
     if exc.status_code >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc)
     return envelope_response(exc)

@@ -5,6 +5,7 @@ request id) instead of Starlette's plain-text page."""
 from __future__ import annotations
 
 import logging
+import time
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +27,7 @@ class RequestIdMiddleware:
         rid = request_id()
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"x-request-id", rid.encode())
-
+        began = time.perf_counter()
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -34,6 +35,7 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", []), header]
+                _observe(scope, message["status"], began)
             await send(message)
 
         try:
@@ -56,3 +58,16 @@ class RequestIdMiddleware:
                 }
             )
             await send_with_id({"type": "http.response.body", "body": body})
+
+
+def _observe(scope: Scope, status: int, began: float) -> None:
+    """Requests and latency by route (the endpoint's name, so ids never become labels)."""
+    app = scope.get("app")
+    services = getattr(getattr(app, "state", None), "services", None)
+    if services is None:
+        return
+    endpoint = scope.get("endpoint")
+    route = getattr(endpoint, "__name__", None) or "unmatched"
+    metrics = services.metrics
+    metrics.requests.labels(route, scope["method"], str(status)).inc()
+    metrics.latency.labels(route).observe(time.perf_counter() - began)

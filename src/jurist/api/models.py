@@ -49,3 +49,10 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
     )
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition (text format)."""
+    services = services_of(request)
+    body = await services.metrics.render(services.store)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

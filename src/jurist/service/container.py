@@ -13,11 +13,12 @@ from jurist.backends.llama_cpp import BUNDLED_MODEL_NOTICE
 from jurist.backends.registry import build_backends
 from jurist.errors import ConfigError
 from jurist.ids import Clock, SystemClock
-from jurist.runner.worker import RunnerConfig, RunnerEvents, Worker
+from jurist.runner.worker import RunnerConfig, Worker
 from jurist.service.auth import Authenticator
 from jurist.service.batches import BatchService
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
+from jurist.service.metrics import Metrics
 from jurist.settings import Settings
 from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
 from jurist.store.database import Database, open_database
@@ -45,7 +46,7 @@ class Services:
     clock: Clock
     new_key: str | None = None
     notices: list[str] = field(default_factory=list)
-    events: RunnerEvents = field(default_factory=RunnerEvents)
+    metrics: Metrics = field(default_factory=Metrics)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
 
@@ -59,7 +60,7 @@ class Services:
             max_batch_lines=s.max_batch_lines,
         )
         models = {name: m.config for name, m in self.chat.models.items()}
-        return Worker(self.store, self.blobs, self.chat, models, config, self.clock, self.events)
+        return Worker(self.store, self.blobs, self.chat, models, config, self.clock, self.metrics)
 
     async def start(self, run_worker: bool | None = None) -> None:
         """Open the database (migrating it), start the backends and, by default, a worker."""

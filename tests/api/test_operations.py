@@ -1,0 +1,46 @@
+"""/healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openai import OpenAI
+
+from tests.api.test_batches import SEED_INPUT, upload, wait_for
+from tests.support.http import request
+from tests.support.live import API_KEY, StubUpstream, live_server
+from tests.support.verdicts import single_verdict_json
+
+
+def test_metrics_count_requests_lines_and_upstream_errors(server: Any, client: OpenAI, fake: Any, tmp_path: Path) -> None:
+    from jurist.errors import BackendTimeout
+
+    fake.default = single_verdict_json(3)
+    batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=upload(client, tmp_path, SEED_INPUT), completion_window="24h")
+    wait_for(client, batch.id, {"completed"})
+    fake.enqueue(BackendTimeout("slow"))
+    request("POST", server.base_url + "/chat/completions",
+            '{"model": "pai-judge", "messages": [{"role": "user", "content": "x"}]}',
+            {"Authorization": f"Bearer {API_KEY}"})  # fmt: skip
+    root = server.base_url.removesuffix("/v1")
+    text = request("GET", root + "/metrics").body.decode()
+    assert 'jurist_http_requests_total{method="POST",route="create_batch",status="200"} 1.0' in text
+    assert 'jurist_batch_lines_total{model="pai-judge",status="completed"} 1.0' in text
+    assert 'jurist_upstream_errors_total{code="upstream_timeout"} 1.0' in text
+    assert 'jurist_chat_requests_total{kind="custom",model="pai-judge"} 1.0' in text
+    assert "jurist_http_request_seconds_bucket" in text
+
+
+def test_health_and_readiness(server: Any, tmp_path: Path) -> None:
+    root = server.base_url.removesuffix("/v1")
+    assert request("GET", root + "/healthz").json() == {"status": "ok"}
+    ready = request("GET", root + "/readyz")
+    assert ready.status == 200 and ready.json()["checks"]["database"] == "ok"
+    with StubUpstream() as stub:
+        models = {"pai-judge": {"backend": "openai", "base_url": stub.base_url},
+                  "down": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}}  # fmt: skip
+        with live_server(tmp_path / "two", models=models) as srv:
+            body = request("GET", srv.base_url.removesuffix("/v1") + "/readyz")
+            assert body.status == 503
+            assert body.json()["checks"] == {"database": "ok", "model:pai-judge": "ok", "model:down": "not ready"}
