@@ -43,12 +43,19 @@ def database_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {"database_url": url}  # files then live in the database (multi-node mode)
 
 
-def test_seed_workflow_and_cancel_keep_partial_results(tmp_path: Path, database_settings: dict[str, Any]) -> None:
-    with StubUpstream("--delay-ms", "150") as stub, live_server(
-        tmp_path, models=stub_models(stub), worker_poll_seconds=0.05, **database_settings
-    ) as srv:
+def test_seed_workflow_and_cancel_keep_partial_results(
+    tmp_path: Path, database_settings: dict[str, Any]
+) -> None:
+    with (
+        StubUpstream("--delay-ms", "150") as stub,
+        live_server(tmp_path, models=stub_models(stub), worker_poll_seconds=0.05, **database_settings) as srv,
+    ):
         client = sdk(srv.base_url)
-        batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=upload(client, tmp_path, lines(40)), completion_window="24h")
+        batch = client.batches.create(
+            endpoint="/v1/chat/completions",
+            input_file_id=upload(client, tmp_path, lines(40)),
+            completion_window="24h",
+        )
         running = wait_for(client, batch.id, {"in_progress"})
         while (running.request_counts.completed or 0) < 2:
             running = client.batches.retrieve(batch.id)
@@ -68,11 +75,16 @@ def test_seed_workflow_and_cancel_keep_partial_results(tmp_path: Path, database_
 
 def test_expiry_turns_unfinished_lines_into_errors(tmp_path: Path) -> None:
     clock = ManualClock()
-    with StubUpstream("--delay-ms", "200") as stub, live_server(
-        tmp_path, models=stub_models(stub), clock=clock, worker_poll_seconds=0.05
-    ) as srv:
+    with (
+        StubUpstream("--delay-ms", "200") as stub,
+        live_server(tmp_path, models=stub_models(stub), clock=clock, worker_poll_seconds=0.05) as srv,
+    ):
         client = sdk(srv.base_url)
-        batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=upload(client, tmp_path, lines(30)), completion_window="24h")
+        batch = client.batches.create(
+            endpoint="/v1/chat/completions",
+            input_file_id=upload(client, tmp_path, lines(30)),
+            completion_window="24h",
+        )
         running = wait_for(client, batch.id, {"in_progress"})
         while (running.request_counts.completed or 0) < 1:
             running = client.batches.retrieve(batch.id)
@@ -82,26 +94,50 @@ def test_expiry_turns_unfinished_lines_into_errors(tmp_path: Path) -> None:
         output, errors = read_jsonl(client, done.output_file_id), read_jsonl(client, done.error_file_id)
         assert len(output) == done.request_counts.completed and len(errors) == done.request_counts.failed
         assert len(output) + len(errors) == 30
-        assert {e["custom_id"] for e in errors} | {o["custom_id"] for o in output} == {f"r{i}" for i in range(30)}
+        assert {e["custom_id"] for e in errors} | {o["custom_id"] for o in output} == {
+            f"r{i}" for i in range(30)
+        }
         assert all(e["response"] is None and e["error"]["code"] == "batch_expired" for e in errors)
 
 
 def test_retryable_upstream_faults_still_complete(tmp_path: Path) -> None:
-    with StubUpstream("--fail-rate", "0.3", "--seed", "7") as stub, live_server(
-        tmp_path, models=stub_models(stub, 8), retry_base_seconds=0.05, max_attempts=8, worker_poll_seconds=0.05
-    ) as srv:
+    with (
+        StubUpstream("--fail-rate", "0.3", "--seed", "7") as stub,
+        live_server(
+            tmp_path,
+            models=stub_models(stub, 8),
+            retry_base_seconds=0.05,
+            max_attempts=8,
+            worker_poll_seconds=0.05,
+        ) as srv,
+    ):
         client = sdk(srv.base_url)
-        batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=upload(client, tmp_path, lines(30)), completion_window="24h")
+        batch = client.batches.create(
+            endpoint="/v1/chat/completions",
+            input_file_id=upload(client, tmp_path, lines(30)),
+            completion_window="24h",
+        )
         done = wait_for(client, batch.id, {"completed"}, timeout=60)
         assert done.request_counts is not None and done.request_counts.completed == 30
 
 
 def test_exhausted_retries_land_in_the_error_file_with_the_upstream_status(tmp_path: Path) -> None:
-    with StubUpstream("--fail-rate", "1", "--fail-429-share", "0") as stub, live_server(
-        tmp_path, models=stub_models(stub, 4), retry_base_seconds=0.01, max_attempts=2, worker_poll_seconds=0.05
-    ) as srv:
+    with (
+        StubUpstream("--fail-rate", "1", "--fail-429-share", "0") as stub,
+        live_server(
+            tmp_path,
+            models=stub_models(stub, 4),
+            retry_base_seconds=0.01,
+            max_attempts=2,
+            worker_poll_seconds=0.05,
+        ) as srv,
+    ):
         client = sdk(srv.base_url)
-        batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=upload(client, tmp_path, lines(5)), completion_window="24h")
+        batch = client.batches.create(
+            endpoint="/v1/chat/completions",
+            input_file_id=upload(client, tmp_path, lines(5)),
+            completion_window="24h",
+        )
         done = wait_for(client, batch.id, {"completed"}, timeout=60)
         errors = read_jsonl(client, done.error_file_id)
         assert done.output_file_id is None and len(errors) == 5
@@ -114,7 +150,9 @@ def test_tenants_never_see_each_other(server: Any, client: OpenAI, fake: Any, tm
 
     fake.default = single_verdict_json(3)
     file_id = upload(client, tmp_path, SEED_INPUT)
-    batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h")
+    batch = client.batches.create(
+        endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
+    )
     other = sdk(server.base_url, **{"X-On-Behalf-Of": "someone-else"})
     for call in (lambda: other.files.retrieve(file_id), lambda: other.files.content(file_id),
                  lambda: other.files.delete(file_id), lambda: other.batches.retrieve(batch.id),
@@ -133,13 +171,24 @@ def test_gateway_variants(server: Any, client: OpenAI, fake: Any, tmp_path: Path
     llm = OpenAI(api_key=API_KEY, base_url=server.base_url.replace("/v1", "/api/v1/llm"), max_retries=0,
                  default_headers={"X-On-Behalf-Of": "user-42"})  # fmt: skip
     file_id = upload(llm, tmp_path, SEED_INPUT)
-    batch = llm.batches.create(endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h", metadata={"description": "nightly eval job"})
+    batch = llm.batches.create(
+        endpoint="/v1/chat/completions",
+        input_file_id=file_id,
+        completion_window="24h",
+        metadata={"description": "nightly eval job"},
+    )
     assert wait_for(llm, batch.id, {"completed"}).metadata == {"description": "nightly eval job"}
     with pytest.raises(openai.NotFoundError):  # user-42's objects are not the bare key's
         client.files.retrieve(file_id)
     root = server.base_url.removesuffix("/v1")
-    auth = {"Authorization": f"Bearer {API_KEY}", "X-On-Behalf-Of": "user-42", "Content-Type": "application/json"}
-    body = json.dumps({"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"})
+    auth = {
+        "Authorization": f"Bearer {API_KEY}",
+        "X-On-Behalf-Of": "user-42",
+        "Content-Type": "application/json",
+    }
+    body = json.dumps(
+        {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    )
     wrapped = request("POST", root + "/api/v1/batches", body, auth).json()
     assert wrapped["success"] is True and wrapped["code"] == "200" and wrapped["message"] == "successful"
     assert wrapped["data"]["status"] == "validating" and wrapped["data"]["object"] == "batch"
@@ -155,7 +204,11 @@ def test_pai_status_style(tmp_path: Path, fake: Any) -> None:
     with live_server(tmp_path, models=FAKE_MODELS, backends={"pai-judge": fake, "pai-judge-plus": fake},
                      batch_status_style="pai") as srv:  # fmt: skip
         client = sdk(srv.base_url)
-        created = client.batches.create(endpoint="/v1/chat/completions", input_file_id=upload(client, tmp_path, SEED_INPUT), completion_window="24h")
+        created = client.batches.create(
+            endpoint="/v1/chat/completions",
+            input_file_id=upload(client, tmp_path, SEED_INPUT),
+            completion_window="24h",
+        )
         assert created.status == "Creating"
         done = wait_for(client, created.id, {"Succeeded"})
         raw = client.batches.with_raw_response.retrieve(done.id).http_response.json()

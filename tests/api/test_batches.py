@@ -48,20 +48,31 @@ def test_seed_five_step_workflow(client: OpenAI, fake: FakeBackend, tmp_path: Pa
     raw = client.files.with_raw_response.create(file=path.open("rb"), purpose="batch")
     validate("OpenAIFile", raw.http_response.json())
     uploaded = raw.parse()
-    assert uploaded.purpose == "batch" and uploaded.bytes == len(SEED_INPUT.encode()) and uploaded.filename == "input.jsonl"
+    assert (
+        uploaded.purpose == "batch"
+        and uploaded.bytes == len(SEED_INPUT.encode())
+        and uploaded.filename == "input.jsonl"
+    )
     # step 3: create
     raw_batch = client.batches.with_raw_response.create(
         endpoint="/v1/chat/completions", input_file_id=uploaded.id, completion_window="24h"
     )
     created_json = raw_batch.http_response.json()
     validate_nullable("Batch", created_json)
-    assert created_json["status"] == "validating" and created_json["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+    assert created_json["status"] == "validating" and created_json["request_counts"] == {
+        "total": 0,
+        "completed": 0,
+        "failed": 0,
+    }
     assert created_json["expires_at"] == created_json["created_at"] + 86400
     # step 4: poll
     done = wait_for(client, created_json["id"], {"completed", "failed"})
     assert done.status == "completed", done
     validate_nullable("Batch", client.batches.with_raw_response.retrieve(done.id).http_response.json())
-    assert done.request_counts is not None and (done.request_counts.total, done.request_counts.completed) == (2, 2)
+    assert done.request_counts is not None and (done.request_counts.total, done.request_counts.completed) == (
+        2,
+        2,
+    )
     assert done.output_file_id and done.error_file_id is None
     assert done.in_progress_at and done.finalizing_at and done.completed_at
     assert done.model == "pai-judge,pai-judge-plus"
@@ -78,15 +89,22 @@ def test_seed_five_step_workflow(client: OpenAI, fake: FakeBackend, tmp_path: Pa
         body = line["response"]["body"]
         validate("CreateChatCompletionResponse", body)
         assert body["model"] == model and body["judgment"]["overall_score"] == 3
-        assert body["choices"][0]["message"]["content"].startswith("I think the overall score for this response is [[3]]")
+        assert body["choices"][0]["message"]["content"].startswith(
+            "I think the overall score for this response is [[3]]"
+        )
     output_file = client.files.retrieve(done.output_file_id)
     assert output_file.purpose == "batch_output" and output_file.bytes == len(content.encode())
 
 
-def test_seed_batch_curl_without_content_type(server: LiveServer, client: OpenAI, fake: FakeBackend, tmp_path: Path) -> None:
+def test_seed_batch_curl_without_content_type(
+    server: LiveServer, client: OpenAI, fake: FakeBackend, tmp_path: Path
+) -> None:
     fake.default = single_verdict_json(4)
     file_id = upload(client, tmp_path, SEED_INPUT)
-    body = '{\n      "input_file_id": "%s",\n      "endpoint": "/v1/chat/completions",\n      "completion_window": "24h"\n  }' % file_id
+    body = (
+        '{\n      "input_file_id": "%s",\n      "endpoint": "/v1/chat/completions",\n      "completion_window": "24h"\n  }'
+        % file_id
+    )
     resp = request(
         "POST", server.base_url + "/batches", body,
         {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/x-www-form-urlencoded"},
@@ -108,7 +126,9 @@ def test_validation_failures_are_reported_per_line(client: OpenAI, tmp_path: Pat
         "[1]",
     ]
     file_id = upload(client, tmp_path, "\n".join(lines) + "\n")
-    batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h")
+    batch = client.batches.create(
+        endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
+    )
     failed = wait_for(client, batch.id, {"failed", "completed"})
     assert failed.status == "failed" and failed.failed_at
     assert failed.errors is not None
@@ -123,7 +143,9 @@ def test_validation_failures_are_reported_per_line(client: OpenAI, tmp_path: Pat
         (8, "invalid_request"),
     ]
     empty = upload(client, tmp_path, "\n\n", "empty.jsonl")
-    batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=empty, completion_window="24h")
+    batch = client.batches.create(
+        endpoint="/v1/chat/completions", input_file_id=empty, completion_window="24h"
+    )
     failed = wait_for(client, batch.id, {"failed"})
     assert failed.errors and failed.errors.data and failed.errors.data[0].code == "empty_file"
 
@@ -131,11 +153,27 @@ def test_validation_failures_are_reported_per_line(client: OpenAI, tmp_path: Pat
 def test_per_request_errors_go_to_the_error_file(client: OpenAI, fake: FakeBackend, tmp_path: Path) -> None:
     fake.default = single_verdict_json(2)
     good = json.loads(SEED_INPUT.splitlines()[0])
-    bad = {"custom_id": "bad", "body": {"model": "pai-judge", "messages": [{"role": "user", "content": [{"mode": "single", "type": "json", "json": {"answer": "no question"}}]}]}}
+    bad = {
+        "custom_id": "bad",
+        "body": {
+            "model": "pai-judge",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"mode": "single", "type": "json", "json": {"answer": "no question"}}],
+                }
+            ],
+        },
+    }
     file_id = upload(client, tmp_path, json.dumps(good) + "\n" + json.dumps(bad) + "\n")
-    batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h")
+    batch = client.batches.create(
+        endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
+    )
     done = wait_for(client, batch.id, {"completed"})
-    assert done.request_counts is not None and (done.request_counts.completed, done.request_counts.failed) == (1, 1)
+    assert done.request_counts is not None and (
+        done.request_counts.completed,
+        done.request_counts.failed,
+    ) == (1, 1)
     assert done.output_file_id and done.error_file_id
     errors = [json.loads(x) for x in client.files.content(done.error_file_id).text.splitlines()]
     assert len(errors) == 1 and errors[0]["custom_id"] == "bad" and errors[0]["error"] is None
@@ -164,12 +202,20 @@ def test_file_listing_pagination_and_deletion(client: OpenAI, tmp_path: Path) ->
 def test_batch_listing_pagination(client: OpenAI, fake: FakeBackend, tmp_path: Path) -> None:
     fake.default = single_verdict_json(3)
     file_id = upload(client, tmp_path, SEED_INPUT)
-    ids = [client.batches.create(endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h").id for _ in range(3)]
+    ids = [
+        client.batches.create(
+            endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
+        ).id
+        for _ in range(3)
+    ]
     assert [b.id for b in client.batches.list(limit=1)] == list(reversed(ids))
     listing = client.batches.with_raw_response.list(limit=2).http_response.json()
     for item in listing["data"]:
         validate_nullable("Batch", item)
-    validate("ListBatchesResponse", {**listing, "data": [{k: v for k, v in b.items() if v is not None} for b in listing["data"]]})
+    validate(
+        "ListBatchesResponse",
+        {**listing, "data": [{k: v for k, v in b.items() if v is not None} for b in listing["data"]]},
+    )
     for bad in (0, 101):
         with pytest.raises(openai.BadRequestError) as info:
             client.batches.list(limit=bad)

@@ -13,11 +13,17 @@ from tests.support.live import API_KEY, StubUpstream, live_server
 from tests.support.verdicts import single_verdict_json
 
 
-def test_metrics_count_requests_lines_and_upstream_errors(server: Any, client: OpenAI, fake: Any, tmp_path: Path) -> None:
+def test_metrics_count_requests_lines_and_upstream_errors(
+    server: Any, client: OpenAI, fake: Any, tmp_path: Path
+) -> None:
     from jurist.errors import BackendTimeout
 
     fake.default = single_verdict_json(3)
-    batch = client.batches.create(endpoint="/v1/chat/completions", input_file_id=upload(client, tmp_path, SEED_INPUT), completion_window="24h")
+    batch = client.batches.create(
+        endpoint="/v1/chat/completions",
+        input_file_id=upload(client, tmp_path, SEED_INPUT),
+        completion_window="24h",
+    )
     wait_for(client, batch.id, {"completed"})
     fake.enqueue(BackendTimeout("slow"))
     request("POST", server.base_url + "/chat/completions",
@@ -43,4 +49,8 @@ def test_health_and_readiness(server: Any, tmp_path: Path) -> None:
         with live_server(tmp_path / "two", models=models) as srv:
             body = request("GET", srv.base_url.removesuffix("/v1") + "/readyz")
             assert body.status == 503
-            assert body.json()["checks"] == {"database": "ok", "model:pai-judge": "ok", "model:down": "not ready"}
+            assert body.json()["checks"] == {
+                "database": "ok",
+                "model:pai-judge": "ok",
+                "model:down": "not ready",
+            }

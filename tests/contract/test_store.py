@@ -17,7 +17,16 @@ def file(i: int, tenant: str = "t1", purpose: str = "batch") -> FileRecord:
 
 
 def batch(i: int, tenant: str = "t1") -> BatchRecord:
-    return BatchRecord(f"batch_{i:03d}", tenant, "/v1/chat/completions", "file-001", "24h", "validating", NOW + i, NOW + i + 86400)
+    return BatchRecord(
+        f"batch_{i:03d}",
+        tenant,
+        "/v1/chat/completions",
+        "file-001",
+        "24h",
+        "validating",
+        NOW + i,
+        NOW + i + 86400,
+    )
 
 
 async def running_batch(store: SqlStore, lines: int, model: str = "m") -> str:
@@ -33,7 +42,9 @@ def result(batch_id: str, line: int, ok: bool = True) -> RequestResult:
     return RequestResult(batch_id, line, ok, 200 if ok else 500, f"req_{line}", f'{{"line": {line}}}', 3, 4)
 
 
-async def test_migrations_are_idempotent_and_fresh_equals_migrated(database: Database, tmp_path: object) -> None:
+async def test_migrations_are_idempotent_and_fresh_equals_migrated(
+    database: Database, tmp_path: object
+) -> None:
     assert await upgrade(database) == [m.name for m in MIGRATIONS]
     assert await upgrade(database) == []
     migrated = await schema_snapshot(database)
@@ -109,9 +120,15 @@ async def test_claims_are_exclusive_and_results_need_the_lease(store: SqlStore) 
     again = await store.claim_requests("wc", "m", 10, NOW + 31, 30)
     assert {c.line for c in again} == lines_b and all(c.attempts == 2 for c in again)
     assert await store.record_results("wb", [result(batch_id, line) for line in lines_b], NOW) == 0
-    assert await store.record_results("wc", [result(batch_id, c.line, ok=False) for c in again], NOW) == len(lines_b)
+    assert await store.record_results("wc", [result(batch_id, c.line, ok=False) for c in again], NOW) == len(
+        lines_b
+    )
     done = await store.get_batch("t1", batch_id)
-    assert done is not None and done.status == "finalizing" and (done.completed, done.failed) == (len(lines_a), len(lines_b))
+    assert (
+        done is not None
+        and done.status == "finalizing"
+        and (done.completed, done.failed) == (len(lines_a), len(lines_b))
+    )
 
 
 async def test_retry_later_and_model_filter(store: SqlStore) -> None:
@@ -132,7 +149,13 @@ async def test_finish_lines_in_input_order_and_expiry(store: SqlStore) -> None:
     assert task is not None and task.status == "in_progress"
     assert await store.expire_open_lines(batch_id, "w", NOW + 90_000) == 3
     lines = await store.finished_lines(batch_id, 0, 100)
-    assert [(x.line, x.state) for x in lines] == [(1, "succeeded"), (2, "succeeded"), (3, "expired"), (4, "expired"), (5, "expired")]
+    assert [(x.line, x.state) for x in lines] == [
+        (1, "succeeded"),
+        (2, "succeeded"),
+        (3, "expired"),
+        (4, "expired"),
+        (5, "expired"),
+    ]
     assert [x.line for x in await store.finished_lines(batch_id, 2, 2)] == [3, 4]
     out = FileRecord("file-out", "t1", "batch_output", "o.jsonl", 5, NOW, None, "disk")
     assert await store.finish_batch(batch_id, "someone-else", [out], "file-out", None, NOW) is False
