@@ -102,8 +102,11 @@ def test_seed_batch_curl_without_content_type(
     fake.default = single_verdict_json(4)
     file_id = upload(client, tmp_path, SEED_INPUT)
     body = (
-        '{\n      "input_file_id": "%s",\n      "endpoint": "/v1/chat/completions",\n      "completion_window": "24h"\n  }'
-        % file_id
+        "{\n"
+        f'      "input_file_id": "{file_id}",\n'
+        '      "endpoint": "/v1/chat/completions",\n'
+        '      "completion_window": "24h"\n'
+        "  }"
     )
     resp = request(
         "POST", server.base_url + "/batches", body,
