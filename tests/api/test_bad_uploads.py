@@ -153,7 +153,7 @@ def test_nested_json_bomb_line_fails_validation_cleanly(client: OpenAI, tmp_path
                 "metadata": {f"k{i}": "v" for i in range(17)},
             },
             "metadata",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_batch_creates(server: LiveServer, body: dict[str, Any], param: str) -> None:

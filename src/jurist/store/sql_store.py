@@ -402,21 +402,34 @@ class SqlStore:
     async def record_results(self, owner: str, results: Sequence[RequestResult], now: int) -> int:
         """Store finished lines (only those whose lease this worker still holds) and bump the
         batches' counters in the same transaction; a batch whose last line finished goes to
-        finalizing. Returns how many results were accepted."""
-        accepted = 0
-        per_batch: dict[str, list[int]] = {}
+        finalizing. Returns how many results were accepted. A constant number of statements per
+        call, whatever the number of results (one ``executemany`` for the lines)."""
+        if not results:
+            return 0
+        accepted: list[RequestResult] = []
         async with self.db.transaction() as tx:
+            by_batch: dict[str, dict[int, RequestResult]] = {}
             for r in results:
-                n = await tx.execute(
-                    "UPDATE batch_requests SET state = :s, status_code = :c, request_id = :rid, response = :resp, "
-                    "lease_owner = NULL, lease_until = NULL "
-                    "WHERE batch_id = :b AND line = :l AND state = :r AND lease_owner = :o",
-                    {"s": SUCCEEDED if r.succeeded else "errored", "c": r.status_code, "rid": r.request_id, "resp": r.response,
-                     "b": r.batch_id, "l": r.line, "r": RUNNING, "o": owner},
-                )  # fmt: skip
-                if n != 1:
-                    continue
-                accepted += 1
+                by_batch.setdefault(r.batch_id, {})[r.line] = r
+            for batch_id, lines in by_batch.items():
+                marks = ", ".join(f":l{i}" for i in range(len(lines)))
+                params: dict[str, Any] = {f"l{i}": line for i, line in enumerate(lines)}
+                rows = await tx.fetchall(
+                    f"SELECT line FROM batch_requests WHERE batch_id = :b AND state = :r AND lease_owner = :o "
+                    f"AND line IN ({marks}){' FOR UPDATE' if self._skip_locked else ''}",
+                    {**params, "b": batch_id, "r": RUNNING, "o": owner},
+                )
+                accepted += [lines[row["line"]] for row in rows]
+            if not accepted:
+                return 0
+            await tx.executemany(
+                "UPDATE batch_requests SET state = :s, status_code = :c, request_id = :rid, response = :resp, "
+                "lease_owner = NULL, lease_until = NULL WHERE batch_id = :b AND line = :l",
+                [{"s": SUCCEEDED if r.succeeded else "errored", "c": r.status_code, "rid": r.request_id,
+                  "resp": r.response, "b": r.batch_id, "l": r.line} for r in accepted],
+            )  # fmt: skip
+            per_batch: dict[str, list[int]] = {}
+            for r in accepted:
                 counts = per_batch.setdefault(r.batch_id, [0, 0, 0, 0])
                 counts[0 if r.succeeded else 1] += 1
                 counts[2] += r.input_tokens
@@ -432,7 +445,7 @@ class SqlStore:
                     "WHERE id = :id AND status = :p AND completed + failed >= total",
                     {"f": FINALIZING, "now": now, "id": batch_id, "p": IN_PROGRESS},
                 )
-        return accepted
+        return len(accepted)
 
     async def queue_depth(self) -> dict[str, int]:
         async with self.db.transaction() as tx:
