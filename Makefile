@@ -23,9 +23,10 @@ run: install
 test: install system-deps lint
 	$(BIN)/python -m pytest
 
-# The tests run PAI's curl examples with the real curl.
+# The tests run PAI's curl examples with the real curl, and a real PostgreSQL (initdb/pg_ctl).
 system-deps:
-	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+	@command -v curl >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  apt-get update -qq && apt-get install -y -qq curl postgresql; }
 
 lint: install
 	$(BIN)/ruff check src tests bench

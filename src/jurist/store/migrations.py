@@ -94,6 +94,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX batches_by_status ON batches (status);
         CREATE TABLE batch_requests (
             batch_id TEXT NOT NULL,
+            batch_seq {bigint} NOT NULL,
             line INTEGER NOT NULL,
             custom_id TEXT NOT NULL,
             model TEXT NOT NULL,
@@ -108,7 +109,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             response TEXT,
             PRIMARY KEY (batch_id, line)
         );
-        CREATE INDEX batch_requests_claim ON batch_requests (state, model, not_before);
+        CREATE INDEX batch_requests_claim ON batch_requests (model, state, batch_seq, line);
         CREATE INDEX batch_requests_lease ON batch_requests (lease_owner)
         """,
     ),

@@ -225,12 +225,15 @@ class SqlStore:
 
     async def add_requests(self, batch_id: str, lines: Sequence[RequestLine]) -> None:
         async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT seq FROM batches WHERE id = :b", {"b": batch_id})
+            seq = row["seq"] if row else 0
             await tx.executemany(
-                "INSERT INTO batch_requests (batch_id, line, custom_id, model, body, state) "
-                "VALUES (:b, :line, :cid, :model, :body, :state)",
+                "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state) "
+                "VALUES (:b, :seq, :line, :cid, :model, :body, :state)",
                 [
                     {
                         "b": batch_id,
+                        "seq": seq,
                         "line": r.line,
                         "cid": r.custom_id,
                         "model": r.model,
@@ -343,6 +346,11 @@ class SqlStore:
             if n == 1:
                 for record in files:
                     await self.insert_file(record, tx)
+                # lines a cancel left undone leave the queue for good
+                await tx.execute(
+                    "UPDATE batch_requests SET state = 'cancelled' WHERE batch_id = :id AND state = :q",
+                    {"id": batch_id, "q": QUEUED},
+                )
         return n == 1
 
     # ------------------------------------------------------------ requests
@@ -358,10 +366,13 @@ class SqlStore:
     async def claim_requests(
         self, owner: str, model: str, limit: int, now: float, lease_seconds: float
     ) -> list[ClaimedRequest]:
+        # Walks the (model, state, batch_seq, line) index in order and stops at the limit: oldest batch
+        # first, input order within it, whatever the queue's size.
         pick = (
-            "SELECT r.batch_id, r.line FROM batch_requests r JOIN batches b ON b.id = r.batch_id "
-            "WHERE r.state = :q AND r.model = :m AND r.not_before <= :now AND b.status = :p "
-            f"ORDER BY b.seq, r.line LIMIT :n{' FOR UPDATE OF r SKIP LOCKED' if self._skip_locked else ''}"
+            "SELECT batch_id, line FROM batch_requests "
+            "WHERE model = :m AND state = :q AND not_before <= :now "
+            "AND batch_id IN (SELECT id FROM batches WHERE status = :p) "
+            f"ORDER BY batch_seq, line LIMIT :n{self._skip_locked}"
         )
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
