@@ -17,7 +17,7 @@ from jurist.api.chat import create_chat_completion
 from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
 from jurist.api.middleware import RequestIdMiddleware
-from jurist.api.models import healthz, list_models, metrics, readyz, retrieve_model
+from jurist.api.models import healthz, list_models, metrics, openapi, readyz, retrieve_model
 from jurist.api.variants import enveloped
 from jurist.errors import JuristError
 from jurist.service.container import Services
@@ -39,6 +39,7 @@ def create_app(services: Services) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
     ]
     # Files and batches: OpenAI's paths, the mka1 gateway's aliases, and Alibaba's wrapped variant.
     for prefix in ("/v1", "/api/v1/llm"):
