@@ -213,3 +213,28 @@ def test_pai_status_style(tmp_path: Path, fake: Any) -> None:
         done = wait_for(client, created.id, {"Succeeded"})
         raw = client.batches.with_raw_response.retrieve(done.id).http_response.json()
         assert raw["in_process_at"] and raw["FinalizingAt"] and "in_progress_at" not in raw
+
+
+def test_hanging_upstream_calls_time_out_and_are_retried(tmp_path: Path) -> None:
+    with StubUpstream("--timeout-rate", "0.3", "--hang-s", "5", "--seed", "3") as stub:
+        models = {
+            "pai-judge": {
+                "backend": "openai",
+                "base_url": stub.base_url,
+                "max_concurrency": 8,
+                "timeout": 0.3,
+            }
+        }
+        with live_server(
+            tmp_path, models=models, retry_base_seconds=0.05, max_attempts=10, worker_poll_seconds=0.05
+        ) as srv:
+            client = sdk(srv.base_url)
+            batch = client.batches.create(
+                endpoint="/v1/chat/completions",
+                input_file_id=upload(client, tmp_path, lines(20)),
+                completion_window="24h",
+            )
+            done = wait_for(client, batch.id, {"completed"}, timeout=90)
+            assert done.request_counts is not None and done.request_counts.completed == 20
+            text = request("GET", srv.base_url.removesuffix("/v1") + "/metrics").body.decode()
+            assert 'jurist_batch_line_retries_total{code="upstream_timeout",model="pai-judge"}' in text

@@ -223,3 +223,25 @@ def test_batch_listing_pagination(client: OpenAI, fake: FakeBackend, tmp_path: P
         with pytest.raises(openai.BadRequestError) as info:
             client.batches.list(limit=bad)
         assert info.value.code in ("integer_below_min_value", "integer_above_max_value")
+
+
+def test_idempotency_key_makes_create_safe_to_retry(
+    server: LiveServer, client: OpenAI, tmp_path: Path
+) -> None:
+    file_id = upload(client, tmp_path, SEED_INPUT)
+    body = json.dumps(
+        {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    )
+    headers = {"Authorization": f"Bearer {API_KEY}", "Idempotency-Key": "nightly-2026-11-22"}
+    first = request("POST", server.base_url + "/batches", body, headers).json()
+    second = request("POST", server.base_url + "/batches", body, headers).json()
+    assert first["id"] == second["id"]
+    other = request(
+        "POST", server.base_url + "/batches", body, {**headers, "X-On-Behalf-Of": "someone"}
+    ).json()
+    assert other["id"] != first["id"]  # keys are per tenant
+    plain = client.batches.create(
+        endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
+    )
+    assert plain.id != first["id"]
+    assert len(list(client.batches.list())) == 2

@@ -90,3 +90,11 @@ def test_config_show_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     shown = json.loads(result.output)
     assert shown["models"]["pai-judge"]["api_key"].startswith("sk-")
     assert shown["database_url"] == "postgresql://jurist:****@db/jurist"
+
+
+def test_db_upgrade_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JURIST_DATABASE_URL", f"sqlite:///{tmp_path / 'j.db'}")
+    first = CliRunner().invoke(app, ["db", "upgrade"])
+    assert first.exit_code == 0 and "applied 0001_files_batches_requests" in first.output
+    again = CliRunner().invoke(app, ["db", "upgrade"])
+    assert again.exit_code == 0 and "schema is up to date" in again.output

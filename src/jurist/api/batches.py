@@ -21,7 +21,8 @@ async def create_batch(request: Request) -> Response:
     services = services_of(request)
     tenant = tenant_of(request).id
     body = await json_object_body(request, services.settings.max_request_bytes)
-    record = await services.batches.create(tenant, body)
+    key = (request.headers.get("idempotency-key") or "").strip()[:256] or None
+    record = await services.batches.create(tenant, body, key)
     return _json(services.batches.wire(record))
 
 

@@ -80,7 +80,15 @@ class BatchService:
         batch = batch_object(record)
         return batch.pai_compatible() if self.style == "pai" else batch.model_dump(mode="json")
 
-    async def create(self, tenant: str, body: dict[str, Any]) -> BatchRecord:
+    async def create(
+        self, tenant: str, body: dict[str, Any], idempotency_key: str | None = None
+    ) -> BatchRecord:
+        """Create a batch. With an ``Idempotency-Key``, a retried create returns the batch the first
+        call made instead of a duplicate (the SDK retries POSTs on timeouts and 5xx)."""
+        if idempotency_key:
+            existing = await self.store.batch_by_idempotency_key(tenant, idempotency_key)
+            if existing is not None:
+                return existing
         try:
             params = BatchCreate.model_validate(body)
         except ValidationError as exc:
@@ -115,8 +123,16 @@ class BatchService:
             created_at=now,
             expires_at=now + WINDOW_SECONDS[params.completion_window],
             metadata=params.metadata,
+            idempotency_key=idempotency_key or None,
         )
-        await self.store.insert_batch(record)
+        try:
+            await self.store.insert_batch(record)
+        except Exception:
+            if idempotency_key:  # a concurrent retry with the same key won the race
+                existing = await self.store.batch_by_idempotency_key(tenant, idempotency_key)
+                if existing is not None:
+                    return existing
+            raise
         return record
 
     async def get(self, tenant: str, batch_id: str) -> BatchRecord:

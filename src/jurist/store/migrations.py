@@ -88,9 +88,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             input_tokens {bigint} NOT NULL DEFAULT 0,
             output_tokens {bigint} NOT NULL DEFAULT 0,
             task_owner TEXT,
-            task_until {real}
+            task_until {real},
+            idempotency_key TEXT
         );
         CREATE INDEX batches_by_tenant ON batches (tenant, seq);
+        CREATE UNIQUE INDEX batches_idempotency ON batches (tenant, idempotency_key);
         CREATE INDEX batches_by_status ON batches (status);
         CREATE TABLE batch_requests (
             batch_id TEXT NOT NULL,

@@ -65,6 +65,7 @@ class BatchRecord:
     input_tokens: int = 0
     output_tokens: int = 0
     outcome: str | None = None  # the terminal status finalizing leads to
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

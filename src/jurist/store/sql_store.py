@@ -36,7 +36,7 @@ _BATCH_COLUMNS = (
     "id", "tenant", "endpoint", "input_file_id", "completion_window", "status", "outcome", "model",
     "metadata", "errors", "output_file_id", "error_file_id", "created_at", "expires_at", "in_progress_at",
     "finalizing_at", "completed_at", "failed_at", "expired_at", "cancelling_at", "cancelled_at", "total",
-    "completed", "failed", "input_tokens", "output_tokens",
+    "completed", "failed", "input_tokens", "output_tokens", "idempotency_key",
 )  # fmt: skip
 _FILE_COLUMNS = ("id", "tenant", "purpose", "filename", "bytes", "created_at", "expires_at", "storage")
 
@@ -140,6 +140,13 @@ class SqlStore:
         values = ", ".join(f":{k}" for k in _BATCH_COLUMNS)
         async with self.db.transaction() as tx:
             await tx.execute(f"INSERT INTO batches ({columns}) VALUES ({values})", params)
+
+    async def batch_by_idempotency_key(self, tenant: str, key: str) -> BatchRecord | None:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM batches WHERE tenant = :t AND idempotency_key = :k", {"t": tenant, "k": key}
+            )
+        return _batch(row) if row else None
 
     async def get_batch(self, tenant: str | None, batch_id: str) -> BatchRecord | None:
         sql, params = "SELECT * FROM batches WHERE id = :id", {"id": batch_id}
