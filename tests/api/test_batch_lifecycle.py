@@ -238,3 +238,20 @@ def test_hanging_upstream_calls_time_out_and_are_retried(tmp_path: Path) -> None
             assert done.request_counts is not None and done.request_counts.completed == 20
             text = request("GET", srv.base_url.removesuffix("/v1") + "/metrics").body.decode()
             assert 'jurist_batch_line_retries_total{code="upstream_timeout",model="pai-judge"}' in text
+
+
+def test_too_many_lines_fails_validation(tmp_path: Path, fake: Any) -> None:
+    from tests.api.conftest import FAKE_MODELS
+
+    with live_server(tmp_path, models=FAKE_MODELS, backends={"pai-judge": fake, "pai-judge-plus": fake},
+                     max_batch_lines=3) as srv:  # fmt: skip
+        client = sdk(srv.base_url)
+        batch = client.batches.create(
+            endpoint="/v1/chat/completions",
+            input_file_id=upload(client, tmp_path, lines(5)),
+            completion_window="24h",
+        )
+        failed = wait_for(client, batch.id, {"failed"})
+        assert failed.errors and [(e.code, e.line) for e in failed.errors.data or []] == [
+            ("too_many_tasks", 4)
+        ]
