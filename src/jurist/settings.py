@@ -53,6 +53,7 @@ class ModelConfig(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1)
     reason_max_chars: int = Field(default=400, ge=20)
+    swap: bool = False  # pairwise: judge both orders and reconcile, unless the item says otherwise
     # --- batch runner ---
     max_concurrency: int | None = Field(default=None, ge=1)
 

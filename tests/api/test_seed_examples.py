@@ -159,3 +159,47 @@ def test_streaming_custom_template(client: OpenAI, fake: FakeBackend) -> None:
 def test_models_are_listed(client: OpenAI) -> None:
     assert sorted(m.id for m in client.models.list()) == ["pai-judge", "pai-judge-plus"]
     assert client.models.retrieve("pai-judge").id == "pai-judge"
+
+
+def test_pairwise_swap_judges_both_orders_and_reconciles(client: OpenAI, fake: FakeBackend) -> None:
+    # consistent: game 1 prefers answer 1; game 2 (swapped) prefers its second shown = answer 1
+    fake.enqueue(pairwise_verdict_json(5, 2, "response_1"), pairwise_verdict_json(2, 4, "response_2"))
+    item = {
+        **PAIRWISE_MESSAGES[0]["content"][0],
+        "json": {**PAIRWISE_MESSAGES[0]["content"][0]["json"], "swap": True},
+    }
+    messages: list[Any] = [{"role": "user", "content": [item]}]
+    completion = client.chat.completions.create(model="pai-judge", messages=messages)
+    judgment: dict[str, Any] = completion.judgment  # type: ignore[attr-defined]
+    assert judgment["winner"] == "response_1" and judgment["swap"]["consistent"] is True
+    assert judgment["swap"]["mean_scores"] == {"response_1": 4.5, "response_2": 2.0}
+    assert [g["order"] for g in judgment["swap"]["games"]] == ["as_given", "swapped"]
+    assert judgment["swap"]["games"][1]["winner"] == "response_1"  # mapped back to the caller's order
+    shown = [h.messages[1]["content"] for h in fake.history[-2:]]
+    assert shown[0].index("find the creek") < shown[0].index("grasp the star")
+    assert shown[1].index("grasp the star") < shown[1].index("find the creek")
+    assert (completion.choices[0].message.content or "").startswith("***\nI think [[Response 1 is better]].")
+    # inconsistent (pure position bias) → tie
+    fake.enqueue(pairwise_verdict_json(5, 2, "response_1"), pairwise_verdict_json(5, 2, "response_1"))
+    judgment = client.chat.completions.create(model="pai-judge", messages=messages).judgment  # type: ignore[attr-defined]
+    assert judgment["winner"] == "tie" and judgment["swap"]["consistent"] is False
+    assert completion.usage is not None and completion.usage.prompt_tokens == 20  # two calls' tokens
+
+
+def test_swap_can_be_a_model_default_and_an_item_can_opt_out(tmp_path: Any) -> None:
+    from tests.support.live import live_server
+
+    fake = FakeBackend(default=pairwise_verdict_json(4, 4, "tie"))
+    models = {"pai-judge": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "swap": True}}
+    with live_server(tmp_path, models=models, backends={"pai-judge": fake}) as srv:
+        client = OpenAI(api_key=API_KEY, base_url=srv.base_url, max_retries=0)
+        judgment = client.chat.completions.create(model="pai-judge", messages=PAIRWISE_MESSAGES).judgment  # type: ignore[attr-defined]
+        assert judgment["swap"]["consistent"] is True and len(fake.history) == 2
+        item = {
+            **PAIRWISE_MESSAGES[0]["content"][0],
+            "json": {**PAIRWISE_MESSAGES[0]["content"][0]["json"], "swap": False},
+        }
+        judgment = client.chat.completions.create(
+            model="pai-judge", messages=[{"role": "user", "content": [item]}]
+        ).judgment  # type: ignore[attr-defined]
+        assert "swap" not in judgment and len(fake.history) == 3

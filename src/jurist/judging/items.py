@@ -73,6 +73,7 @@ class PairwiseItem(_ItemBase):
 
     answer1: str
     answer2: str
+    swap: bool | None = None  # judge both orders and reconcile (None: the model's default)
 
 
 JudgeItem = SingleItem | PairwiseItem

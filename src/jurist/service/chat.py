@@ -27,7 +27,7 @@ from jurist.protocol.chat import (
     ResponseMessage,
     Usage,
 )
-from jurist.service.judge import JudgeOutcome, run_judgment
+from jurist.service.judge import JudgeOutcome, run_judgment, run_swapped_pairwise
 from jurist.service.validation import first_error
 from jurist.settings import ModelConfig
 
@@ -202,15 +202,16 @@ class ChatService:
             yield chunk(ChunkDelta(), usage=usage, empty=True)
 
     async def _judge(
-        self,
-        request: ChatCompletionRequest,
-        raw: dict[str, Any],
-        model: JudgeModel,
-        item: JudgeItem,
+        self, request: ChatCompletionRequest, raw: dict[str, Any], model: JudgeModel, item: JudgeItem
     ) -> JudgeOutcome:
         bounded = model.config.backend == "llama_cpp"
-        task = build_task(item, model.config.reason_max_chars if bounded else None)
+        reason_chars = model.config.reason_max_chars if bounded else None
         base = self._generation(request, raw, model, True)
+        if isinstance(item, PairwiseItem) and (model.config.swap if item.swap is None else item.swap):
+            return await run_swapped_pairwise(
+                item, lambda i: build_task(i, reason_chars), model.backend, base
+            )
+        task = build_task(item, reason_chars)
         generation = _with(base, messages=task.messages, json_schema=task.schema)
         return await run_judgment(task, model.backend, generation)
 

@@ -6,15 +6,19 @@ parsing → one repair re-ask → an explicit unscored verdict. Never a default 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jurist.backends.base import Backend, GenerationRequest
+from jurist.judging.items import PairwiseItem
 from jurist.judging.parsing import parse_verdict
 from jurist.judging.prompts import REPAIR_INSTRUCTION, JudgeTask
+from jurist.judging.reconcile import reconcile, swapped, unswap
 from jurist.judging.render import render
-from jurist.judging.verdict import JudgmentInfo, ParsedBy, Unscored, Verdict, judgment_object
+from jurist.judging.verdict import JudgmentInfo, PairwiseVerdict, ParsedBy, Unscored, Verdict, judgment_object
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class JudgeOutcome:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+    info: JudgmentInfo | None = None
 
 
 async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationRequest) -> JudgeOutcome:
@@ -75,4 +80,53 @@ async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationReq
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         finish_reason="stop",
+        info=info,
+    )
+
+
+async def run_swapped_pairwise(
+    item: PairwiseItem,
+    build: Callable[[PairwiseItem], JudgeTask],
+    backend: Backend,
+    request: GenerationRequest,
+) -> JudgeOutcome:
+    """Judge the pair in both orders and reconcile (see ``judging.reconcile``); ``judgment.swap``
+    carries both games, in the caller's order, and whether they agreed."""
+    tasks = (build(item), build(swapped(item)))
+    first, second = await asyncio.gather(
+        *(
+            run_judgment(t, backend, dataclasses.replace(request, messages=t.messages, json_schema=t.schema))
+            for t in tasks
+        )
+    )
+    games = [first.verdict, second.verdict]
+    if not all(isinstance(g, (PairwiseVerdict, Unscored)) for g in games):
+        raise TypeError("swapped judging needs pairwise verdicts")
+    one: PairwiseVerdict | Unscored = first.verdict  # type: ignore[assignment]
+    back: PairwiseVerdict | Unscored = (
+        unswap(second.verdict) if isinstance(second.verdict, PairwiseVerdict) else second.verdict  # type: ignore[assignment]
+    )
+    verdict, consistent, means = reconcile(one, back)
+    assert first.info is not None and second.info is not None
+    info = dataclasses.replace(first.info, attempts=first.info.attempts + second.info.attempts)
+    if isinstance(verdict, Unscored):
+        info.parsed_by = "unscored"
+    judgment = judgment_object(verdict, info)
+    judgment["swap"] = {
+        "consistent": consistent,
+        "rule": "disagreement_is_tie",
+        "mean_scores": means,
+        "games": [
+            {"order": "as_given", **first.judgment},
+            {"order": "swapped", **judgment_object(back, second.info)},
+        ],
+    }
+    return JudgeOutcome(
+        text=render(verdict, "pairwise", tasks[0].scale, tasks[0].language),
+        judgment=judgment,
+        verdict=verdict,
+        prompt_tokens=first.prompt_tokens + second.prompt_tokens,
+        completion_tokens=first.completion_tokens + second.completion_tokens,
+        finish_reason="stop",
+        info=info,
     )
