@@ -142,6 +142,38 @@ def db_upgrade() -> None:
     typer.echo("\n".join(f"applied {name}" for name in applied) or "schema is up to date")
 
 
+@app.command("eval")
+def eval_command(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Labelled pairs: PandaLM's test set or JSONL {question, answer1, answer2, label}."
+        ),
+    ],
+    judgments: Annotated[
+        Path | None, typer.Option(help="Score another judge's committed judgments instead of judging.")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Judge model to evaluate.")] = "pai-judge",
+    server: Annotated[
+        str | None, typer.Option(help="Judge through a running server (base URL .../v1).")
+    ] = None,
+    key: Annotated[str | None, typer.Option(help="API key for --server.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N items.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Items judged at once.")] = 4,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the full report as JSON.")
+    ] = None,
+) -> None:
+    """Meta-evaluate a judge against human labels: accuracy (both orders), agreement, baselines, CIs."""
+    from jurist.cli.evaluation import run_eval
+
+    report = run_eval(
+        data, judgments, model, server, key, limit, concurrency, _settings if server is None else None
+    )
+    if json_out is not None:
+        json_out.write_text(json.dumps(report, indent=2))
+
+
 @config_app.command("show")
 def config_show() -> None:
     """Print the effective configuration, secrets masked."""

@@ -1,0 +1,109 @@
+"""The ``jurist eval`` command: loading, running (in-process or against a server), printing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from jurist.evaluation.datasets import load_judgments, load_pairwise
+from jurist.evaluation.metrics import Report, baselines, classification
+from jurist.settings import Settings
+
+console = Console()
+
+
+def _row(table: Table, name: str, report: Report) -> None:
+    low, high = report.accuracy_ci
+    table.add_row(
+        name,
+        f"{100 * report.accuracy:.1f}% [{100 * low:.1f}–{100 * high:.1f}]",
+        f"{100 * report.macro_precision:.1f}",
+        f"{100 * report.macro_recall:.1f}",
+        f"{100 * report.macro_f1:.1f}",
+        str(report.unparseable),
+        str(report.predicted_ties),
+    )
+
+
+def _table(title: str) -> Table:
+    table = Table(title=title)
+    for column in ("judge", "accuracy [95% CI]", "macro-P", "macro-R", "macro-F1", "unparseable", "ties"):
+        table.add_column(column, justify="left" if column == "judge" else "right")
+    return table
+
+
+def run_eval(
+    data: Path,
+    judgments: Path | None,
+    model: str,
+    server: str | None,
+    key: str | None,
+    limit: int | None,
+    concurrency: int,
+    settings_factory: Callable[[], Settings] | None,
+) -> dict[str, Any]:
+    items = load_pairwise(data)[:limit] if limit else load_pairwise(data)
+    gold = [i.label for i in items]
+    base = baselines(items)
+    table = _table(f"{data.name}: {len(items)} items")
+    out: dict[str, Any] = {"data": str(data), "items": len(items)}
+    if judgments is not None:
+        predicted = load_judgments(judgments)
+        report = classification(gold, [predicted.get(i.id) for i in items])
+        _row(table, judgments.name, report)
+        out["judge"] = {"judgments": str(judgments), **report.as_dict()}
+    else:
+        two, _first, _second = asyncio.run(
+            _judge_all(items, model, server, key, concurrency, settings_factory)
+        )
+        _row(table, f"{model} (as given)", two.as_given)
+        _row(table, f"{model} (swapped)", two.swapped)
+        out["judge"] = {"model": model, "server": server, **two.as_dict()}
+        low, high = two.averaged_accuracy_ci
+        console.print(
+            f"{model}: accuracy averaged over both orders {100 * two.averaged_accuracy:.1f}% "
+            f"[{100 * low:.1f}–{100 * high:.1f}], "
+            f"positional agreement {100 * two.positional_agreement:.1f}%, "
+            f"parse failures {two.parse_failures}"
+        )
+    for name, report in base.items():
+        _row(table, f"baseline: {name}", report)
+    out["baselines"] = {k: v.as_dict() for k, v in base.items()}
+    console.print(table)
+    return out
+
+
+async def _judge_all(
+    items: list[Any], model: str, server: str | None, key: str | None, concurrency: int,
+    settings_factory: Callable[[], Settings] | None,
+) -> Any:  # fmt: skip
+    import aiohttp
+
+    from jurist.service.evaluate import evaluate_pairs, local_judge, server_judge
+
+    columns = (*Progress.get_default_columns()[:-1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("judging (both orders)", total=len(items))
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        if server is not None:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as session:
+                judge = server_judge(session, server, key or "", model)
+                return await evaluate_pairs(items, judge, concurrency, advance)
+        from jurist.service.container import build_services
+
+        assert settings_factory is not None
+        services = build_services(settings_factory())
+        await services.start(run_worker=False)
+        try:
+            return await evaluate_pairs(items, local_judge(services.chat, model), concurrency, advance)
+        finally:
+            await services.aclose()

@@ -1,0 +1,1 @@
+"""Meta-evaluation of judges against labelled data: datasets, agreement metrics, bootstrap CIs."""

@@ -1,0 +1,96 @@
+"""Labelled pairwise data and other judges' judgments, in the formats of the sets we ship with.
+
+Labels: 1 = the first answer is better, 2 = the second, 0 = tie; ``None`` = an unparseable judgment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Label = int | None
+
+
+@dataclass(frozen=True)
+class PairItem:
+    id: str
+    question: str
+    answer1: str
+    answer2: str
+    label: int
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def parse_label(value: Any) -> Label:
+    """ "1"/"2"/1/2 → that answer; "0"/0/"tie" → tie; anything else (e.g. "garbage") → None."""
+    text = str(value).strip().lower()
+    return {"1": 1, "2": 2, "0": 0, "tie": 0, "a": 1, "b": 2}.get(text)
+
+
+def _majority(values: list[Any]) -> int:
+    label, count = Counter(parse_label(v) for v in values).most_common(1)[0]
+    if label is None or count * 2 <= len(values):
+        raise ValueError(f"no majority label among {values}")
+    return label
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text("utf-8")
+    if text.lstrip().startswith("["):
+        data = json.loads(text)
+        return [r for r in data if isinstance(r, dict)]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def load_pairwise(path: Path) -> list[PairItem]:
+    """PandaLM's test set (``instruction``/``input``/``response1``/``response2``/``annotator1..3``, gold =
+    majority vote) or plain JSONL ``{question, answer1, answer2, label}``."""
+    items = []
+    for number, record in enumerate(_records(path)):
+        if "annotator1" in record:
+            question = _text(record["instruction"])
+            if record.get("input"):
+                question += "\n\n" + _text(record["input"])
+            votes = [record[k] for k in ("annotator1", "annotator2", "annotator3") if k in record]
+            items.append(
+                PairItem(
+                    str(record.get("idx", number)),
+                    question,
+                    _text(record["response1"]),
+                    _text(record["response2"]),
+                    _majority(votes),
+                )
+            )
+        else:
+            label = parse_label(record["label"])
+            if label is None:
+                raise ValueError(f"line {number + 1}: label must be 1, 2 or tie, not {record['label']!r}")
+            items.append(
+                PairItem(
+                    str(record.get("id", number)),
+                    _text(record["question"]),
+                    _text(record["answer1"]),
+                    _text(record["answer2"]),
+                    label,
+                )
+            )
+    return items
+
+
+def load_judgments(path: Path) -> dict[str, Label]:
+    """Another judge's verdicts by item id: PandaLM's committed files (``gpt_result``,
+    ``pandalm_result``) or JSONL ``{id, result}``."""
+    out: dict[str, Label] = {}
+    for number, record in enumerate(_records(path)):
+        key = str(record.get("idx", record.get("id", number)))
+        value = next(
+            (record[k] for k in ("result", "gpt_result", "pandalm_result", "label") if k in record), None
+        )
+        out[key] = parse_label(value)
+    return out

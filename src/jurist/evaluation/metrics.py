@@ -1,0 +1,119 @@
+"""Agreement of a judge with gold labels: accuracy, macro precision/recall/F1, bootstrap CIs, baselines,
+and the two-order figures (accuracy averaged over both orders, positional agreement)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from jurist.evaluation.datasets import Label, PairItem
+
+CLASSES = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class Report:
+    n: int
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    unparseable: int
+    predicted_ties: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def bootstrap_ci(
+    hits: np.ndarray, reps: int = 2000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of a mean of 0/1 (or fractional) outcomes."""
+    if len(hits) == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    means = hits[rng.integers(0, len(hits), size=(reps, len(hits)))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return (float(low), float(high))
+
+
+def classification(gold: Sequence[int], predicted: Sequence[Label]) -> Report:
+    g = np.array(gold)
+    p = np.array([-1 if x is None else x for x in predicted])
+    hits = (g == p).astype(float)
+    precision, recall, f1 = [], [], []
+    for c in CLASSES:
+        tp = float(np.sum((g == c) & (p == c)))
+        pp, gp = float(np.sum(p == c)), float(np.sum(g == c))
+        pr = tp / pp if pp else 0.0
+        rc = tp / gp if gp else 0.0
+        precision.append(pr)
+        recall.append(rc)
+        f1.append(2 * pr * rc / (pr + rc) if pr + rc else 0.0)
+    return Report(
+        n=len(g),
+        accuracy=float(hits.mean()) if len(g) else 0.0,
+        accuracy_ci=bootstrap_ci(hits),
+        macro_precision=float(np.mean(precision)),
+        macro_recall=float(np.mean(recall)),
+        macro_f1=float(np.mean(f1)),
+        unparseable=int(np.sum(p == -1)),
+        predicted_ties=int(np.sum(p == 0)),
+    )
+
+
+def baselines(items: Sequence[PairItem]) -> dict[str, Report]:
+    gold = [i.label for i in items]
+    rng = np.random.default_rng(0)
+    longer = [
+        1 if len(i.answer1) > len(i.answer2) else 2 if len(i.answer2) > len(i.answer1) else 0 for i in items
+    ]
+    non_tie = [(i.label, guess) for i, guess in zip(items, longer, strict=True) if i.label != 0]
+    return {
+        "random": classification(gold, [int(x) for x in rng.integers(0, 3, size=len(items))]),
+        "always_first": classification(gold, [1] * len(items)),
+        "always_second": classification(gold, [2] * len(items)),
+        "longer_wins": classification(gold, longer),
+        "longer_wins_non_tie_items": classification([g for g, _ in non_tie], [p for _, p in non_tie]),
+    }
+
+
+@dataclass(frozen=True)
+class TwoOrderReport:
+    """A judge run on every item in both orders; ``second`` is already mapped back to the given order."""
+
+    as_given: Report
+    swapped: Report
+    averaged_accuracy: float
+    averaged_accuracy_ci: tuple[float, float]
+    positional_agreement: float
+    parse_failures: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "as_given": self.as_given.as_dict(),
+            "swapped": self.swapped.as_dict(),
+            "averaged_accuracy": self.averaged_accuracy,
+            "averaged_accuracy_ci": self.averaged_accuracy_ci,
+            "positional_agreement": self.positional_agreement,
+            "parse_failures": self.parse_failures,
+        }
+
+
+def two_orders(gold: Sequence[int], first: Sequence[Label], second: Sequence[Label]) -> TwoOrderReport:
+    a, b = classification(gold, first), classification(gold, second)
+    g = np.array(gold)
+    hits = ((g == np.array([-1 if x is None else x for x in first])).astype(float)
+            + (g == np.array([-1 if x is None else x for x in second])).astype(float)) / 2  # fmt: skip
+    agree = [x is not None and x == y for x, y in zip(first, second, strict=True)]
+    return TwoOrderReport(
+        as_given=a,
+        swapped=b,
+        averaged_accuracy=float(hits.mean()) if len(g) else 0.0,
+        averaged_accuracy_ci=bootstrap_ci(hits),
+        positional_agreement=float(np.mean(agree)) if agree else 0.0,
+        parse_failures=a.unparseable + b.unparseable,
+    )

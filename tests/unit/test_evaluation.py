@@ -1,0 +1,92 @@
+"""jurist eval: reproducing published numbers, and the two-order figures on a scripted judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jurist.backends.fake import FakeBackend
+from jurist.cli.main import app
+from jurist.evaluation.datasets import PairItem, load_pairwise
+from jurist.evaluation.metrics import baselines, bootstrap_ci, classification
+from jurist.service.chat import ChatService, JudgeModel
+from jurist.service.evaluate import evaluate_pairs, local_judge
+from jurist.settings import ModelConfig
+from tests.support.verdicts import pairwise_verdict_json
+
+PANDALM = Path(__file__).parents[1] / "data" / "pandalm"
+
+
+@pytest.mark.parametrize(
+    ("judgments", "accuracy", "precision", "recall", "f1", "unparseable"),
+    [
+        ("gpt-3.5-turbo-testset-v1.json", "69.8", "53.7", "53.2", "52.7", 25),
+        ("pandalm-7b-testset-v1.json", "66.8", "57.4", "57.5", "57.4", 0),
+    ],
+)
+def test_eval_judgments_reproduces_the_pandalm_table(
+    tmp_path: Path, judgments: str, accuracy: str, precision: str, recall: str, f1: str, unparseable: int
+) -> None:
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            str(PANDALM / "testset-v1.json"),
+            "--judgments",
+            str(PANDALM / judgments),
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    judge = report["judge"]
+    assert report["items"] == 999
+    assert f"{100 * judge['accuracy']:.1f}" == accuracy
+    assert f"{100 * judge['macro_precision']:.1f}" == precision
+    assert f"{100 * judge['macro_recall']:.1f}" == recall
+    assert f"{100 * judge['macro_f1']:.1f}" == f1
+    assert judge["unparseable"] == unparseable
+    assert f"{100 * report['baselines']['always_second']['accuracy']:.1f}" == "47.2"
+    assert f"{100 * report['baselines']['longer_wins_non_tie_items']['accuracy']:.1f}" == "67.6"
+
+
+def test_pandalm_gold_is_the_majority_and_odd_items_load() -> None:
+    items = load_pairwise(PANDALM / "testset-v1.json")
+    assert [sum(i.label == c for i in items) for c in (0, 1, 2)] == [105, 422, 472]
+    assert all(isinstance(i.answer1, str) and isinstance(i.answer2, str) for i in items)
+
+
+async def test_a_judge_that_always_picks_the_first_shown_scores_half_and_never_agrees() -> None:
+    fake = FakeBackend(default=pairwise_verdict_json(5, 2, "response_1"))
+    config = ModelConfig(backend="openai", base_url="http://127.0.0.1:9/v1")
+    chat = ChatService({"pai-judge": JudgeModel("pai-judge", config, fake)})
+    items = [PairItem(str(i), f"q{i}", "short", "a much longer answer", 1 + i % 2) for i in range(20)]
+    report, first, second = await evaluate_pairs(items, local_judge(chat, "pai-judge"), concurrency=4)
+    assert first == [1] * 20 and second == [2] * 20
+    assert report.averaged_accuracy == 0.5
+    assert report.positional_agreement == 0.0
+    assert report.parse_failures == 0
+    assert len(fake.history) == 40  # every item in both orders
+    assert baselines(items)["always_first"].accuracy == 0.5
+
+
+def test_bootstrap_ci_covers_the_truth_at_about_the_nominal_rate() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    covered = 0
+    for seed in range(200):
+        sample = (rng.random(200) < 0.7).astype(float)
+        low, high = bootstrap_ci(sample, reps=500, seed=seed)
+        covered += low <= 0.7 <= high
+    assert 0.90 <= covered / 200 <= 0.99
+
+
+def test_classification_counts_unparseable_as_wrong() -> None:
+    report = classification([1, 2, 0, 1], [1, None, 0, 2])
+    assert report.accuracy == 0.5 and report.unparseable == 1 and report.predicted_ties == 1
