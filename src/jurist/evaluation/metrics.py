@@ -68,10 +68,12 @@ def classification(gold: Sequence[int], predicted: Sequence[Label]) -> Report:
 def baselines(items: Sequence[PairItem]) -> dict[str, Report]:
     gold = [i.label for i in items]
     rng = np.random.default_rng(0)
-    longer = [
-        1 if len(i.answer1) > len(i.answer2) else 2 if len(i.answer2) > len(i.answer1) else 0 for i in items
+    sizes = [(len(i.answer1.encode()), len(i.answer2.encode())) for i in items]  # length in UTF-8 bytes
+    longer = [1 if a > b else 2 if b > a else 0 for a, b in sizes]
+    # the data README's length-only baseline: non-tie items whose answers differ in length
+    non_tie = [
+        (i.label, guess) for i, guess in zip(items, longer, strict=True) if i.label != 0 and guess != 0
     ]
-    non_tie = [(i.label, guess) for i, guess in zip(items, longer, strict=True) if i.label != 0]
     return {
         "random": classification(gold, [int(x) for x in rng.integers(0, 3, size=len(items))]),
         "always_first": classification(gold, [1] * len(items)),
