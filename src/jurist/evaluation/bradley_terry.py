@@ -1,0 +1,93 @@
+"""Bradley–Terry ratings from pairwise battles, with bootstrap confidence intervals (Arena-Hard's recipe).
+
+A battle is (model_a, model_b, outcome) with outcome 1 (a wins), 2 (b wins) or 0 (tie). A tie counts as
+half a win for each side. Strengths are fitted by the minorise–maximise algorithm (Hunter, 2004) and
+reported on the Elo scale: 400·log10(strength) + 1000, anchored so the mean rating is 1000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Battle = tuple[str, str, int]
+_SCALE = 400 / np.log(10)
+
+
+@dataclass(frozen=True)
+class Rating:
+    model: str
+    rating: float
+    ci_low: float
+    ci_high: float
+    battles: int
+    win_rate: float
+
+
+def _wins_matrix(battles: Sequence[Battle], index: dict[str, int]) -> np.ndarray:
+    wins = np.zeros((len(index), len(index)))
+    for a, b, outcome in battles:
+        i, j = index[a], index[b]
+        if outcome == 1:
+            wins[i, j] += 1
+        elif outcome == 2:
+            wins[j, i] += 1
+        else:
+            wins[i, j] += 0.5
+            wins[j, i] += 0.5
+    return wins
+
+
+def fit_strengths(
+    wins: np.ndarray, iterations: int = 2000, tol: float = 1e-9, prior: float = 0.1
+) -> np.ndarray:
+    """Log-strengths (natural log, mean 0). ``wins[i, j]`` = times i beat j. A small symmetric prior
+    (``prior`` virtual ties against every other model) keeps unbeaten or winless models finite;
+    ``prior=0`` is the plain maximum-likelihood fit."""
+    n = len(wins)
+    w = wins + prior * (1 - np.eye(n)) / 2
+    games = w + w.T
+    total_wins = w.sum(axis=1)
+    p = np.ones(n)
+    for _ in range(iterations):
+        denom = (games / (p[:, None] + p[None, :])).sum(axis=1)
+        new = total_wins / denom
+        new /= np.exp(np.mean(np.log(new)))
+        if np.max(np.abs(new - p)) < tol:
+            p = new
+            break
+        p = new
+    logs: np.ndarray = np.log(p)
+    return logs - logs.mean()
+
+
+def leaderboard(
+    battles: Sequence[Battle], rounds: int = 200, seed: int = 0, level: float = 0.95
+) -> list[Rating]:
+    """Ratings with percentile-bootstrap CIs (battles resampled with replacement), best first."""
+    models = sorted({m for a, b, _ in battles for m in (a, b)})
+    index = {m: i for i, m in enumerate(models)}
+    point = fit_strengths(_wins_matrix(battles, index)) * _SCALE + 1000
+    rng = np.random.default_rng(seed)
+    samples = np.empty((rounds, len(models)))
+    array = list(battles)
+    for r in range(rounds):
+        picks = rng.integers(0, len(array), size=len(array))
+        samples[r] = fit_strengths(_wins_matrix([array[k] for k in picks], index)) * _SCALE + 1000
+    low, high = np.quantile(samples, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
+    counts = np.zeros(len(models))
+    scores = np.zeros(len(models))
+    for a, b, outcome in battles:
+        counts[index[a]] += 1
+        counts[index[b]] += 1
+        scores[index[a]] += 1 if outcome == 1 else 0.5 if outcome == 0 else 0
+        scores[index[b]] += 1 if outcome == 2 else 0.5 if outcome == 0 else 0
+    out = [
+        Rating(
+            m, float(point[i]), float(low[i]), float(high[i]), int(counts[i]), float(scores[i] / counts[i])
+        )
+        for i, m in enumerate(models)
+    ]
+    return sorted(out, key=lambda r: -r.rating)
