@@ -60,7 +60,8 @@ def fit_strengths(
             break
         p = new
     logs: np.ndarray = np.log(p)
-    return logs - logs.mean()
+    centred: np.ndarray = logs - logs.mean()
+    return centred
 
 
 def leaderboard(
