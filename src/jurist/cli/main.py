@@ -174,6 +174,25 @@ def eval_command(
         json_out.write_text(json.dumps(report, indent=2))
 
 
+@app.command("run")
+def run_command(
+    input_file: Annotated[
+        Path, typer.Argument(help="A batch input file (.jsonl, the Batch API's line format).")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where successful lines go.")],
+    errors: Annotated[
+        Path | None, typer.Option(help="Where failed lines go (default: OUTPUT.errors.jsonl).")
+    ] = None,
+) -> None:
+    """Judge a batch input file locally, no server needed; re-run to resume after Ctrl-C or a crash."""
+    from jurist.cli.local_run import run_local
+
+    settings = _settings()
+    logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+    errors = errors or output.with_name(output.name.removesuffix(".jsonl") + ".errors.jsonl")
+    raise typer.Exit(run_local(settings, input_file, output, errors))
+
+
 @config_app.command("show")
 def config_show() -> None:
     """Print the effective configuration, secrets masked."""
