@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     max_batch_lines: int = Field(default=50_000, ge=1)
     file_storage: Literal["auto", "disk", "database"] = "auto"
     batch_status_style: Literal["openai", "pai"] = "openai"
+    cache: bool = True  # serve deterministic (temperature 0) requests from the judge cache
     # --- batch runner ---
     run_worker: bool = True
     worker_lease_seconds: float = Field(default=60.0, gt=0)

@@ -16,8 +16,17 @@ from tests.support.live import API_KEY, ManualClock, StubUpstream, live_server
 
 
 def lines(n: int, model: str = "pai-judge") -> str:
-    body = {"model": model, "messages": [{"role": "user", "content": "Rate this answer."}]}
-    return "".join(json.dumps({"custom_id": f"r{i}", "body": body}) + "\n" for i in range(n))
+    """Distinct requests (identical ones would be served from the judge cache)."""
+    return "".join(
+        json.dumps(
+            {
+                "custom_id": f"r{i}",
+                "body": {"model": model, "messages": [{"role": "user", "content": f"Rate answer {i}."}]},
+            }
+        )
+        + "\n"
+        for i in range(n)
+    )
 
 
 def stub_models(stub: StubUpstream, concurrency: int = 1) -> dict[str, Any]:

@@ -181,7 +181,9 @@ def test_pairwise_swap_judges_both_orders_and_reconciles(client: OpenAI, fake: F
     assert (completion.choices[0].message.content or "").startswith("***\nI think [[Response 1 is better]].")
     # inconsistent (pure position bias) → tie
     fake.enqueue(pairwise_verdict_json(5, 2, "response_1"), pairwise_verdict_json(5, 2, "response_1"))
-    judgment = client.chat.completions.create(model="pai-judge", messages=messages).judgment  # type: ignore[attr-defined]
+    judgment = client.chat.completions.create(
+        model="pai-judge", messages=messages, extra_body={"cache": False}
+    ).judgment  # type: ignore[attr-defined]
     assert judgment["winner"] == "tie" and judgment["swap"]["consistent"] is False
     assert completion.usage is not None and completion.usage.prompt_tokens == 20  # two calls' tokens
 

@@ -49,7 +49,14 @@ async def test_migrations_are_idempotent_and_fresh_equals_migrated(
     assert await upgrade(database) == []
     migrated = await schema_snapshot(database)
     async with database.transaction() as tx:
-        for table in ("batch_requests", "file_chunks", "batches", "files", "schema_migrations"):
+        for table in (
+            "batch_requests",
+            "file_chunks",
+            "batches",
+            "files",
+            "judge_cache",
+            "schema_migrations",
+        ):
             await tx.execute(f"DROP TABLE {table}")
         for statement in fresh_schema(database.dialect):
             await tx.execute(statement)
@@ -176,3 +183,10 @@ async def test_failed_validation_discards_rows(store: SqlStore) -> None:
     failed = await store.get_batch("t1", task.id)
     assert failed is not None and failed.status == "failed" and failed.errors == errors
     assert await store.finished_lines(task.id, 0, 10) == []
+
+
+async def test_cache_round_trip(store: SqlStore) -> None:
+    assert await store.cache_get("k1") is None
+    await store.cache_put("k1", "m", '{"a": 1}', NOW)
+    await store.cache_put("k1", "m", '{"a": 2}', NOW)  # first write wins
+    assert await store.cache_get("k1") == '{"a": 1}'

@@ -16,7 +16,9 @@ LINES = 60
 
 
 def test_jurist_run_resumes_after_kill_9_without_redoing_lines(tmp_path: Path) -> None:
-    body = {"model": "pai-judge", "messages": [{"role": "user", "content": "Rate this."}]}
+    def body_for(i: int) -> dict[str, object]:
+        return {"model": "pai-judge", "messages": [{"role": "user", "content": f"Rate answer {i}."}]}
+
     bad = {
         "model": "pai-judge",
         "messages": [
@@ -26,7 +28,8 @@ def test_jurist_run_resumes_after_kill_9_without_redoing_lines(tmp_path: Path) -
     source = tmp_path / "input.jsonl"
     source.write_text(
         "".join(
-            json.dumps({"custom_id": f"c{i}", "body": bad if i == 7 else body}) + "\n" for i in range(LINES)
+            json.dumps({"custom_id": f"c{i}", "body": bad if i == 7 else body_for(i)}) + "\n"
+            for i in range(LINES)
         )
     )
     output, errors = tmp_path / "out.jsonl", tmp_path / "out.errors.jsonl"

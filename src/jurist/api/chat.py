@@ -41,7 +41,8 @@ async def create_chat_completion(request: Request) -> Response:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     completion = await services.chat.complete(body, raw)
-    return Response(completion.model_dump_json(), media_type=_JSON)
+    headers = {"x-jurist-cache": completion.cache_status} if completion.cache_status else None
+    return Response(completion.model_dump_json(), media_type=_JSON, headers=headers)
 
 
 async def _sse(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[bytes]:

@@ -30,6 +30,10 @@ async def _run(settings: Settings, input_file: Path, output: Path, errors: Path)
             console.print(f"[red]line {problem['line']}[/red] {problem['code']}: {problem['message']}")
         console.print(f"{len(problems)} invalid line(s); nothing was run.")
         return 2
+    from jurist.store.migrations import upgrade
+
+    await services.db.open()  # the judge cache lives in the data dir's database
+    await upgrade(services.db)
     for backend in services.backends:
         await backend.start()
     columns = (
@@ -60,6 +64,7 @@ async def _run(settings: Settings, input_file: Path, output: Path, errors: Path)
     finally:
         for backend in services.backends:
             await backend.aclose()
+        await services.db.close()
     console.print(
         f"{stats.completed} completed, {stats.failed} failed, {stats.skipped} already done "
         f"→ {output}, {errors}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 
 class _Wire(BaseModel):
@@ -84,6 +84,11 @@ class ChatCompletion(BaseModel):
     system_fingerprint: str = ""
     service_tier: str | None = None
     judgment: dict[str, Any] | None = None
+    _cache: str | None = PrivateAttr(default=None)  # "hit" / "miss" / None (not cacheable)
+
+    @property
+    def cache_status(self) -> str | None:
+        return self._cache
 
 
 class ChunkDelta(BaseModel):

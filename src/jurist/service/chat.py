@@ -27,6 +27,7 @@ from jurist.protocol.chat import (
     ResponseMessage,
     Usage,
 )
+from jurist.service.cache import CacheCounter, CacheStore, cache_key, cacheable
 from jurist.service.judge import JudgeOutcome, run_judgment, run_swapped_pairwise
 from jurist.service.validation import first_error
 from jurist.settings import ModelConfig
@@ -35,7 +36,7 @@ _STREAM_PIECE = 64
 _PASSTHROUGH_KNOWN = frozenset(
     {
         "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
-        "max_completion_tokens", "n", "seed", "stop", "response_format", "logprobs", "top_logprobs",
+        "max_completion_tokens", "n", "seed", "stop", "response_format", "logprobs", "top_logprobs", "cache",
     }
 )  # fmt: skip
 
@@ -81,8 +82,15 @@ def find_judge_item(request: ChatCompletionRequest) -> tuple[JudgeItem, str] | N
 
 
 class ChatService:
-    def __init__(self, models: dict[str, JudgeModel]) -> None:
+    def __init__(
+        self,
+        models: dict[str, JudgeModel],
+        cache: CacheStore | None = None,
+        counter: CacheCounter | None = None,
+    ) -> None:
         self._models = models
+        self._cache = cache
+        self._counter = counter
 
     @property
     def models(self) -> dict[str, JudgeModel]:
@@ -120,8 +128,38 @@ class ChatService:
         )
 
     async def complete(self, request: ChatCompletionRequest, raw: dict[str, Any]) -> ChatCompletion:
+        """One completion; deterministic requests (temperature 0) are served from the judge cache."""
         model = self.resolve(request.model)
         found = find_judge_item(request)
+        if self._cache is None or not cacheable(raw, model.config):
+            return await self._complete(request, raw, model, found)
+        key = cache_key(raw, model.config)
+        cached = await self._cache.cache_get(key)
+        if cached is not None:
+            self._count("hit")
+            hit = ChatCompletion.model_validate_json(cached).model_copy(
+                update={"id": chat_completion_id(), "created": int(time.time())}
+            )
+            hit._cache = "hit"
+            return hit
+        self._count("miss")
+        completion = await self._complete(request, raw, model, found)
+        completion._cache = "miss"
+        if completion.judgment is None or completion.judgment.get("scored"):
+            await self._cache.cache_put(key, request.model, completion.model_dump_json(), int(time.time()))
+        return completion
+
+    def _count(self, result: str) -> None:
+        if self._counter is not None:
+            self._counter.cache_result(result)
+
+    async def _complete(
+        self,
+        request: ChatCompletionRequest,
+        raw: dict[str, Any],
+        model: JudgeModel,
+        found: tuple[JudgeItem, str] | None,
+    ) -> ChatCompletion:
         created = int(time.time())
         if found is None:
             gen = await model.backend.generate(self._generation(request, raw, model, False))

@@ -130,10 +130,12 @@ def build_services(
         store, blobs, FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes), the_clock
     )
     batches = BatchService(store, the_clock, settings.batch_status_style)
+    metrics = Metrics()
+    chat = ChatService(models, cache=store if settings.cache else None, counter=metrics)
     return Services(
         settings,
         auth,
-        ChatService(models),
+        chat,
         unique,
         db,
         store,
@@ -143,4 +145,5 @@ def build_services(
         the_clock,
         new_key,
         notices,
+        metrics=metrics,
     )

@@ -35,6 +35,10 @@ class Metrics(RunnerEvents):
         )
         self.reclaims = Counter("jurist_lease_reclaims", "Lines reclaimed from dead workers", registry=r)
         self.queue = Gauge("jurist_queue_depth", "Queued batch lines by model", ["model"], registry=r)
+        self.cache = Counter("jurist_judge_cache", "Judge cache lookups", ["result"], registry=r)
+
+    def cache_result(self, result: str) -> None:
+        self.cache.labels(result).inc()
 
     # RunnerEvents
     def line_finished(self, model: str, succeeded: bool) -> None:

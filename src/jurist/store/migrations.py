@@ -115,6 +115,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX batch_requests_lease ON batch_requests (lease_owner)
         """,
     ),
+    Migration(
+        "0002_judge_cache",
+        """
+        CREATE TABLE judge_cache (
+            key TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            response TEXT NOT NULL,
+            created_at {bigint} NOT NULL
+        )
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

@@ -473,6 +473,20 @@ class SqlStore:
             )
         return {r["model"]: int(r["n"]) for r in rows}
 
+    # --------------------------------------------------------------- cache
+    async def cache_get(self, key: str) -> str | None:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT response FROM judge_cache WHERE key = :k", {"k": key})
+        return str(row["response"]) if row else None
+
+    async def cache_put(self, key: str, model: str, response: str, now: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO judge_cache (key, model, response, created_at) VALUES (:k, :m, :r, :t) "
+                "ON CONFLICT (key) DO NOTHING",
+                {"k": key, "m": model, "r": response, "t": now},
+            )
+
     async def ping(self) -> None:
         async with self.db.transaction() as tx:
             await tx.fetchone("SELECT 1 AS one")
