@@ -50,3 +50,49 @@ def test_unscored_verdicts_are_not_cached(server: LiveServer, fake: FakeBackend)
     fake.enqueue("no verdict", "still none", single_verdict_json(3))
     assert ask(server).json()["judgment"]["scored"] is False
     assert ask(server).json()["judgment"]["overall_score"] == 3
+
+
+def test_a_repeated_batch_is_answered_from_the_cache_at_validation(
+    client: Any, fake: FakeBackend, tmp_path: Any
+) -> None:
+    from tests.api.test_batches import SEED_INPUT, upload, wait_for
+
+    fake.default = single_verdict_json(3)
+    file_id = upload(client, tmp_path, SEED_INPUT)
+    first = wait_for(
+        client,
+        client.batches.create(
+            endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
+        ).id,
+        {"completed"},
+    )
+    calls = len(fake.history)
+    again = wait_for(
+        client,
+        client.batches.create(
+            endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
+        ).id,
+        {"completed"},
+    )
+    assert len(fake.history) == calls  # no judge call the second time
+    assert again.request_counts is not None and (
+        again.request_counts.total,
+        again.request_counts.completed,
+    ) == (2, 2)
+    assert (
+        again.usage is not None
+        and first.usage is not None
+        and again.usage.total_tokens == first.usage.total_tokens
+    )
+    a = {
+        json.loads(x)["custom_id"]: json.loads(x)
+        for x in client.files.content(first.output_file_id).text.splitlines()
+    }
+    b = {
+        json.loads(x)["custom_id"]: json.loads(x)
+        for x in client.files.content(again.output_file_id).text.splitlines()
+    }
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key]["response"]["body"]["judgment"] == b[key]["response"]["body"]["judgment"]
+        assert a[key]["response"]["body"]["id"] != b[key]["response"]["body"]["id"]

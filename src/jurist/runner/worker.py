@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+import orjson
 
 from jurist.errors import JuristError
 from jurist.ids import Clock, new_id, request_id
@@ -31,6 +34,7 @@ from jurist.store.records import (
     VALIDATING,
     BatchRecord,
     ClaimedRequest,
+    RequestLine,
     RequestResult,
 )
 from jurist.store.sql_store import SqlStore
@@ -229,6 +233,36 @@ class Worker:
     async def _finalize(self, batch_id: str) -> None:
         await finalize_batch(self.store, self.blobs, batch_id, self.owner, int(self.clock.now()))
 
+    async def _answer_from_cache(self, lines: list[RequestLine]) -> list[RequestLine]:
+        """Lines the judge cache already answers are finished at validation, with no claim or call."""
+        keys = {}
+        for line in lines:
+            key = self.chat.cache_key_for(orjson.loads(line.body))
+            if key is not None:
+                keys[line.line] = key
+        hits = await self.chat.cached(sorted(set(keys.values())))
+        if not hits:
+            return lines
+        out = []
+        for line in lines:
+            completion = hits.get(keys.get(line.line, ""))
+            if completion is None:
+                out.append(line)
+                continue
+            self.events.line_finished(line.model, True)
+            rid = request_id()
+            body = completion.model_dump(mode="json")
+            out.append(
+                dataclasses.replace(
+                    line,
+                    response=output_line(line.custom_id, rid, 200, body),
+                    request_id=rid,
+                    input_tokens=completion.usage.prompt_tokens,
+                    output_tokens=completion.usage.completion_tokens,
+                )
+            )
+        return out
+
     async def _validate(self, batch: BatchRecord) -> None:
         now = int(self.clock.now())
         await self.store.clear_requests(batch.id)
@@ -247,13 +281,13 @@ class Worker:
             if line is not None and not validator.errors:
                 buffer.append(line)
                 if len(buffer) >= _INSERT_CHUNK:
-                    await self.store.add_requests(batch.id, buffer)
+                    await self.store.add_requests(batch.id, await self._answer_from_cache(buffer))
                     buffer = []
         errors = validator.finish()
         if errors:
             await self.store.fail_batch(batch.id, self.owner, errors, int(self.clock.now()))
             return
         if buffer:
-            await self.store.add_requests(batch.id, buffer)
+            await self.store.add_requests(batch.id, await self._answer_from_cache(buffer))
         model = ",".join(validator.used_models)
         await self.store.start_batch(batch.id, self.owner, validator.count, model, int(self.clock.now()))

@@ -149,6 +149,26 @@ class ChatService:
             await self._cache.cache_put(key, request.model, completion.model_dump_json(), int(time.time()))
         return completion
 
+    def cache_key_for(self, raw: dict[str, Any]) -> str | None:
+        """The judge-cache key of a request body, or None when it is not cacheable."""
+        model = self._models.get(str(raw.get("model")))
+        if self._cache is None or model is None or not cacheable(raw, model.config):
+            return None
+        return cache_key(raw, model.config)
+
+    async def cached(self, keys: list[str]) -> dict[str, ChatCompletion]:
+        """Completions the cache holds for these keys (fresh ids), counted as hits."""
+        if self._cache is None or not keys:
+            return {}
+        found = await self._cache.cache_get_many(keys)
+        out = {}
+        for key, text in found.items():
+            out[key] = ChatCompletion.model_validate_json(text).model_copy(
+                update={"id": chat_completion_id(), "created": int(time.time())}
+            )
+            self._count("hit")
+        return out
+
     def _count(self, result: str) -> None:
         if self._counter is not None:
             self._counter.cache_result(result)

@@ -229,27 +229,38 @@ class SqlStore:
     async def clear_requests(self, batch_id: str) -> None:
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM batch_requests WHERE batch_id = :b", {"b": batch_id})
+            await tx.execute(
+                "UPDATE batches SET completed = 0, failed = 0, input_tokens = 0, output_tokens = 0 WHERE id = :b",
+                {"b": batch_id},
+            )
 
     async def add_requests(self, batch_id: str, lines: Sequence[RequestLine]) -> None:
+        """Queue lines; lines that arrive already answered (judge cache) are stored finished and counted."""
         async with self.db.transaction() as tx:
             row = await tx.fetchone("SELECT seq FROM batches WHERE id = :b", {"b": batch_id})
             seq = row["seq"] if row else 0
             await tx.executemany(
-                "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state) "
-                "VALUES (:b, :seq, :line, :cid, :model, :body, :state)",
+                "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state, status_code, request_id, response) "
+                "VALUES (:b, :seq, :line, :cid, :model, :body, :state, :code, :rid, :resp)",
                 [
-                    {
-                        "b": batch_id,
-                        "seq": seq,
-                        "line": r.line,
-                        "cid": r.custom_id,
-                        "model": r.model,
-                        "body": r.body,
-                        "state": QUEUED,
-                    }
+                    {"b": batch_id, "seq": seq, "line": r.line, "cid": r.custom_id, "model": r.model, "body": r.body,
+                     "state": QUEUED if r.response is None else SUCCEEDED, "code": None if r.response is None else 200,
+                     "rid": r.request_id, "resp": r.response}
                     for r in lines
                 ],
-            )
+            )  # fmt: skip
+            done = [r for r in lines if r.response is not None]
+            if done:
+                await tx.execute(
+                    "UPDATE batches SET completed = completed + :n, input_tokens = input_tokens + :tin, "
+                    "output_tokens = output_tokens + :tout WHERE id = :b",
+                    {
+                        "n": len(done),
+                        "tin": sum(r.input_tokens for r in done),
+                        "tout": sum(r.output_tokens for r in done),
+                        "b": batch_id,
+                    },
+                )
 
     async def start_batch(self, batch_id: str, owner: str, total: int, model: str, now: int) -> bool:
         """validating → in_progress, only for the task's owner."""
@@ -267,13 +278,20 @@ class SqlStore:
                     "o": owner,
                 },
             )
+            if n == 1:  # every line was already answered (judge cache): straight to finalizing
+                await tx.execute(
+                    "UPDATE batches SET status = :f, outcome = 'completed', finalizing_at = :now "
+                    "WHERE id = :id AND status = :p AND completed + failed >= total",
+                    {"f": FINALIZING, "now": now, "id": batch_id, "p": IN_PROGRESS},
+                )
         return n == 1
 
     async def fail_batch(self, batch_id: str, owner: str, errors: list[dict[str, Any]], now: int) -> bool:
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM batch_requests WHERE batch_id = :b", {"b": batch_id})
             n = await tx.execute(
-                "UPDATE batches SET status = 'failed', failed_at = :now, errors = :e, task_owner = NULL, task_until = NULL "
+                "UPDATE batches SET status = 'failed', failed_at = :now, errors = :e, task_owner = NULL, task_until = NULL, "
+                "completed = 0, failed = 0, input_tokens = 0, output_tokens = 0 "
                 "WHERE id = :id AND status = :v AND task_owner = :o",
                 {"now": now, "e": json.dumps(errors), "id": batch_id, "v": VALIDATING, "o": owner},
             )
@@ -478,6 +496,19 @@ class SqlStore:
         async with self.db.transaction() as tx:
             row = await tx.fetchone("SELECT response FROM judge_cache WHERE key = :k", {"k": key})
         return str(row["response"]) if row else None
+
+    async def cache_get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        async with self.db.transaction() as tx:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+                rows = await tx.fetchall(
+                    f"SELECT key, response FROM judge_cache WHERE key IN ({marks})",
+                    {f"k{i}": k for i, k in enumerate(chunk)},
+                )
+                found.update({r["key"]: str(r["response"]) for r in rows})
+        return found
 
     async def cache_put(self, key: str, model: str, response: str, now: int) -> None:
         async with self.db.transaction() as tx:
