@@ -245,20 +245,20 @@ class Worker:
             return lines
         out = []
         for line in lines:
-            completion = hits.get(keys.get(line.line, ""))
-            if completion is None:
+            body = hits.get(keys.get(line.line, ""))
+            if body is None:
                 out.append(line)
                 continue
             self.events.line_finished(line.model, True)
             rid = request_id()
-            body = completion.model_dump(mode="json")
+            usage = body.get("usage") or {}
             out.append(
                 dataclasses.replace(
                     line,
                     response=output_line(line.custom_id, rid, 200, body),
                     request_id=rid,
-                    input_tokens=completion.usage.prompt_tokens,
-                    output_tokens=completion.usage.completion_tokens,
+                    input_tokens=int(usage.get("prompt_tokens") or 0),
+                    output_tokens=int(usage.get("completion_tokens") or 0),
                 )
             )
         return out

@@ -3,6 +3,7 @@ served from the store. Keys cover the model's configuration and every field that
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Protocol
 
@@ -36,10 +37,17 @@ def cacheable(raw: dict[str, Any], config: ModelConfig) -> bool:
     return effective == 0 and raw.get("n") in (None, 1)
 
 
-def cache_key(raw: dict[str, Any], config: ModelConfig) -> str:
-    semantic = {k: v for k, v in raw.items() if k not in _NOT_IN_KEY}
-    identity = config.model_dump(
+@functools.lru_cache(maxsize=64)
+def _identity(config: ModelConfig) -> bytes:
+    """What about a model decides its answers (not its credentials or pool size)."""
+    fields = config.model_dump(
         mode="json", exclude={"api_key", "api_key_env", "max_connections", "description"}
     )
-    payload = orjson.dumps({"model": identity, "request": semantic}, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(payload).hexdigest()
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+
+
+def cache_key(raw: dict[str, Any], config: ModelConfig) -> str:
+    semantic = {k: v for k, v in raw.items() if k not in _NOT_IN_KEY}
+    digest = hashlib.sha256(_identity(config))
+    digest.update(orjson.dumps(semantic, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()

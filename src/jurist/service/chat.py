@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from jurist.backends.base import Backend, GenerationRequest
@@ -156,16 +157,17 @@ class ChatService:
             return None
         return cache_key(raw, model.config)
 
-    async def cached(self, keys: list[str]) -> dict[str, ChatCompletion]:
-        """Completions the cache holds for these keys (fresh ids), counted as hits."""
+    async def cached(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """``chat.completion`` bodies the cache holds for these keys (fresh ids), counted as hits."""
         if self._cache is None or not keys:
             return {}
         found = await self._cache.cache_get_many(keys)
         out = {}
+        now = int(time.time())
         for key, text in found.items():
-            out[key] = ChatCompletion.model_validate_json(text).model_copy(
-                update={"id": chat_completion_id(), "created": int(time.time())}
-            )
+            body = orjson.loads(text)
+            body["id"], body["created"] = chat_completion_id(), now
+            out[key] = body
             self._count("hit")
         return out
 
