@@ -92,6 +92,22 @@ def _lines(n: int, pad: int = 0) -> bytes:
     )
 
 
+def _create_batch(base: str, file_id: str) -> dict[str, Any]:
+    body = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    return dict(_call("POST", base + "/batches", json.dumps(body).encode()))
+
+
+def wait_healthy(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("jurist did not start")
+
+
 def _wait(base: str, batch_id: str, statuses: set[str], timeout: float = 900) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -123,23 +139,12 @@ def run_database(kind: str, url: str | None, args: argparse.Namespace, stub_url:
     port = _port()
     base = f"http://127.0.0.1:{port}/v1"
     with _proc([str(ROOT / ".venv/bin/jurist"), "serve", "--port", str(port)], env, cpu="1") as server:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_healthy(port)
         # ingestion: a ~10 MB input file
         big = _lines(args.ingest_lines, pad=180)
         file_id = _upload(base, big)
         t0 = time.perf_counter()
-        batch = _call(
-            "POST",
-            base + "/batches",
-            json.dumps(
-                {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
-            ).encode(),
-        )
+        batch = _create_batch(base, file_id)
         _wait(base, batch["id"], {"in_progress", "failed"})
         out["ingest_file_mb"] = round(len(big) / 1e6, 1)
         out["ingest_lines"] = args.ingest_lines
@@ -150,26 +155,14 @@ def run_database(kind: str, url: str | None, args: argparse.Namespace, stub_url:
         peaks = []
         for n in args.memory_lines:
             fid = _upload(base, _lines(n))
-            b = _call(
-                "POST",
-                base + "/batches",
-                json.dumps(
-                    {"input_file_id": fid, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
-                ).encode(),
-            )
+            b = _create_batch(base, fid)
             _wait(base, b["id"], {"completed"})
             peaks.append(round(_rss_peak_mb(server.pid)))
         out["peak_rss_mb_after"] = dict(zip(map(str, args.memory_lines), peaks, strict=True))
         # throughput
         fid = _upload(base, _lines(args.lines))
         cpu0 = _cpu_seconds(server.pid)
-        b = _call(
-            "POST",
-            base + "/batches",
-            json.dumps(
-                {"input_file_id": fid, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
-            ).encode(),
-        )
+        b = _create_batch(base, fid)
         done = _wait(base, b["id"], {"completed"})
         cpu = _cpu_seconds(server.pid) - cpu0
         seconds = max(1, done["completed_at"] - done["in_progress_at"])

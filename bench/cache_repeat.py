@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.batch_throughput import KEY, _call, _lines, _port, _proc, _upload, _wait  # noqa: E402
+from bench.batch_throughput import KEY, _create_batch, _lines, _port, _proc, _upload, _wait, wait_healthy  # noqa: E402
 
 
 def main() -> None:
@@ -46,23 +46,12 @@ def main() -> None:
         stack.enter_context(
             _proc([str(ROOT / ".venv/bin/jurist"), "serve", "--port", str(port)], env, cpu="1")
         )
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_healthy(port)
         file_id = _upload(base, _lines(args.lines))
         seconds = []
         for _ in range(2):
             t0 = time.perf_counter()
-            created = _call(
-                "POST",
-                base + "/batches",
-                json.dumps(
-                    {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
-                ).encode(),
-            )
+            created = _create_batch(base, file_id)
             _wait(base, created["id"], {"completed"})
             seconds.append(time.perf_counter() - t0)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
