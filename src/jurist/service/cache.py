@@ -24,7 +24,7 @@ class CacheStore(Protocol):
 
 
 class CacheCounter(Protocol):
-    def cache_result(self, result: str) -> None: ...
+    def cache_result(self, result: str, n: int = 1) -> None: ...
 
 
 def cacheable(raw: dict[str, Any], config: ModelConfig) -> bool:

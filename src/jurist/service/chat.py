@@ -168,12 +168,12 @@ class ChatService:
             body = orjson.loads(text)
             body["id"], body["created"] = chat_completion_id(), now
             out[key] = body
-            self._count("hit")
+        self._count("hit", len(out))
         return out
 
-    def _count(self, result: str) -> None:
-        if self._counter is not None:
-            self._counter.cache_result(result)
+    def _count(self, result: str, n: int = 1) -> None:
+        if self._counter is not None and n:
+            self._counter.cache_result(result, n)
 
     async def _complete(
         self,

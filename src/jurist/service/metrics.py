@@ -37,8 +37,8 @@ class Metrics(RunnerEvents):
         self.queue = Gauge("jurist_queue_depth", "Queued batch lines by model", ["model"], registry=r)
         self.cache = Counter("jurist_judge_cache", "Judge cache lookups", ["result"], registry=r)
 
-    def cache_result(self, result: str) -> None:
-        self.cache.labels(result).inc()
+    def cache_result(self, result: str, n: int = 1) -> None:
+        self.cache.labels(result).inc(n)
 
     # RunnerEvents
     def line_finished(self, model: str, succeeded: bool) -> None:

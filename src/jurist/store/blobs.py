@@ -35,17 +35,27 @@ class BlobStore(Protocol):
 
 
 class _DiskWriter:
+    """Buffers small writes (output lines) and hands the disk 1 MiB at a time, off the event loop."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
         self._tmp = path.with_name(path.name + ".part")
         self._fh = open(self._tmp, "wb")  # noqa: SIM115 (closed in commit/abort)
+        self._buffer = bytearray()
         self.size = 0
 
     async def write(self, data: bytes) -> None:
         self.size += len(data)
-        await asyncio.to_thread(self._fh.write, data)
+        self._buffer += data
+        if len(self._buffer) >= PART_BYTES:
+            chunk, self._buffer = bytes(self._buffer), bytearray()
+            await asyncio.to_thread(self._fh.write, chunk)
 
     async def commit(self) -> int:
+        if self._buffer:
+            chunk, self._buffer = bytes(self._buffer), bytearray()
+            await asyncio.to_thread(self._fh.write, chunk)
+
         def finish() -> None:
             self._fh.flush()
             os.fsync(self._fh.fileno())
