@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import socket
@@ -253,12 +252,15 @@ class Worker:
             rid = request_id()
             usage = body.get("usage") or {}
             out.append(
-                dataclasses.replace(
-                    line,
-                    response=output_line(line.custom_id, rid, 200, body),
-                    request_id=rid,
-                    input_tokens=int(usage.get("prompt_tokens") or 0),
-                    output_tokens=int(usage.get("completion_tokens") or 0),
+                RequestLine(
+                    line.line,
+                    line.custom_id,
+                    line.model,
+                    "",  # never run again: the body is not kept
+                    output_line(line.custom_id, rid, 200, body),
+                    rid,
+                    int(usage.get("prompt_tokens") or 0),
+                    int(usage.get("completion_tokens") or 0),
                 )
             )
         return out
