@@ -216,3 +216,33 @@ def test_an_unexpected_bug_is_an_enveloped_500_with_request_id(server: LiveServe
     fake.enqueue(RuntimeError("boom"))
     error = assert_envelope(post(server, item(question="q", answer="a")), 500)
     assert error["type"] == "server_error" and "boom" not in error["message"]
+
+
+def test_multi_turn_conversation_as_the_question(server: LiveServer, fake: FakeBackend) -> None:
+    from tests.support.verdicts import pairwise_verdict_json
+
+    fake.enqueue(pairwise_verdict_json(4, 2, "response_1"))
+    conversation = [
+        {"role": "user", "content": "Name a prime number."},
+        {"role": "assistant", "content": "7"},
+        {"role": "user", "content": "Now name one bigger than 100."},
+    ]
+    body = item("pairwise", question=conversation, answer1="101", answer2="100", reference="101 is prime.")
+    resp = post(server, body)
+    assert resp.status == 200, resp.body
+    assert resp.json()["judgment"]["winner"] == "response_1"
+    prompt = fake.history[-1].messages[1]["content"]
+    assert (
+        "### User:\nName a prime number.\n\n### Assistant:\n7\n\n### User:\nNow name one bigger than 100."
+        in prompt
+    )
+    assert "last user turn" in prompt and "[The Start of Reference Answer]\n101 is prime." in prompt
+    bad = item(
+        "single",
+        question=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+        answer="x",
+    )
+    assert_envelope(post(server, bad), 400, "messages[0].content[0].json.question")
+    assert_envelope(
+        post(server, item("single", question=[], answer="x")), 400, "messages[0].content[0].json.question"
+    )

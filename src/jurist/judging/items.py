@@ -17,10 +17,19 @@ class CriterionSpec(BaseModel):
     description: str = Field(default="", max_length=2000)
 
 
+class Turn(BaseModel):
+    """One turn of a conversation given as the question (MT-Bench style multi-turn judging)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
 class _ItemBase(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    question: str = Field(min_length=1)
+    question: str | list[Turn] = Field(min_length=1)
     reference: str | None = None
     criteria: list[str | CriterionSpec] | None = Field(default=None, min_length=1, max_length=20)
     scene: str | None = Field(default=None, max_length=200)
@@ -38,6 +47,22 @@ class _ItemBase(BaseModel):
         if high - low > 20:
             raise ValueError("score_range may span at most 20 points (e.g. [1, 10])")
         return value
+
+    @field_validator("question")
+    @classmethod
+    def _conversation_ends_with_the_user(cls, value: str | list[Turn]) -> str | list[Turn]:
+        if isinstance(value, list) and value[-1].role != "user":
+            raise ValueError("a conversation given as the question must end with a user turn")
+        return value
+
+    @property
+    def question_text(self) -> str:
+        """The question itself: the text, or the last user turn of a conversation."""
+        return self.question if isinstance(self.question, str) else self.question[-1].content
+
+    @property
+    def question_texts(self) -> list[str]:
+        return [self.question] if isinstance(self.question, str) else [t.content for t in self.question]
 
     @model_validator(mode="after")
     def _unique_criteria(self) -> _ItemBase:

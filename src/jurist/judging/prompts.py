@@ -87,7 +87,7 @@ class JudgeTask:
     def candidate_texts(self) -> list[str]:
         """Texts supplied by the caller: model output that merely repeats them is not a verdict."""
         item = self.item
-        texts = [item.question, item.reference or ""]
+        texts = [*item.question_texts, item.reference or ""]
         if isinstance(item, SingleItem):
             texts.append(item.answer)
         else:
@@ -109,8 +109,8 @@ def _criteria_block(criteria: list[Criterion]) -> str:
 
 def build_task(item: JudgeItem, reason_max_chars: int | None = None) -> JudgeTask:
     """Turn a validated single or pairwise item into the judge model's prompt and answer schema."""
-    language = detect_language(item.question)
-    scene = item.scene or infer_scene(item.question)
+    language = detect_language(item.question_text)
+    scene = item.scene or infer_scene(item.question_text)
     criteria = resolve_criteria(item.criterion_specs(), language)
     scale = ScoreScale(item.low, item.high)
     mode: Mode = "single" if isinstance(item, SingleItem) else "pairwise"
@@ -129,7 +129,14 @@ def build_task(item: JudgeItem, reason_max_chars: int | None = None) -> JudgeTas
         language=_LANGUAGE_NAMES[language],
         criteria_shape=shape,
     )
-    parts = [_fence("User's Question", item.question)]
+    if isinstance(item.question, str):
+        parts = [_fence("User's Question", item.question)]
+    else:
+        turns = "\n\n".join(f"### {t.role.capitalize()}:\n{t.content}" for t in item.question)
+        parts = [
+            _fence("Conversation", turns),
+            "Judge the response(s) to the last user turn of this conversation, in its context.",
+        ]
     if item.reference:
         parts.append(_fence("Reference Answer", item.reference))
     if isinstance(item, PairwiseItem):
