@@ -90,3 +90,51 @@ def test_bootstrap_ci_covers_the_truth_at_about_the_nominal_rate() -> None:
 def test_classification_counts_unparseable_as_wrong() -> None:
     report = classification([1, 2, 0, 1], [1, None, 0, 2])
     assert report.accuracy == 0.5 and report.unparseable == 1 and report.predicted_ties == 1
+
+
+PROMETHEUS = Path(__file__).parents[1] / "data" / "prometheus_eval"
+
+
+def test_prometheus_sets_are_parsed_into_question_answer_reference_and_rubric() -> None:
+    from jurist.evaluation.datasets import is_graded, load_graded
+
+    items = load_graded(PROMETHEUS / "mt_bench_eval.json")
+    assert len(items) == 320 and is_graded(PROMETHEUS / "vicuna_eval.json")
+    first = items[0]
+    assert first.question and first.answer and first.reference
+    assert first.rubric.startswith("Score 1:") and "Score 5:" in first.rubric
+    assert first.scores == (3.0, 2.0, 3.0)
+    assert not is_graded(PANDALM / "testset-v1.json")
+
+
+def test_correlations_against_an_independent_computation() -> None:
+    from scipy.stats import kendalltau, pearsonr
+
+    from jurist.evaluation.metrics import correlation
+
+    judge = [1, 2, 2, 3, 5, 4, None, 3, 1, 5]
+    ref = [1.0, 2.3, 1.7, 3.0, 4.7, 4.0, 2.0, 2.3, 1.3, 5.0]
+    result = correlation(judge, ref)
+    xs = [j for j in judge if j is not None]
+    ys = [r for j, r in zip(judge, ref, strict=True) if j is not None]
+    assert result.scored == 9 and result.n == 10
+    assert result.pearson == pytest.approx(pearsonr(xs, ys)[0])
+    assert result.kendall_tau_b == pytest.approx(kendalltau(xs, ys)[0])
+    assert correlation([3, 3, 3], [1.0, 2.0, 3.0]).pearson is None  # a constant judge has no correlation
+
+
+async def test_grading_through_the_engine_correlates_with_reference_scores() -> None:
+    from jurist.evaluation.datasets import load_graded
+    from jurist.service.evaluate import evaluate_grades, local_grader
+
+    items = load_graded(PROMETHEUS / "vicuna_eval.json")[:12]
+    fake = FakeBackend()
+    for item in items:  # a judge that agrees with GPT-4 (rounded mean)
+        score = min(5, max(1, round(item.mean_score)))
+        fake.enqueue(json.dumps({"criteria": {}, "summary": "", "overall_score": score}))
+    config = ModelConfig(backend="openai", base_url="http://127.0.0.1:9/v1")
+    chat = ChatService({"pai-judge": JudgeModel("pai-judge", config, fake)})
+    result, scores = await evaluate_grades(items, local_grader(chat, "pai-judge"), concurrency=1)
+    assert result.scored == 12 and result.pearson is not None and result.pearson > 0.9
+    sent = fake.history[0].messages[1]["content"]
+    assert items[0].answer[:40] in sent and "[The Start of Reference Answer]" in sent and "Score 5:" in sent

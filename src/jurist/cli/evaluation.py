@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from jurist.evaluation.datasets import load_judgments, load_pairwise
+from jurist.evaluation.datasets import is_graded, load_graded, load_judgments, load_pairwise
 from jurist.evaluation.metrics import Report, baselines, classification
 from jurist.settings import Settings
 
@@ -48,6 +48,8 @@ def run_eval(
     concurrency: int,
     settings_factory: Callable[[], Settings] | None,
 ) -> dict[str, Any]:
+    if is_graded(data):
+        return run_grading(data, model, server, key, limit, concurrency, settings_factory)
     items = load_pairwise(data)[:limit] if limit else load_pairwise(data)
     gold = [i.label for i in items]
     base = baselines(items)
@@ -105,5 +107,61 @@ async def _judge_all(
         await services.start(run_worker=False)
         try:
             return await evaluate_pairs(items, local_judge(services.chat, model), concurrency, advance)
+        finally:
+            await services.aclose()
+
+
+def run_grading(
+    data: Path,
+    model: str,
+    server: str | None,
+    key: str | None,
+    limit: int | None,
+    concurrency: int,
+    settings_factory: Callable[[], Settings] | None,
+) -> dict[str, Any]:
+    """Single-answer grading: Pearson and Kendall's tau-b against the reference scores."""
+    items = load_graded(data)[:limit] if limit else load_graded(data)
+    result, scores = asyncio.run(_grade_all(items, model, server, key, concurrency, settings_factory))
+    table = Table(title=f"{data.name}: {len(items)} graded answers")
+    for column in ("judge", "scored", "Pearson r", "Kendall tau-b"):
+        table.add_column(column, justify="left" if column == "judge" else "right")
+
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    table.add_row(model, f"{result.scored}/{result.n}", fmt(result.pearson), fmt(result.kendall_tau_b))
+    console.print(table)
+    judge = {"model": model, **result.as_dict()}
+    return {"data": str(data), "items": len(items), "mode": "single", "judge": judge, "scores": scores}
+
+
+async def _grade_all(
+    items: list[Any], model: str, server: str | None, key: str | None, concurrency: int,
+    settings_factory: Callable[[], Settings] | None,
+) -> Any:  # fmt: skip
+    import aiohttp
+
+    from jurist.service.evaluate import evaluate_grades, local_grader, server_grader
+
+    columns = (*Progress.get_default_columns()[:-1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("grading", total=len(items))
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        if server is not None:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as session:
+                return await evaluate_grades(
+                    items, server_grader(session, server, key or "", model), concurrency, advance
+                )
+        from jurist.service.container import build_services
+
+        assert settings_factory is not None
+        services = build_services(settings_factory())
+        await services.start(run_worker=False)
+        try:
+            return await evaluate_grades(items, local_grader(services.chat, model), concurrency, advance)
         finally:
             await services.aclose()

@@ -165,11 +165,17 @@ def eval_command(
     ] = None,
 ) -> None:
     """Meta-evaluate a judge against human labels: accuracy (both orders), agreement, baselines, CIs."""
+    import aiohttp
+
     from jurist.cli.evaluation import run_eval
 
-    report = run_eval(
-        data, judgments, model, server, key, limit, concurrency, _settings if server is None else None
-    )
+    try:
+        report = run_eval(
+            data, judgments, model, server, key, limit, concurrency, _settings if server is None else None
+        )
+    except aiohttp.ClientError as exc:
+        err.print(f"[red]could not reach the judge server {server}:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2))
 

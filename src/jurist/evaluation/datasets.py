@@ -6,6 +6,7 @@ Labels: 1 = the first answer is better, 2 = the second, 0 = tie; ``None`` = an u
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,3 +95,74 @@ def load_judgments(path: Path) -> dict[str, Label]:
         )
         out[key] = parse_label(value)
     return out
+
+
+@dataclass(frozen=True)
+class GradedItem:
+    """A single answer with a rubric and reference scores (e.g. three GPT-4 grades)."""
+
+    id: str
+    question: str
+    answer: str
+    reference: str | None
+    rubric_name: str
+    rubric: str
+    scores: tuple[float, ...]
+
+    @property
+    def mean_score(self) -> float:
+        return sum(self.scores) / len(self.scores)
+
+
+_SECTION = re.compile(r"^###([^\n:]+):[ \t]*\n?", re.MULTILINE)
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = _SECTION.split(text)
+    return {parts[i].strip().lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+
+
+def load_graded(path: Path) -> list[GradedItem]:
+    """Prometheus-eval's absolute-grading sets (the prompt sections inside ``instruction``,
+    ``gpt4_score`` = a list of scores) or JSONL ``{question, answer, score, [reference], [rubric]}``."""
+    items = []
+    for number, record in enumerate(_records(path)):
+        if "gpt4_score" in record:
+            sections = _sections(str(record["instruction"]))
+            rubric = sections.get("score rubrics", "")
+            title, _, levels = rubric.partition("\n")
+            raw = record["gpt4_score"]
+            scores = json.loads(raw) if isinstance(raw, str) else raw
+            items.append(
+                GradedItem(
+                    str(record.get("idx", number)),
+                    sections.get("the instruction to evaluate", ""),
+                    sections.get("response to evaluate", ""),
+                    sections.get("reference answer (score 5)") or None,
+                    title.strip().strip("[]") or "Rubric",
+                    levels.strip(),
+                    tuple(float(s) for s in (scores if isinstance(scores, list) else [scores])),
+                )
+            )
+        else:
+            score = record["score"]
+            items.append(
+                GradedItem(
+                    str(record.get("id", number)),
+                    _text(record["question"]),
+                    _text(record["answer"]),
+                    record.get("reference"),
+                    "Overall quality",
+                    str(record.get("rubric", "")),
+                    tuple(float(s) for s in (score if isinstance(score, list) else [score])),
+                )
+            )
+    return items
+
+
+def is_graded(path: Path) -> bool:
+    """A single-answer grading set (reference scores) rather than labelled pairs."""
+    records = _records(path)
+    return bool(records) and (
+        "gpt4_score" in records[0] or ("score" in records[0] and "answer" in records[0])
+    )

@@ -119,3 +119,44 @@ def two_orders(gold: Sequence[int], first: Sequence[Label], second: Sequence[Lab
         positional_agreement=float(np.mean(agree)) if agree else 0.0,
         parse_failures=a.unparseable + b.unparseable,
     )
+
+
+@dataclass(frozen=True)
+class Correlation:
+    n: int
+    scored: int
+    pearson: float | None
+    kendall_tau_b: float | None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Kendall's tau-b (ties accounted for), O(n²): fine for evaluation sets of a few thousand."""
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) < 2:
+        return None
+    da = np.sign(a[:, None] - a[None, :])
+    db = np.sign(b[:, None] - b[None, :])
+    upper = np.triu_indices(len(a), k=1)
+    s = float(np.sum(da[upper] * db[upper]))
+    pairs_a = float(np.sum(da[upper] != 0))
+    pairs_b = float(np.sum(db[upper] != 0))
+    if pairs_a == 0 or pairs_b == 0:
+        return None
+    return s / float(np.sqrt(pairs_a * pairs_b))
+
+
+def correlation(judge: Sequence[float | None], reference: Sequence[float]) -> Correlation:
+    """Agreement of a judge's scores with reference scores, over the items the judge scored."""
+    pairs = [(j, r) for j, r in zip(judge, reference, strict=True) if j is not None]
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    return Correlation(len(judge), len(pairs), pearson(xs, ys), kendall_tau_b(xs, ys))

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from jurist.evaluation.datasets import Label, PairItem
-from jurist.evaluation.metrics import TwoOrderReport, two_orders
+from jurist.evaluation.datasets import GradedItem, Label, PairItem
+from jurist.evaluation.metrics import Correlation, TwoOrderReport, correlation, two_orders
 from jurist.protocol.chat import ChatCompletionRequest
 from jurist.service.chat import ChatService
 
@@ -81,3 +81,68 @@ async def evaluate_pairs(
 
     await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
     return two_orders([i.label for i in items], first, second), first, second
+
+
+GradeJudge = Callable[[GradedItem], Awaitable[float | None]]
+
+
+def grade_request(model: str, item: GradedItem) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "question": item.question,
+        "answer": item.answer,
+        "criteria": [{"name": item.rubric_name[:100] or "Rubric", "description": item.rubric[:2000]}],
+    }
+    if item.reference:
+        fields["reference"] = item.reference
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": [{"mode": "single", "type": "json", "json": fields}]}],
+    }
+
+
+def _score_of(judgment: dict[str, Any] | None) -> float | None:
+    if not judgment or not judgment.get("scored"):
+        return None
+    score = judgment.get("overall_score")
+    return float(score) if isinstance(score, (int, float)) else None
+
+
+def local_grader(chat: ChatService, model: str) -> GradeJudge:
+    async def grade(item: GradedItem) -> float | None:
+        raw = grade_request(model, item)
+        completion = await chat.complete(ChatCompletionRequest.model_validate(raw), raw)
+        return _score_of(completion.judgment)
+
+    return grade
+
+
+def server_grader(session: aiohttp.ClientSession, base_url: str, key: str, model: str) -> GradeJudge:
+    url = base_url.rstrip("/") + "/chat/completions"
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    async def grade(item: GradedItem) -> float | None:
+        async with session.post(url, data=orjson.dumps(grade_request(model, item)), headers=headers) as resp:
+            data = orjson.loads(await resp.read())
+        return _score_of(data.get("judgment")) if resp.status == 200 else None
+
+    return grade
+
+
+async def evaluate_grades(
+    items: Sequence[GradedItem],
+    grade: GradeJudge,
+    concurrency: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Correlation, list[float | None]]:
+    """Grade every answer and correlate the judge's scores with the reference scores."""
+    scores: list[float | None] = [None] * len(items)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int, item: GradedItem) -> None:
+        async with gate:
+            scores[index] = await grade(item)
+        if progress is not None:
+            progress(1)
+
+    await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+    return correlation(scores, [i.mean_score for i in items]), scores
