@@ -136,5 +136,6 @@ async def test_grading_through_the_engine_correlates_with_reference_scores() -> 
     chat = ChatService({"pai-judge": JudgeModel("pai-judge", config, fake)})
     result, scores = await evaluate_grades(items, local_grader(chat, "pai-judge"), concurrency=1)
     assert result.scored == 12 and result.pearson is not None and result.pearson > 0.9
+    assert scores == [float(min(5, max(1, round(i.mean_score)))) for i in items]
     sent = fake.history[0].messages[1]["content"]
     assert items[0].answer[:40] in sent and "[The Start of Reference Answer]" in sent and "Score 5:" in sent
