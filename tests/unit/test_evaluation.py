@@ -13,7 +13,7 @@ from jurist.cli.main import app
 from jurist.evaluation.datasets import PairItem, load_pairwise
 from jurist.evaluation.metrics import baselines, bootstrap_ci, classification
 from jurist.service.chat import ChatService, JudgeModel
-from jurist.service.evaluate import evaluate_pairs, local_judge
+from jurist.service.evaluate import evaluate_pairs, local_judgments
 from jurist.settings import ModelConfig
 from tests.support.verdicts import pairwise_verdict_json
 
@@ -66,7 +66,7 @@ async def test_a_judge_that_always_picks_the_first_shown_scores_half_and_never_a
     config = ModelConfig(backend="openai", base_url="http://127.0.0.1:9/v1")
     chat = ChatService({"pai-judge": JudgeModel("pai-judge", config, fake)})
     items = [PairItem(str(i), f"q{i}", "short", "a much longer answer", 1 + i % 2) for i in range(20)]
-    report, first, second = await evaluate_pairs(items, local_judge(chat, "pai-judge"), concurrency=4)
+    report, first, second = await evaluate_pairs(items, local_judgments(chat), "pai-judge", concurrency=4)
     assert first == [1] * 20 and second == [2] * 20
     assert report.averaged_accuracy == 0.5
     assert report.positional_agreement == 0.0
@@ -125,7 +125,7 @@ def test_correlations_against_an_independent_computation() -> None:
 
 async def test_grading_through_the_engine_correlates_with_reference_scores() -> None:
     from jurist.evaluation.datasets import load_graded
-    from jurist.service.evaluate import evaluate_grades, local_grader
+    from jurist.service.evaluate import evaluate_grades, local_judgments
 
     items = load_graded(PROMETHEUS / "vicuna_eval.json")[:12]
     fake = FakeBackend()
@@ -134,7 +134,7 @@ async def test_grading_through_the_engine_correlates_with_reference_scores() -> 
         fake.enqueue(json.dumps({"criteria": {}, "summary": "", "overall_score": score}))
     config = ModelConfig(backend="openai", base_url="http://127.0.0.1:9/v1")
     chat = ChatService({"pai-judge": JudgeModel("pai-judge", config, fake)})
-    result, scores = await evaluate_grades(items, local_grader(chat, "pai-judge"), concurrency=1)
+    result, scores = await evaluate_grades(items, local_judgments(chat), "pai-judge", concurrency=1)
     assert result.scored == 12 and result.pearson is not None and result.pearson > 0.9
     assert scores == [float(min(5, max(1, round(i.mean_score)))) for i in items]
     sent = fake.history[0].messages[1]["content"]

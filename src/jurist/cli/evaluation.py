@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -13,7 +13,10 @@ from rich.table import Table
 
 from jurist.evaluation.datasets import is_graded, load_graded, load_judgments, load_pairwise
 from jurist.evaluation.metrics import Report, baselines, classification
+from jurist.service.evaluate import Judgments, evaluate_grades, evaluate_pairs
 from jurist.settings import Settings
+
+T = TypeVar("T")
 
 console = Console()
 
@@ -62,8 +65,11 @@ def run_eval(
         out["judge"] = {"judgments": str(judgments), **report.as_dict()}
     else:
         two, _first, _second = asyncio.run(
-            _judge_all(items, model, server, key, concurrency, settings_factory)
-        )
+            _run_engine(
+                "judging (both orders)", len(items), server, key, settings_factory,
+                lambda judge, advance: evaluate_pairs(items, judge, model, concurrency, advance),
+            )
+        )  # fmt: skip
         _row(table, f"{model} (as given)", two.as_given)
         _row(table, f"{model} (swapped)", two.swapped)
         out["judge"] = {"model": model, "server": server, **two.as_dict()}
@@ -81,32 +87,36 @@ def run_eval(
     return out
 
 
-async def _judge_all(
-    items: list[Any], model: str, server: str | None, key: str | None, concurrency: int,
+async def _run_engine(
+    label: str,
+    total: int,
+    server: str | None,
+    key: str | None,
     settings_factory: Callable[[], Settings] | None,
-) -> Any:  # fmt: skip
+    evaluate: Callable[[Judgments, Callable[[int], None]], Awaitable[T]],
+) -> T:
+    """Run ``evaluate`` against a server, or in-process on the configured models, with a progress bar."""
     import aiohttp
 
-    from jurist.service.evaluate import evaluate_pairs, local_judge, server_judge
+    from jurist.service.evaluate import local_judgments, server_judgments
 
     columns = (*Progress.get_default_columns()[:-1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("judging (both orders)", total=len(items))
+        task = bar.add_task(label, total=total)
 
         def advance(n: int) -> None:
             bar.advance(task, n)
 
         if server is not None:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as session:
-                judge = server_judge(session, server, key or "", model)
-                return await evaluate_pairs(items, judge, concurrency, advance)
+                return await evaluate(server_judgments(session, server, key or ""), advance)
         from jurist.service.container import build_services
 
         assert settings_factory is not None
         services = build_services(settings_factory())
         await services.start(run_worker=False)
         try:
-            return await evaluate_pairs(items, local_judge(services.chat, model), concurrency, advance)
+            return await evaluate(local_judgments(services.chat), advance)
         finally:
             await services.aclose()
 
@@ -122,7 +132,12 @@ def run_grading(
 ) -> dict[str, Any]:
     """Single-answer grading: Pearson and Kendall's tau-b against the reference scores."""
     items = load_graded(data)[:limit] if limit else load_graded(data)
-    result, scores = asyncio.run(_grade_all(items, model, server, key, concurrency, settings_factory))
+    result, scores = asyncio.run(
+        _run_engine(
+            "grading", len(items), server, key, settings_factory,
+            lambda judge, advance: evaluate_grades(items, judge, model, concurrency, advance),
+        )
+    )  # fmt: skip
     table = Table(title=f"{data.name}: {len(items)} graded answers")
     for column in ("judge", "scored", "Pearson r", "Kendall tau-b"):
         table.add_column(column, justify="left" if column == "judge" else "right")
@@ -134,34 +149,3 @@ def run_grading(
     console.print(table)
     judge = {"model": model, **result.as_dict()}
     return {"data": str(data), "items": len(items), "mode": "single", "judge": judge, "scores": scores}
-
-
-async def _grade_all(
-    items: list[Any], model: str, server: str | None, key: str | None, concurrency: int,
-    settings_factory: Callable[[], Settings] | None,
-) -> Any:  # fmt: skip
-    import aiohttp
-
-    from jurist.service.evaluate import evaluate_grades, local_grader, server_grader
-
-    columns = (*Progress.get_default_columns()[:-1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("grading", total=len(items))
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-
-        if server is not None:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as session:
-                return await evaluate_grades(
-                    items, server_grader(session, server, key or "", model), concurrency, advance
-                )
-        from jurist.service.container import build_services
-
-        assert settings_factory is not None
-        services = build_services(settings_factory())
-        await services.start(run_worker=False)
-        try:
-            return await evaluate_grades(items, local_grader(services.chat, model), concurrency, advance)
-        finally:
-            await services.aclose()

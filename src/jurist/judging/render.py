@@ -15,7 +15,6 @@ from jurist.judging.verdict import (
     SingleVerdict,
     Unscored,
     Verdict,
-    Winner,
 )
 
 _WORDS: dict[Language, dict[str, str]] = {
@@ -150,7 +149,3 @@ def render(verdict: Verdict | Unscored, mode: str, scale: ScoreScale, language: 
     if isinstance(verdict, SingleVerdict):
         return render_single(verdict, scale, language)
     return render_pairwise(verdict, language)
-
-
-def winner_phrase(winner: Winner, language: Language) -> str:
-    return _WORDS[language][winner]

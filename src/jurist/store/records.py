@@ -22,7 +22,6 @@ RUNNING = "running"
 SUCCEEDED = "succeeded"
 ERRORED = "errored"
 LINE_EXPIRED = "expired"
-OPEN_LINE_STATES = (QUEUED, RUNNING)
 
 
 @dataclass(frozen=True)
