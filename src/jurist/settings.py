@@ -54,6 +54,11 @@ class ModelConfig(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     reason_max_chars: int = Field(default=400, ge=20)
     swap: bool = False  # pairwise: judge both orders and reconcile, unless the item says otherwise
+    samples: int = Field(default=1, ge=1, le=16)  # judgments drawn per order and aggregated
+    sample_temperature: float = Field(default=0.7, gt=0.0, le=2.0)  # for samples after the first
+    # token log-probabilities for expected_score (None: on for llama_cpp, off for an upstream)
+    logprobs: bool | None = None
+    top_logprobs: int = Field(default=10, ge=1, le=20)
     # --- batch runner ---
     max_concurrency: int | None = Field(default=None, ge=1)
 
@@ -67,6 +72,20 @@ class ModelConfig(BaseModel):
         if self.backend == "openai" and not self.base_url:
             raise ValueError("backend 'openai' needs base_url (e.g. http://127.0.0.1:18000/v1)")
         return self
+
+    @property
+    def wants_logprobs(self) -> bool:
+        return self.backend == "llama_cpp" if self.logprobs is None else self.logprobs
+
+    @property
+    def calls_per_item(self) -> dict[str, int]:
+        """Backend calls per judged item (before repair re-asks), by mode."""
+        return {"single": self.samples, "pairwise": self.samples * (2 if self.swap else 1)}
+
+    def load_key(self) -> str:
+        """What decides the loaded model: aliases with equal keys share one backend."""
+        loading = {"backend", "model_path", "chat_format", "n_ctx", "n_batch", "n_threads", "seed"}
+        return self.model_dump_json(include=loading)
 
     @property
     def is_bundled_model(self) -> bool:
@@ -143,7 +162,8 @@ class Settings(BaseSettings):
         if self.models:
             return dict(self.models)
         bundled = ModelConfig(backend="llama_cpp", n_threads=self.embedded_n_threads, reason_max_chars=120)
-        return {name: bundled for name in DEFAULT_MODEL_NAMES}
+        plus = bundled.model_copy(update={"swap": True, "samples": 3})
+        return dict(zip(DEFAULT_MODEL_NAMES, (bundled, plus), strict=True))
 
     @property
     def resolved_database_url(self) -> str:

@@ -67,11 +67,17 @@ def test_pairwise_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
         answer1="To cross the river, find the creek.",
         answer2="To chase the dream, grasp the star.",
         criteria=["Accuracy"],
+        samples=2,  # pai-judge-plus swaps and samples (3 by default; 2 keeps the test short)
     )
     completion = client.chat.completions.create(model="pai-judge-plus", messages=messages)
     judgment: dict[str, Any] = completion.judgment  # type: ignore[attr-defined]
     assert judgment["scored"] is True and judgment["winner"] in ("response_1", "response_2", "tie")
     assert (completion.choices[0].message.content or "").startswith("***\nI think [[")
+    assert judgment["ensemble"]["total_games"] == 4 and len(judgment["swap"]["games"]) == 4
+    assert sum(judgment["ensemble"]["votes"].values()) == judgment["ensemble"]["scored_games"]
+    expected = judgment["expected_score"]  # from the embedded model's own token probabilities
+    assert all(1.0 <= expected[k] <= 5.0 for k in ("response_1", "response_2"))
+    assert all("expected_score" in g for g in judgment["swap"]["games"] if g["scored"])
 
 
 def test_custom_template_streams_real_tokens(embedded: LiveServer) -> None:
@@ -126,3 +132,27 @@ async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Pa
     assert backend._fast_json_path(request)
     assert fast.text == stock["choices"][0]["message"]["content"]
     assert fast.completion_tokens == stock["usage"]["completion_tokens"]
+
+
+async def test_sampled_verdicts_are_seeded_and_carry_logprobs(data_dir: Path) -> None:
+    from jurist.judging.expected import expected_scores
+    from jurist.judging.items import SingleItem
+
+    backend = LlamaCppBackend(ModelConfig(reason_max_chars=40), bundled_model_path(data_dir))
+    task = build_task(SingleItem(question="What is 7+5?", answer="12", criteria=["Accuracy"]), 40)
+    request = GenerationRequest(
+        messages=task.messages, json_schema=task.schema, temperature=0.9, seed=7, max_tokens=200,
+        logprobs=True, top_logprobs=8,
+    )  # fmt: skip
+    try:
+        first = await backend.generate(request)
+        again = await backend.generate(request)
+    finally:
+        await backend.aclose()
+    assert first.text == again.text  # same seed, same sample
+    assert first.logprobs is not None
+    tokens = first.logprobs["content"]
+    assert "".join(t["token"] for t in tokens) == first.text
+    assert all(t["logprob"] <= 0.0 and len(t["top_logprobs"]) == 8 for t in tokens)
+    scores = expected_scores(first.text, first.logprobs, "single", task.scale)
+    assert scores is not None and 1.0 <= scores["overall_score"] <= 5.0

@@ -30,6 +30,14 @@ def test_defaults_put_both_pai_models_on_the_embedded_model(tmp_path: Path) -> N
     models = settings.effective_models
     assert tuple(models) == DEFAULT_MODEL_NAMES
     assert all(m.backend == "llama_cpp" and m.is_bundled_model for m in models.values())
+    plain, plus = models["pai-judge"], models["pai-judge-plus"]
+    assert (plain.swap, plain.samples, plus.swap, plus.samples) == (False, 1, True, 3)
+    assert plain.calls_per_item == {"single": 1, "pairwise": 1}
+    assert plus.calls_per_item == {"single": 3, "pairwise": 6}
+    assert plain.load_key() == plus.load_key()  # one loaded model serves both
+    assert (
+        plain.wants_logprobs and not models["pai-judge"].model_copy(update={"logprobs": False}).wants_logprobs
+    )
     assert settings.host == "127.0.0.1" and settings.port == 8000
     assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'jurist.db'}"
 

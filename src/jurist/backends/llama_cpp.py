@@ -161,30 +161,34 @@ class LlamaCppBackend:
                 "type": "json_object",
                 **({"schema": schema} if schema else {}),
             }
-        if request.logprobs:
+        if request.logprobs and request.json_schema is None:
             raise BackendRejected(
                 "logprobs are not available on the embedded model (it runs with logits_all=False)"
             )
         return kwargs
 
     def _fast_json_path(self, request: GenerationRequest) -> bool:
-        """Greedy Gemma verdicts take the top-choice-first grammar decoder (llama_constrained)."""
-        temperature = self._config.temperature if request.temperature is None else request.temperature
-        return (
-            request.json_schema is not None
-            and self._chat_format == "gemma"
-            and temperature == 0.0
-            and request.stop is None
-        )
+        """Gemma verdicts take the top-choice-first grammar decoder (llama_constrained)."""
+        return request.json_schema is not None and self._chat_format == "gemma" and request.stop is None
 
     def _run_fast_json(self, request: GenerationRequest) -> dict[str, Any]:
-        from jurist.backends.llama_constrained import decode_json, gemma_prompt
+        from jurist.backends.llama_constrained import Sampling, decode_json, gemma_prompt
 
         assert request.json_schema is not None
         max_tokens = request.max_tokens or self._config.max_tokens or _DEFAULT_MAX_TOKENS
+        temperature = self._config.temperature if request.temperature is None else request.temperature
+        sampling = Sampling(
+            temperature=temperature,
+            seed=self._config.seed if request.seed is None else request.seed,
+            top_logprobs=(request.top_logprobs or 5) if request.logprobs else 0,
+        )
         try:
             decoded = decode_json(
-                self._llama, gemma_prompt(self._messages(request.messages)), request.json_schema, max_tokens
+                self._llama,
+                gemma_prompt(self._messages(request.messages)),
+                request.json_schema,
+                max_tokens,
+                sampling,
             )
         finally:
             if self._heap is not None:
@@ -192,6 +196,7 @@ class LlamaCppBackend:
         return {
             "choices": [{"message": {"content": decoded.text}, "finish_reason": decoded.finish_reason}],
             "usage": {"prompt_tokens": decoded.prompt_tokens, "completion_tokens": decoded.completion_tokens},
+            "logprobs": decoded.logprobs,
         }
 
     def _run(self, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +226,7 @@ class LlamaCppBackend:
                 finish_reason=choice.get("finish_reason") or "stop",
                 prompt_tokens=int(usage.get("prompt_tokens", 0)),
                 completion_tokens=int(usage.get("completion_tokens", 0)),
+                logprobs=result.get("logprobs"),
             )
         except (KeyError, IndexError, TypeError) as exc:
             raise BackendError(f"embedded model returned an unreadable result: {exc}") from exc

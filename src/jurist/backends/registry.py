@@ -31,7 +31,7 @@ def build_backends(models: dict[str, ModelConfig], data_dir: Path) -> dict[str, 
     built: dict[str, Backend] = {}
     by_config: dict[str, Backend] = {}
     for alias, config in models.items():
-        key = config.model_dump_json() if config.backend == "llama_cpp" else alias
+        key = config.load_key() if config.backend == "llama_cpp" else alias
         if key not in by_config:
             by_config[key] = FACTORIES[config.backend](alias, config, data_dir)
         built[alias] = by_config[key]

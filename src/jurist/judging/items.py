@@ -35,6 +35,7 @@ class _ItemBase(BaseModel):
     scene: str | None = Field(default=None, max_length=200)
     score_range: tuple[int, int] | None = None
     return_prompt: bool = False
+    samples: int | None = Field(default=None, ge=1, le=16)  # judgments to draw (None: the model's default)
 
     @field_validator("score_range")
     @classmethod

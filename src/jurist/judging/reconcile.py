@@ -7,8 +7,7 @@ mean of both games; a criterion N/A in both stays N/A.
 
 from __future__ import annotations
 
-import math
-
+from jurist.judging.ensemble import aggregate_pairwise
 from jurist.judging.items import PairwiseItem
 from jurist.judging.verdict import PairCriterionScore, PairwiseVerdict, Unscored, Winner
 
@@ -30,47 +29,10 @@ def unswap(verdict: PairwiseVerdict) -> PairwiseVerdict:
     )
 
 
-def _mean(a: int | None, b: int | None) -> float | None:
-    values = [v for v in (a, b) if v is not None]
-    return sum(values) / len(values) if values else None
-
-
-def _round(value: float | None) -> int | None:
-    return None if value is None else math.floor(value + 0.5)
-
-
 def reconcile(
     first: PairwiseVerdict | Unscored, second: PairwiseVerdict | Unscored
 ) -> tuple[PairwiseVerdict | Unscored, bool | None, dict[str, float | None]]:
-    """(reconciled verdict, consistent?, mean overall scores). ``second`` is already unswapped."""
-    if isinstance(first, Unscored) and isinstance(second, Unscored):
-        return first, None, {"response_1": None, "response_2": None}
-    if isinstance(first, Unscored) or isinstance(second, Unscored):
-        only = second if isinstance(first, Unscored) else first
-        assert isinstance(only, PairwiseVerdict)
-        return only, None, {"response_1": only.score1, "response_2": only.score2}
-    consistent = first.winner == second.winner
-    winner: Winner = first.winner if consistent else "tie"
-    mean1, mean2 = _mean(first.score1, second.score1), _mean(first.score2, second.score2)
-    by_name = {c.name: c for c in second.criteria}
-    criteria = []
-    for c in first.criteria:
-        other = by_name.get(c.name)
-        if other is None:
-            criteria.append(c)
-            continue
-        criteria.append(
-            PairCriterionScore(
-                c.name,
-                c.reason,
-                _round(_mean(c.score1, other.score1)),
-                _round(_mean(c.score2, other.score2)),
-            )
-        )
-    summary = (
-        first.summary
-        if consistent
-        else (f"{first.summary} The two orders disagreed, so the verdict is a tie.".strip())
-    )
-    verdict = PairwiseVerdict(winner, _round(mean1), _round(mean2), criteria, summary)
-    return verdict, consistent, {"response_1": mean1, "response_2": mean2}
+    """(reconciled verdict, consistent?, mean overall scores). ``second`` is already unswapped.
+    One game per order of ``ensemble.aggregate_pairwise``."""
+    result = aggregate_pairwise([first], [second])
+    return result.verdict, result.consistent, result.mean_scores

@@ -29,7 +29,8 @@ from jurist.protocol.chat import (
     Usage,
 )
 from jurist.service.cache import CacheCounter, CacheStore, cache_key, cacheable
-from jurist.service.judge import JudgeOutcome, run_judgment, run_swapped_pairwise
+from jurist.service.ensemble import EnsemblePlan, run_ensemble
+from jurist.service.judge import JudgeOutcome, run_judgment
 from jurist.service.validation import first_error
 from jurist.settings import ModelConfig
 
@@ -264,13 +265,20 @@ class ChatService:
     async def _judge(
         self, request: ChatCompletionRequest, raw: dict[str, Any], model: JudgeModel, item: JudgeItem
     ) -> JudgeOutcome:
-        bounded = model.config.backend == "llama_cpp"
-        reason_chars = model.config.reason_max_chars if bounded else None
+        config = model.config
+        reason_chars = config.reason_max_chars if config.backend == "llama_cpp" else None
         base = self._generation(request, raw, model, True)
-        if isinstance(item, PairwiseItem) and (model.config.swap if item.swap is None else item.swap):
-            return await run_swapped_pairwise(
-                item, lambda i: build_task(i, reason_chars), model.backend, base
-            )
+        if config.wants_logprobs:
+            base = _with(base, logprobs=True, top_logprobs=config.top_logprobs)
+        swap = isinstance(item, PairwiseItem) and (config.swap if item.swap is None else item.swap)
+        plan = EnsemblePlan(
+            samples=config.samples if item.samples is None else item.samples,
+            swap=swap,
+            sample_temperature=config.sample_temperature,
+            seed=config.seed,
+        )
+        if plan.calls > 1:
+            return await run_ensemble(item, lambda i: build_task(i, reason_chars), model.backend, base, plan)
         task = build_task(item, reason_chars)
         generation = _with(base, messages=task.messages, json_schema=task.schema)
         return await run_judgment(task, model.backend, generation)

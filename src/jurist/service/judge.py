@@ -6,19 +6,16 @@ parsing → one repair re-ask → an explicit unscored verdict. Never a default 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jurist.backends.base import Backend, GenerationRequest
-from jurist.judging.items import PairwiseItem
+from jurist.judging.expected import expected_scores
 from jurist.judging.parsing import parse_verdict
 from jurist.judging.prompts import REPAIR_INSTRUCTION, JudgeTask
-from jurist.judging.reconcile import reconcile, swapped, unswap
 from jurist.judging.render import render
-from jurist.judging.verdict import JudgmentInfo, PairwiseVerdict, ParsedBy, Unscored, Verdict, judgment_object
+from jurist.judging.verdict import JudgmentInfo, ParsedBy, Unscored, Verdict, judgment_object
 
 
 @dataclass(frozen=True)
@@ -30,6 +27,7 @@ class JudgeOutcome:
     completion_tokens: int
     finish_reason: str
     info: JudgmentInfo | None = None
+    expected: dict[str, float] | None = None  # by verdict key, see judging.expected
 
 
 async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationRequest) -> JudgeOutcome:
@@ -38,6 +36,7 @@ async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationReq
     verdict, how, problem = parse_verdict(first.text, task)
     parsed_by: ParsedBy = how
     attempts = 1
+    decisive = first
     if verdict is None:
         attempts = 2
         repair = dataclasses.replace(
@@ -53,6 +52,7 @@ async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationReq
         completion_tokens += second.completion_tokens
         verdict, how, problem = parse_verdict(second.text, task)
         parsed_by = "repair_json" if how == "json" else "repair_text"
+        decisive = second
         if verdict is None and second.finish_reason == "length":
             problem += " (the judge model's output was cut off by max_tokens)"
     final: Verdict | Unscored
@@ -72,61 +72,30 @@ async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationReq
         attempts=attempts,
         prompt=task.messages if task.item.return_prompt else None,
     )
+    expected = None
+    if verdict is not None and how == "json":
+        expected = expected_scores(decisive.text, decisive.logprobs, task.mode, task.scale)
+    judgment = judgment_object(final, info)
+    if expected is not None:
+        judgment["expected_score"] = expected_score_field(expected)
     text = render(final, task.mode, task.scale, task.language)
     return JudgeOutcome(
         text=text,
-        judgment=judgment_object(final, info),
+        judgment=judgment,
         verdict=final,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         finish_reason="stop",
         info=info,
+        expected=expected,
     )
 
 
-async def run_swapped_pairwise(
-    item: PairwiseItem,
-    build: Callable[[PairwiseItem], JudgeTask],
-    backend: Backend,
-    request: GenerationRequest,
-) -> JudgeOutcome:
-    """Judge the pair in both orders and reconcile (see ``judging.reconcile``); ``judgment.swap``
-    carries both games, in the caller's order, and whether they agreed."""
-    tasks = (build(item), build(swapped(item)))
-    first, second = await asyncio.gather(
-        *(
-            run_judgment(t, backend, dataclasses.replace(request, messages=t.messages, json_schema=t.schema))
-            for t in tasks
-        )
-    )
-    games = [first.verdict, second.verdict]
-    if not all(isinstance(g, (PairwiseVerdict, Unscored)) for g in games):
-        raise TypeError("swapped judging needs pairwise verdicts")
-    one: PairwiseVerdict | Unscored = first.verdict  # type: ignore[assignment]
-    back: PairwiseVerdict | Unscored = (
-        unswap(second.verdict) if isinstance(second.verdict, PairwiseVerdict) else second.verdict  # type: ignore[assignment]
-    )
-    verdict, consistent, means = reconcile(one, back)
-    assert first.info is not None and second.info is not None
-    info = dataclasses.replace(first.info, attempts=first.info.attempts + second.info.attempts)
-    if isinstance(verdict, Unscored):
-        info.parsed_by = "unscored"
-    judgment = judgment_object(verdict, info)
-    judgment["swap"] = {
-        "consistent": consistent,
-        "rule": "disagreement_is_tie",
-        "mean_scores": means,
-        "games": [
-            {"order": "as_given", **first.judgment},
-            {"order": "swapped", **judgment_object(back, second.info)},
-        ],
+def expected_score_field(expected: dict[str, float]) -> float | dict[str, float]:
+    """``judgment.expected_score``: a number (single) or one per response (pairwise)."""
+    if "overall_score" in expected:
+        return round(expected["overall_score"], 4)
+    return {
+        "response_1": round(expected["response_1_score"], 4),
+        "response_2": round(expected["response_2_score"], 4),
     }
-    return JudgeOutcome(
-        text=render(verdict, "pairwise", tasks[0].scale, tasks[0].language),
-        judgment=judgment,
-        verdict=verdict,
-        prompt_tokens=first.prompt_tokens + second.prompt_tokens,
-        completion_tokens=first.completion_tokens + second.completion_tokens,
-        finish_reason="stop",
-        info=info,
-    )
