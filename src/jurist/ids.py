@@ -12,6 +12,13 @@ def new_id(prefix: str, nbytes: int = 12) -> str:
     return prefix + os.urandom(nbytes).hex()
 
 
+def new_ids(prefix: str, count: int, nbytes: int = 12) -> list[str]:
+    """``count`` identifiers from one read of the OS's random source (one syscall, not ``count``)."""
+    pool = os.urandom(nbytes * count).hex()
+    width = 2 * nbytes
+    return [prefix + pool[i : i + width] for i in range(0, width * count, width)]
+
+
 def chat_completion_id() -> str:
     return new_id("chatcmpl-")
 

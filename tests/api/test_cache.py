@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
+
+import pytest
 
 from jurist.backends.fake import FakeBackend
 from tests.support.http import request
-from tests.support.live import API_KEY, LiveServer
+from tests.support.live import API_KEY, LiveServer, live_server
 from tests.support.verdicts import single_verdict_json
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -96,3 +99,46 @@ def test_a_repeated_batch_is_answered_from_the_cache_at_validation(
     for key in a:
         assert a[key]["response"]["body"]["judgment"] == b[key]["response"]["body"]["judgment"]
         assert a[key]["response"]["body"]["id"] != b[key]["response"]["body"]["id"]
+
+
+def _line(custom_id: str, answer: str) -> str:
+    item = {"mode": "single", "type": "json", "json": {"question": "2+2?", "answer": answer}}
+    body = {"model": "pai-judge", "messages": [{"role": "user", "content": [item]}]}
+    return json.dumps({"custom_id": custom_id, "body": body})
+
+
+@pytest.mark.parametrize("storage", ["disk", "database"])
+def test_cache_answers_merge_with_executed_lines_in_input_order(tmp_path: Any, storage: str) -> None:
+    """Cached lines never become rows (they go to a spool blob); the output is still in input order,
+    each custom_id once, with the right counts, and the spool is gone afterwards."""
+    from openai import OpenAI
+
+    from tests.api.conftest import FAKE_MODELS
+    from tests.api.test_batches import upload, wait_for
+
+    fake = FakeBackend(default=single_verdict_json(3))
+    backends = {"pai-judge": fake, "pai-judge-plus": fake}
+    with live_server(tmp_path, models=FAKE_MODELS, backends=backends, file_storage=storage) as srv:
+        client = OpenAI(api_key=API_KEY, base_url=srv.base_url, max_retries=0)
+        warm = [_line(f"w{i}", f"answer {i}") for i in (2, 4, 5)]
+        wait_for(client, client.batches.create(endpoint="/v1/chat/completions",
+                 input_file_id=upload(client, tmp_path, "\n".join(warm) + "\n", "warm.jsonl"),
+                 completion_window="24h").id, {"completed"})  # fmt: skip
+        calls = len(fake.history)
+        lines = [_line(f"r{i}", f"answer {i}") for i in range(1, 8)]  # 2, 4, 5 are cached
+        batch = wait_for(client, client.batches.create(endpoint="/v1/chat/completions",
+                         input_file_id=upload(client, tmp_path, "\n".join(lines) + "\n"),
+                         completion_window="24h").id, {"completed"})  # fmt: skip
+        assert len(fake.history) - calls == 4  # only the four new lines were judged
+        assert batch.request_counts is not None
+        assert (batch.request_counts.total, batch.request_counts.completed) == (7, 7)
+        assert batch.usage is not None and batch.usage.input_tokens == 70  # 10 per line, cached or not
+        output = [json.loads(x) for x in client.files.content(batch.output_file_id).text.splitlines()]
+        assert [o["custom_id"] for o in output] == [f"r{i}" for i in range(1, 8)]
+        assert all(o["response"]["status_code"] == 200 and o["error"] is None for o in output)
+        assert all(o["response"]["body"]["judgment"]["overall_score"] == 3 for o in output)
+        assert len({o["id"] for o in output}) == 7 and len({o["response"]["request_id"] for o in output}) == 7
+    data = tmp_path / "data"
+    with sqlite3.connect(data / "jurist.db") as db:
+        chunks = db.execute("SELECT COUNT(*) FROM file_chunks WHERE file_id LIKE 'spool-%'").fetchone()[0]
+    assert chunks == 0 and not list(data.rglob("spool-*"))  # the spools are deleted after finalize

@@ -33,6 +33,13 @@ def output_line(custom_id: str, rid: str, status: int, body: object) -> str:
     return orjson.dumps(line).decode()
 
 
+def output_line_bytes(line_id: str, custom_id: str, rid: str, status: int, body_json: bytes) -> bytes:
+    """``output_line`` for a body that is already JSON (a cached completion), without re-parsing it."""
+    head = orjson.dumps({"id": line_id, "custom_id": custom_id})[:-1]
+    response = b',"response":{"status_code":%d,"request_id":%s,"body":' % (status, orjson.dumps(rid))
+    return head + response + body_json + b'},"error":null}'
+
+
 def _retryable(error: JuristError) -> bool:
     return isinstance(error, RateLimited) or (isinstance(error, BackendError) and error.retryable)
 

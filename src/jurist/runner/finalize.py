@@ -1,11 +1,13 @@
 """Assembling a batch's output and error files: streamed from the database in input order, a page at
-a time, so memory stays flat whatever the batch size."""
+a time, merged with the spool of cache-answered lines (runner/spool.py), so memory stays flat whatever
+the batch size."""
 
 from __future__ import annotations
 
 import orjson
 
 from jurist.ids import new_id
+from jurist.runner.spool import read_spool, spool_id
 from jurist.store.blobs import BlobStore, BlobWriter
 from jurist.store.records import ERRORED, LINE_EXPIRED, SUCCEEDED, FileRecord
 from jurist.store.sql_store import SqlStore
@@ -29,10 +31,15 @@ async def finalize_batch(store: SqlStore, blobs: BlobStore, batch_id: str, owner
         return False
     out_id, err_id = new_id("file-batch_output-", 12), new_id("file-batch_error-", 12)
     out, err = blobs.writer(out_id), blobs.writer(err_id)
+    spooled = read_spool(blobs, batch_id)
     try:
+        pending = await anext(spooled, None)
         after = 0
         while page := await store.finished_lines(batch_id, after, _PAGE):
             for item in page:
+                while pending is not None and pending[0] < item.line:  # cache answers come first
+                    await out.write(pending[1] + b"\n")
+                    pending = await anext(spooled, None)
                 if item.state == SUCCEEDED and item.response:
                     await out.write(item.response.encode() + b"\n")
                 elif item.state == ERRORED and item.response:
@@ -40,6 +47,9 @@ async def finalize_batch(store: SqlStore, blobs: BlobStore, batch_id: str, owner
                 elif item.state == LINE_EXPIRED:
                     await err.write(expired_line(item.custom_id) + b"\n")
             after = page[-1].line
+        while pending is not None:
+            await out.write(pending[1] + b"\n")
+            pending = await anext(spooled, None)
         files = []
         for writer, file_id, kind in ((out, out_id, "output"), (err, err_id, "error")):
             if writer.size:
@@ -65,7 +75,9 @@ async def finalize_batch(store: SqlStore, blobs: BlobStore, batch_id: str, owner
         await _drop(blobs, out, out_id)
         await _drop(blobs, err, err_id)
         raise
-    if not done:
+    if done:
+        await blobs.delete(spool_id(batch_id))
+    else:
         for file_id in (out_id, err_id):
             await blobs.delete(file_id)
     return done

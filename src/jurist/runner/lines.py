@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from jurist.store.blobs import split_lines
 from jurist.store.records import RequestLine
+
+__all__ = ["LineValidator", "ValidLine", "split_lines"]
 
 MAX_REPORTED_ERRORS = 1000
 
 
-async def split_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Lines of a byte stream, without their line breaks."""
-    rest = b""
-    async for chunk in chunks:
-        rest += chunk
-        *complete, rest = rest.split(b"\n")
-        for line in complete:
-            yield line.rstrip(b"\r")
-    if rest:
-        yield rest.rstrip(b"\r")
+@dataclass(frozen=True)
+class ValidLine:
+    """A line that passed validation, with its body still parsed (cache keys are computed from it)."""
+
+    line: int
+    custom_id: str
+    model: str
+    body: dict[str, Any]
+
+    def queued(self) -> RequestLine:
+        return RequestLine(self.line, self.custom_id, self.model, orjson.dumps(self.body).decode())
 
 
 @dataclass
@@ -42,7 +45,7 @@ class LineValidator:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"code": code, "message": message, "param": param, "line": line})
 
-    def check(self, number: int, raw: bytes) -> RequestLine | None:
+    def check(self, number: int, raw: bytes) -> ValidLine | None:
         if not raw.strip():
             return None
         self.count += 1
@@ -98,7 +101,7 @@ class LineValidator:
             return None
         if model not in self.used_models:
             self.used_models.append(model)
-        return RequestLine(number, custom_id, model, orjson.dumps(body).decode())
+        return ValidLine(number, custom_id, model, body)
 
     def finish(self) -> list[dict[str, Any]]:
         if self.count == 0 and not self.errors:

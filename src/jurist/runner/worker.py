@@ -16,13 +16,12 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import orjson
-
 from jurist.errors import JuristError
-from jurist.ids import Clock, new_id, request_id
-from jurist.runner.execute import Retry, execute_line, output_line
+from jurist.ids import Clock, new_id, new_ids, request_id
+from jurist.runner.execute import Retry, execute_line, output_line, output_line_bytes
 from jurist.runner.finalize import finalize_batch
-from jurist.runner.lines import LineValidator, split_lines
+from jurist.runner.lines import LineValidator, ValidLine, split_lines
+from jurist.runner.spool import SpoolWriter
 from jurist.service.chat import ChatService
 from jurist.settings import ModelConfig
 from jurist.store.blobs import BlobStore
@@ -56,7 +55,7 @@ class RunnerConfig:
 class RunnerEvents:
     """Hooks for metrics; the default does nothing."""
 
-    def line_finished(self, model: str, succeeded: bool) -> None: ...
+    def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None: ...
 
     def line_retried(self, model: str, error: JuristError) -> None: ...
 
@@ -84,12 +83,17 @@ class Worker:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
         self._flush_now = asyncio.Event()
+        self._tasks_wake = asyncio.Event()
         self._task_batch: str | None = None
+
+    def nudge(self) -> None:
+        """A batch was created or cancelled in this process: look for batch tasks now, not next poll."""
+        self._tasks_wake.set()
 
     # ------------------------------------------------------------ main loop
     async def run(self, stop: asyncio.Event) -> None:
         loops = [
-            self._forever(stop, self._tasks_once, self.config.poll_seconds * 2),
+            self._forever(stop, self._tasks_once, self.config.poll_seconds * 2, self._tasks_wake),
             self._forever(stop, self._heartbeat_once, self.config.lease_seconds / 3),
             self._forever(stop, self._reclaim_once, max(0.5, self.config.lease_seconds / 4)),
             self._flush_loop(stop),
@@ -98,16 +102,28 @@ class Worker:
         await asyncio.gather(*loops)
         await self._flush()
 
-    async def _forever(self, stop: asyncio.Event, step: Callable[[], Awaitable[bool]], idle: float) -> None:
+    async def _forever(
+        self,
+        stop: asyncio.Event,
+        step: Callable[[], Awaitable[bool]],
+        idle: float,
+        wake: asyncio.Event | None = None,
+    ) -> None:
         while not stop.is_set():
+            if wake is not None:
+                wake.clear()
             try:
                 busy = await step()
             except Exception:
                 log.exception("runner step %s failed", getattr(step, "__name__", step))
                 busy = False
             if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle)
+                waiters = [asyncio.ensure_future(e.wait()) for e in (stop, wake) if e is not None]
+                try:
+                    await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiter in waiters:
+                        waiter.cancel()
 
     # ------------------------------------------------------ request lines
     async def _model_loop(self, model: str, capacity: int, stop: asyncio.Event) -> None:
@@ -232,38 +248,36 @@ class Worker:
     async def _finalize(self, batch_id: str) -> None:
         await finalize_batch(self.store, self.blobs, batch_id, self.owner, int(self.clock.now()))
 
-    async def _answer_from_cache(self, lines: list[RequestLine]) -> list[RequestLine]:
-        """Lines the judge cache already answers are finished at validation, with no claim or call."""
+    async def _answer_from_cache(self, lines: list[ValidLine], spool: SpoolWriter) -> list[RequestLine]:
+        """Lines the judge cache already answers are finished at validation, with no claim, no call and
+        no row: their output lines go to the spool. Returns the lines left to run."""
         keys = {}
         for line in lines:
-            key = self.chat.cache_key_for(orjson.loads(line.body))
+            key = self.chat.cache_key_for(line.body)
             if key is not None:
                 keys[line.line] = key
         hits = await self.chat.cached(sorted(set(keys.values())))
-        if not hits:
-            return lines
-        out = []
+        left = []
+        answered: dict[str, int] = {}
+        ids = iter(new_ids("", 2 * len(lines)))
         for line in lines:
             body = hits.get(keys.get(line.line, ""))
             if body is None:
-                out.append(line)
+                left.append(line.queued())
                 continue
-            self.events.line_finished(line.model, True)
-            rid = request_id()
-            usage = body.get("usage") or {}
-            out.append(
-                RequestLine(
-                    line.line,
-                    line.custom_id,
-                    line.model,
-                    "",  # never run again: the body is not kept
-                    output_line(line.custom_id, rid, 200, body),
-                    rid,
-                    int(usage.get("prompt_tokens") or 0),
-                    int(usage.get("completion_tokens") or 0),
-                )
-            )
-        return out
+            answered[line.model] = answered.get(line.model, 0) + 1
+            rid, line_id = "req_" + next(ids), "batch_req_" + next(ids)
+            output = output_line_bytes(line_id, line.custom_id, rid, 200, body.json)
+            await spool.add(line.line, output, body.prompt_tokens, body.completion_tokens)
+        for model, n in answered.items():
+            self.events.line_finished(model, True, n)
+        return left
+
+    async def _queue(self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter) -> None:
+        before = (spool.lines, spool.input_tokens, spool.output_tokens)
+        left = await self._answer_from_cache(lines, spool)
+        answered = (spool.lines - before[0], spool.input_tokens - before[1], spool.output_tokens - before[2])
+        await self.store.add_requests(batch_id, left, answered)
 
     async def _validate(self, batch: BatchRecord) -> None:
         now = int(self.clock.now())
@@ -275,21 +289,29 @@ class Worker:
             await self.store.fail_batch(batch.id, self.owner, [error], now)
             return
         validator = LineValidator(batch.endpoint, frozenset(self.chat.models), self.config.max_batch_lines)
-        buffer = []
-        number = 0
-        async for raw in split_lines(self.blobs.read(source.id)):
-            number += 1
-            line = validator.check(number, raw)
-            if line is not None and not validator.errors:
-                buffer.append(line)
-                if len(buffer) >= _INSERT_CHUNK:
-                    await self.store.add_requests(batch.id, await self._answer_from_cache(buffer))
-                    buffer = []
-        errors = validator.finish()
-        if errors:
-            await self.store.fail_batch(batch.id, self.owner, errors, int(self.clock.now()))
-            return
-        if buffer:
-            await self.store.add_requests(batch.id, await self._answer_from_cache(buffer))
+        spool = SpoolWriter(self.blobs, batch.id)
+        await spool.open()
+        try:
+            buffer = []
+            number = 0
+            async for raw in split_lines(self.blobs.read(source.id)):
+                number += 1
+                line = validator.check(number, raw)
+                if line is not None and not validator.errors:
+                    buffer.append(line)
+                    if len(buffer) >= _INSERT_CHUNK:
+                        await self._queue(batch.id, buffer, spool)
+                        buffer = []
+            errors = validator.finish()
+            if errors:
+                await spool.discard()
+                await self.store.fail_batch(batch.id, self.owner, errors, int(self.clock.now()))
+                return
+            if buffer:
+                await self._queue(batch.id, buffer, spool)
+            await spool.commit()
+        except BaseException:
+            await spool.discard()
+            raise
         model = ",".join(validator.used_models)
         await self.store.start_batch(batch.id, self.owner, validator.count, model, int(self.clock.now()))

@@ -3,6 +3,7 @@ cancel; and the Batch wire object."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -75,6 +76,11 @@ class BatchService:
         self.store = store
         self.clock = clock
         self.style = style
+        self.on_change: Callable[[], None] | None = None  # an in-process worker's nudge
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def wire(self, record: BatchRecord) -> dict[str, Any]:
         batch = batch_object(record)
@@ -133,6 +139,7 @@ class BatchService:
                 if existing is not None:
                     return existing
             raise
+        self._changed()
         return record
 
     async def get(self, tenant: str, batch_id: str) -> BatchRecord:
@@ -157,4 +164,5 @@ class BatchService:
             raise not_found(batch_id)
         if record.status in TERMINAL and record.status != "cancelled":
             raise InvalidRequest(f"Cannot cancel a batch with status '{record.status}'.", param="batch_id")
+        self._changed()
         return record

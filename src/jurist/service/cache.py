@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -51,3 +53,31 @@ def cache_key(raw: dict[str, Any], config: ModelConfig) -> str:
     digest = hashlib.sha256(_identity(config))
     digest.update(orjson.dumps(semantic, option=orjson.OPT_SORT_KEYS))
     return digest.hexdigest()
+
+
+# A cached body is ChatCompletion.model_dump_json(): it starts with id, object, created (field order).
+_HEAD = re.compile(rb'^\{"id":"[^"]*","object":"chat\.completion","created":\d+,')
+_USAGE = re.compile(rb'"usage":\{"prompt_tokens":(\d+),"completion_tokens":(\d+)')
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    json: bytes  # the chat.completion body, with a fresh id and created
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def refreshed(text: bytes, completion_id: str, created: int) -> CachedBody:
+    """A cached body with a new id and ``created``, patched in place (no parse) when it has the shape
+    Jurist writes; parsed and re-serialised otherwise."""
+    head = b'{"id":"%s","object":"chat.completion","created":%d,' % (completion_id.encode(), created)
+    patched, n = _HEAD.subn(head, text, count=1)
+    usage = _USAGE.search(patched) if n else None
+    if usage is not None:
+        return CachedBody(patched, int(usage.group(1)), int(usage.group(2)))
+    body = orjson.loads(text)
+    body["id"], body["created"] = completion_id, created
+    tokens = body.get("usage") or {}
+    return CachedBody(
+        orjson.dumps(body), int(tokens.get("prompt_tokens") or 0), int(tokens.get("completion_tokens") or 0)
+    )

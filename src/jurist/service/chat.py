@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from jurist.backends.base import Backend, GenerationRequest
 from jurist.errors import InvalidRequest, ModelNotFound
-from jurist.ids import chat_completion_id
+from jurist.ids import chat_completion_id, new_ids
 from jurist.judging.items import MODES, JudgeItem, PairwiseItem, SingleItem
 from jurist.judging.prompts import build_task
 from jurist.protocol.chat import (
@@ -28,7 +27,7 @@ from jurist.protocol.chat import (
     ResponseMessage,
     Usage,
 )
-from jurist.service.cache import CacheCounter, CacheStore, cache_key, cacheable
+from jurist.service.cache import CacheCounter, CachedBody, CacheStore, cache_key, cacheable, refreshed
 from jurist.service.ensemble import EnsemblePlan, run_ensemble
 from jurist.service.judge import JudgeOutcome, run_judgment
 from jurist.service.validation import first_error
@@ -158,17 +157,18 @@ class ChatService:
             return None
         return cache_key(raw, model.config)
 
-    async def cached(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        """``chat.completion`` bodies the cache holds for these keys (fresh ids), counted as hits."""
+    async def cached(self, keys: list[str]) -> dict[str, CachedBody]:
+        """``chat.completion`` bodies the cache holds for these keys, as JSON with a fresh id and
+        ``created``, counted as hits."""
         if self._cache is None or not keys:
             return {}
         found = await self._cache.cache_get_many(keys)
-        out = {}
         now = int(time.time())
-        for key, text in found.items():
-            body = orjson.loads(text)
-            body["id"], body["created"] = chat_completion_id(), now
-            out[key] = body
+        ids = new_ids("chatcmpl-", len(found))
+        out = {
+            key: refreshed(text.encode(), cid, now)
+            for (key, text), cid in zip(found.items(), ids, strict=True)
+        }
         self._count("hit", len(out))
         return out
 

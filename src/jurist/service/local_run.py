@@ -56,7 +56,7 @@ def read_requests(
         for number, raw in enumerate(fh, 1):
             line = validator.check(number, raw.rstrip(b"\r\n"))
             if line is not None:
-                lines.append(line)
+                lines.append(line.queued())
     return lines, validator.finish()
 
 

@@ -41,8 +41,8 @@ class Metrics(RunnerEvents):
         self.cache.labels(result).inc(n)
 
     # RunnerEvents
-    def line_finished(self, model: str, succeeded: bool) -> None:
-        self.lines.labels(model, "completed" if succeeded else "failed").inc()
+    def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None:
+        self.lines.labels(model, "completed" if succeeded else "failed").inc(n)
 
     def line_retried(self, model: str, error: JuristError) -> None:
         self.retries.labels(model, error.code or error.type).inc()

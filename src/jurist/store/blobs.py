@@ -144,3 +144,15 @@ class DatabaseBlobs:
 
     async def delete(self, file_id: str) -> None:
         await self._store.drop_chunks(file_id)
+
+
+async def split_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Lines of a byte stream, without their line breaks."""
+    rest = b""
+    async for chunk in chunks:
+        rest += chunk
+        *complete, rest = rest.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r")
+    if rest:
+        yield rest.rstrip(b"\r")

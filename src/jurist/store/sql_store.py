@@ -234,9 +234,20 @@ class SqlStore:
                 {"b": batch_id},
             )
 
-    async def add_requests(self, batch_id: str, lines: Sequence[RequestLine]) -> None:
-        """Queue lines; lines that arrive already answered (judge cache) are stored finished and counted."""
+    async def add_requests(
+        self, batch_id: str, lines: Sequence[RequestLine], answered: tuple[int, int, int] = (0, 0, 0)
+    ) -> None:
+        """Queue lines; lines that arrive already answered (judge cache) are stored finished and counted.
+        ``answered`` = (lines, input tokens, output tokens) finished outside the table (the spool)."""
         async with self.db.transaction() as tx:
+            if any(answered):
+                await tx.execute(
+                    "UPDATE batches SET completed = completed + :n, input_tokens = input_tokens + :tin, "
+                    "output_tokens = output_tokens + :tout WHERE id = :b",
+                    {"n": answered[0], "tin": answered[1], "tout": answered[2], "b": batch_id},
+                )
+            if not lines:
+                return
             row = await tx.fetchone("SELECT seq FROM batches WHERE id = :b", {"b": batch_id})
             seq = row["seq"] if row else 0
             await tx.executemany(
