@@ -23,10 +23,12 @@ run: install
 test: install system-deps lint
 	$(BIN)/python -m pytest
 
-# The tests run PAI's curl examples with the real curl, and a real PostgreSQL (initdb/pg_ctl).
+# The tests run PAI's curl examples with the real curl, a real PostgreSQL (initdb/pg_ctl), and open the
+# HTML batch report in a real headless Chromium (playwright drives /usr/bin/chromium).
 system-deps:
-	@command -v curl >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  apt-get update -qq && apt-get install -y -qq curl postgresql; }
+	@command -v curl >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  && test -x /usr/bin/chromium || { \
+	  apt-get update -qq && apt-get install -y -qq curl postgresql chromium; }
 
 lint: install
 	$(BIN)/ruff check src tests bench

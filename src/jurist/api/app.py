@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from jurist.api.batches import cancel_batch, create_batch, list_batches, retrieve_batch
+from jurist.api.batches import batch_report, cancel_batch, create_batch, list_batches, retrieve_batch
 from jurist.api.chat import create_chat_completion
 from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
@@ -40,6 +40,7 @@ def create_app(services: Services) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/v1/batches/{batch_id}/report", batch_report, methods=["GET"]),
     ]
     # Files and batches: OpenAI's paths, the mka1 gateway's aliases, and Alibaba's wrapped variant.
     for prefix in ("/v1", "/api/v1/llm"):

@@ -1,13 +1,15 @@
-"""/v1/batches: create, list, retrieve, cancel."""
+"""/v1/batches: create, list, retrieve, cancel, report."""
 
 from __future__ import annotations
+
+import asyncio
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from jurist.api.deps import json_object_body, services_of, tenant_of
-from jurist.api.params import int_param
+from jurist.api.params import choice_param, int_param
 
 _JSON = "application/json"
 
@@ -46,3 +48,21 @@ async def cancel_batch(request: Request) -> Response:
     services = services_of(request)
     record = await services.batches.cancel(tenant_of(request).id, request.path_params["batch_id"])
     return _json(services.batches.wire(record))
+
+
+async def batch_report(request: Request) -> Response:
+    """The batch's report as JSON, or (``?format=html``) as a self-contained HTML page."""
+    services = services_of(request)
+    tenant = tenant_of(request).id
+    fmt = choice_param(request, "format", "json", ("json", "html"))
+    rounds = int_param(request, "bootstrap", 1000, 1, 10000)
+    seed = int_param(request, "seed", 0, 0, 2**32 - 1)
+    report = await services.reports.report(tenant, request.path_params["batch_id"], rounds, seed)
+    if fmt == "json":
+        return Response(orjson.dumps(report, option=orjson.OPT_SERIALIZE_NUMPY), media_type=_JSON)
+    from jurist.evaluation.report_html import render_html
+
+    page = await asyncio.to_thread(
+        render_html, report, f"Jurist batch report: {request.path_params['batch_id']}"
+    )
+    return Response(page, media_type="text/html; charset=utf-8")

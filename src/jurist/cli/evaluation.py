@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,12 +65,14 @@ def run_eval(
         _row(table, judgments.name, report)
         out["judge"] = {"judgments": str(judgments), **report.as_dict()}
     else:
+        started = time.perf_counter()
         two, _first, _second = asyncio.run(
             _run_engine(
                 "judging (both orders)", len(items), server, key, settings_factory,
                 lambda judge, advance: evaluate_pairs(items, judge, model, concurrency, advance),
             )
         )  # fmt: skip
+        out["timing"] = _timing(len(items), time.perf_counter() - started)
         _row(table, f"{model} (as given)", two.as_given)
         _row(table, f"{model} (swapped)", two.swapped)
         out["judge"] = {"model": model, "server": server, **two.as_dict()}
@@ -78,13 +81,19 @@ def run_eval(
             f"{model}: accuracy averaged over both orders {100 * two.averaged_accuracy:.1f}% "
             f"[{100 * low:.1f}–{100 * high:.1f}], "
             f"positional agreement {100 * two.positional_agreement:.1f}%, "
-            f"parse failures {two.parse_failures}"
+            f"parse failures {two.parse_failures}; "
+            f"{out['timing']['items_per_second']:.3f} items/s ({out['timing']['seconds']:.0f} s, both orders)"
         )
     for name, report in base.items():
         _row(table, f"baseline: {name}", report)
     out["baselines"] = {k: v.as_dict() for k, v in base.items()}
     console.print(table)
     return out
+
+
+def _timing(items: int, seconds: float) -> dict[str, float]:
+    """Wall time of the judging (model loading included), and items per second."""
+    return {"seconds": round(seconds, 2), "items_per_second": round(items / seconds, 4) if seconds else 0.0}
 
 
 async def _run_engine(
@@ -132,12 +141,14 @@ def run_grading(
 ) -> dict[str, Any]:
     """Single-answer grading: Pearson and Kendall's tau-b against the reference scores."""
     items = load_graded(data)[:limit] if limit else load_graded(data)
+    started = time.perf_counter()
     result, scores = asyncio.run(
         _run_engine(
             "grading", len(items), server, key, settings_factory,
             lambda judge, advance: evaluate_grades(items, judge, model, concurrency, advance),
         )
     )  # fmt: skip
+    timing = _timing(len(items), time.perf_counter() - started)
     table = Table(title=f"{data.name}: {len(items)} graded answers")
     for column in ("judge", "scored", "Pearson r", "Kendall tau-b"):
         table.add_column(column, justify="left" if column == "judge" else "right")
@@ -148,4 +159,7 @@ def run_grading(
     table.add_row(model, f"{result.scored}/{result.n}", fmt(result.pearson), fmt(result.kendall_tau_b))
     console.print(table)
     judge = {"model": model, **result.as_dict()}
-    return {"data": str(data), "items": len(items), "mode": "single", "judge": judge, "scores": scores}
+    return {
+        "data": str(data), "items": len(items), "mode": "single", "judge": judge, "scores": scores,
+        "timing": timing,
+    }  # fmt: skip

@@ -1,4 +1,4 @@
-"""``jurist serve``, ``jurist config show``, ``jurist keys create``."""
+"""``jurist serve``, ``worker``, ``eval``, ``run``, ``report``, ``config show``, ``keys create``."""
 
 from __future__ import annotations
 
@@ -197,6 +197,34 @@ def run_command(
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
     errors = errors or output.with_name(output.name.removesuffix(".jsonl") + ".errors.jsonl")
     raise typer.Exit(run_local(settings, input_file, output, errors))
+
+
+@app.command("report")
+def report_command(
+    output: Annotated[
+        Path, typer.Argument(help="A batch output file (.jsonl), from the API or `jurist run`.")
+    ],
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input", help="The batch input file: competitors' names and answer lengths."),
+    ] = None,
+    errors: Annotated[Path | None, typer.Option(help="The batch error file, to count failed lines.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or html.")] = "table",
+    out_file: Annotated[Path | None, typer.Option("-o", "--output", help="Write here, not stdout.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap rounds for every CI.")] = 1000,
+) -> None:
+    """Report on a batch: score distribution, win rates, Bradley–Terry leaderboard, judge health."""
+    from jurist.cli.report import FORMATS, run_report
+
+    if fmt not in FORMATS:
+        err.print(f"[red]--format must be table, json or html, not {fmt!r}[/red]")
+        raise typer.Exit(2)
+    for path in (output, input_file, errors):
+        if path is not None and not path.is_file():
+            err.print(f"[red]no such file:[/red] {path}")
+            raise typer.Exit(2)
+    run_report(output, input_file, errors, FORMATS[fmt], out_file, max(1, bootstrap), seed)
 
 
 @config_app.command("show")

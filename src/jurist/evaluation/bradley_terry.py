@@ -26,18 +26,26 @@ class Rating:
     win_rate: float
 
 
-def _wins_matrix(battles: Sequence[Battle], index: dict[str, int]) -> np.ndarray:
-    wins = np.zeros((len(index), len(index)))
-    for a, b, outcome in battles:
+def _encode(battles: Sequence[Battle], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each battle as two weighted cells of the flattened wins matrix: (cells, weights), shape (k, 2)."""
+    n = len(index)
+    cells = np.empty((len(battles), 2), dtype=np.int64)
+    weights = np.empty((len(battles), 2))
+    for k, (a, b, outcome) in enumerate(battles):
         i, j = index[a], index[b]
-        if outcome == 1:
-            wins[i, j] += 1
-        elif outcome == 2:
-            wins[j, i] += 1
-        else:
-            wins[i, j] += 0.5
-            wins[j, i] += 0.5
-    return wins
+        cells[k] = (i * n + j, j * n + i)
+        weights[k] = (1.0, 0.0) if outcome == 1 else (0.0, 1.0) if outcome == 2 else (0.5, 0.5)
+    return cells, weights
+
+
+def _wins_from(cells: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    flat = np.bincount(cells.ravel(), weights=weights.ravel(), minlength=n * n)
+    matrix: np.ndarray = flat.reshape(n, n)
+    return matrix
+
+
+def _wins_matrix(battles: Sequence[Battle], index: dict[str, int]) -> np.ndarray:
+    return _wins_from(*_encode(battles, index), len(index))
 
 
 def fit_strengths(
@@ -70,13 +78,13 @@ def leaderboard(
     """Ratings with percentile-bootstrap CIs (battles resampled with replacement), best first."""
     models = sorted({m for a, b, _ in battles for m in (a, b)})
     index = {m: i for i, m in enumerate(models)}
-    point = fit_strengths(_wins_matrix(battles, index)) * _SCALE + 1000
+    cells, weights = _encode(battles, index)
+    point = fit_strengths(_wins_from(cells, weights, len(models))) * _SCALE + 1000
     rng = np.random.default_rng(seed)
     samples = np.empty((rounds, len(models)))
-    array = list(battles)
     for r in range(rounds):
-        picks = rng.integers(0, len(array), size=len(array))
-        samples[r] = fit_strengths(_wins_matrix([array[k] for k in picks], index)) * _SCALE + 1000
+        picks = rng.integers(0, len(battles), size=len(battles))
+        samples[r] = fit_strengths(_wins_from(cells[picks], weights[picks], len(models))) * _SCALE + 1000
     low, high = np.quantile(samples, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
     counts = np.zeros(len(models))
     scores = np.zeros(len(models))

@@ -40,6 +40,36 @@ def bootstrap_ci(
     return (float(low), float(high))
 
 
+def bootstrap_ratio_ci(
+    numerators: np.ndarray,
+    denominators: np.ndarray | None = None,
+    reps: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap CI of sum(numerators) / sum(denominators) over resampled units (a mean when
+    ``denominators`` is None; a ratio of per-unit counts is a cluster bootstrap). Rounds are drawn in
+    chunks, so memory stays flat however many units there are. None when there is nothing to resample."""
+    num = np.asarray(numerators, dtype=float)
+    den = np.ones_like(num) if denominators is None else np.asarray(denominators, dtype=float)
+    n = len(num)
+    if n == 0 or float(den.sum()) == 0 or reps < 1:
+        return None
+    rng = np.random.default_rng(seed)
+    stats = np.empty(reps)
+    step = max(1, 2_000_000 // n)
+    for start in range(0, reps, step):
+        rows = min(step, reps - start)
+        picks = rng.integers(0, n, size=(rows, n))
+        totals = den[picks].sum(axis=1)
+        stats[start : start + rows] = np.divide(
+            num[picks].sum(axis=1), totals, out=np.full(rows, np.nan), where=totals > 0
+        )
+    stats = stats[~np.isnan(stats)]
+    low, high = np.quantile(stats, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return (float(low), float(high))
+
+
 def classification(gold: Sequence[int], predicted: Sequence[Label]) -> Report:
     g = np.array(gold)
     p = np.array([-1 if x is None else x for x in predicted])

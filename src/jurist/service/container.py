@@ -19,6 +19,7 @@ from jurist.service.batches import BatchService
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
 from jurist.service.metrics import Metrics
+from jurist.service.reports import ReportService
 from jurist.settings import Settings
 from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
 from jurist.store.database import Database, open_database
@@ -50,6 +51,10 @@ class Services:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
 
+    @property
+    def reports(self) -> ReportService:
+        return ReportService(self.store, self.blobs, self.batches)
+
     def make_worker(self) -> Worker:
         s = self.settings
         config = RunnerConfig(
@@ -70,7 +75,9 @@ class Services:
             await backend.start()
         if self.settings.run_worker if run_worker is None else run_worker:
             self._stop.clear()
-            self._worker_task = asyncio.create_task(self.make_worker().run(self._stop))
+            worker = self.make_worker()
+            self.batches.on_change = worker.nudge
+            self._worker_task = asyncio.create_task(worker.run(self._stop))
 
     async def aclose(self) -> None:
         self._stop.set()

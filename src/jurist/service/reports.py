@@ -1,0 +1,65 @@
+"""The batch-report use case: stream a batch's stored files (input for competitors and answer lengths,
+output, errors) line by line into ``evaluation.report`` and compute the report off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+
+from jurist.errors import InvalidRequest
+from jurist.evaluation.report import ReportBuilder
+from jurist.service.batches import BatchService
+from jurist.store.blobs import BlobStore, split_lines
+from jurist.store.sql_store import SqlStore
+
+MALFORMED = object()
+
+
+class ReportService:
+    def __init__(self, store: SqlStore, blobs: BlobStore, batches: BatchService) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.batches = batches
+
+    async def _lines(self, tenant: str, file_id: str | None) -> Any:
+        """Parsed lines of one of the tenant's files, streamed; nothing when it is gone."""
+        if file_id is None or await self.store.get_file(tenant, file_id) is None:
+            return
+        async for raw in split_lines(self.blobs.read(file_id)):
+            if raw.strip():
+                try:
+                    yield orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    yield MALFORMED
+
+    async def report(self, tenant: str, batch_id: str, rounds: int = 1000, seed: int = 0) -> dict[str, Any]:
+        """The report of a batch of the tenant's (another tenant's batch is a 404, as on GET)."""
+        record = await self.batches.get(tenant, batch_id)
+        if record.output_file_id is None and record.error_file_id is None:
+            raise InvalidRequest(
+                f"Batch {batch_id} has no output file yet (status {record.status}); "
+                "a report needs the batch's results.",
+                param="batch_id",
+            )
+        builder = ReportBuilder()
+        async for line in self._lines(tenant, record.input_file_id):
+            builder.add_input(line)
+        async for line in self._lines(tenant, record.output_file_id):
+            builder.add_output(line)
+        async for line in self._lines(tenant, record.error_file_id):
+            builder.add_error(line)
+        report = await asyncio.to_thread(builder.build, rounds, seed)
+        report["batch"] = {
+            "id": record.id,
+            "status": record.status,
+            "input_file_id": record.input_file_id,
+            "output_file_id": record.output_file_id,
+            "error_file_id": record.error_file_id,
+        }
+        if not builder.input_lines:
+            report["notes"].append(
+                f"The input file {record.input_file_id} is gone: no competitors or lengths."
+            )
+        return report

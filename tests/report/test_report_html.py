@@ -1,0 +1,97 @@
+"""The HTML report in a real headless Chromium (playwright): every chart renders with drawn marks, and
+the page logs no JavaScript error. It opens from file:// with no network (plotly.js is inlined)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from jurist.evaluation.report import build_report
+from jurist.evaluation.report_html import CHART_IDS, render_html
+from tests.support.report_lines import arena, pair_output, single_output, swapped_output
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# what each chart draws: bars, or points (the leaderboard), and whether it has CI error bars
+MARKS = {
+    "score_distribution": (".barlayer .point path", 5, False),
+    "criteria": (".barlayer .point path", 2, True),
+    "outcomes": (".barlayer .point path", 3, False),
+    "pair_criteria": (".barlayer .point path", 2, True),
+    "leaderboard": (".scatterlayer .points path", 3, True),
+    "health": (".barlayer .point path", 4, True),
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "Chromium is missing: `make system-deps` installs the Debian package chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def full_report_page(tmp_path: Path) -> Path:
+    inputs, outputs = arena({"alpha": 1.0, "beta": 0.2, "gamma": -0.8}, 150)
+    outputs += [single_output(f"s{i}", 1 + i % 5, {"Accuracy": 1 + i % 5, "Clarity": 3}) for i in range(25)]
+    outputs += [swapped_output(f"w{i}", "response_1", ("response_1", "response_2")[i % 2]) for i in range(10)]
+    outputs.append(pair_output("unscored", None))
+    path = tmp_path / "report.html"
+    path.write_text(render_html(build_report(outputs, inputs, rounds=100)), encoding="utf-8")
+    return path
+
+
+def test_html_report_shows_its_charts_in_chromium(browser: Browser, tmp_path: Path) -> None:
+    page_file = full_report_page(tmp_path)
+    page = browser.new_page()
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto(page_file.as_uri())
+    for key, (selector, count, error_bars) in MARKS.items():
+        chart = f"#{CHART_IDS[key]}"
+        page.wait_for_selector(f"{chart}.js-plotly-plot .main-svg", timeout=20_000)
+        assert page.locator(f"{chart} {selector}").count() == count, key
+        box = page.locator(chart).bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 200, (key, box)
+        if error_bars:
+            assert page.locator(f"{chart} .errorbar").count() >= 1, key
+    bar = page.locator(f"#{CHART_IDS['outcomes']} .barlayer .point path").first.bounding_box()
+    assert bar is not None and bar["height"] > 10  # a drawn bar, not an empty placeholder
+    assert page.locator("section.report-chart").count() == len(MARKS)
+    assert "alpha" in page.locator(f"#{CHART_IDS['leaderboard']}").inner_text()
+    assert problems == []
+    assert all(url.startswith("file://") for url in requests), requests  # nothing fetched from a network
+    page.close()
+
+
+def test_a_single_only_report_draws_only_its_charts(browser: Browser, tmp_path: Path) -> None:
+    path = tmp_path / "single.html"
+    report = build_report([single_output(f"s{i}", 2 + i % 3, {"Accuracy": 3}) for i in range(9)], rounds=50)
+    path.write_text(render_html(report), encoding="utf-8")
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(path.as_uri())
+    page.wait_for_selector(f"#{CHART_IDS['score_distribution']} .main-svg", timeout=20_000)
+    assert page.locator(f"#{CHART_IDS['score_distribution']} .barlayer .point path").count() == 5
+    assert page.locator(f"#{CHART_IDS['outcomes']}").count() == 0
+    assert page.locator(f"#{CHART_IDS['leaderboard']}").count() == 0
+    assert problems == []
+    page.close()

@@ -1,0 +1,167 @@
+"""Hand-built batch input/output/error lines for report tests (the shapes the Batch API writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _output(custom_id: str, judgment: dict[str, Any] | None, model: str = "pai-judge") -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": f"chatcmpl-{custom_id}",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "..."}, "finish_reason": "stop"}
+        ],
+    }
+    if judgment is not None:
+        body["judgment"] = judgment
+    return {
+        "id": f"batch_req_{custom_id}",
+        "custom_id": custom_id,
+        "response": {"status_code": 200, "request_id": f"req_{custom_id}", "body": body},
+        "error": None,
+    }
+
+
+def pair_judgment(
+    winner: str | None, s1: int | None = 4, s2: int | None = 3, parsed_by: str = "json"
+) -> dict[str, Any]:
+    scored = winner is not None
+    return {
+        "mode": "pairwise",
+        "scored": scored,
+        "score_range": [1, 5],
+        "parsed_by": parsed_by if scored else "unscored",
+        "attempts": 1 if scored else 2,
+        "winner": winner,
+        "scores": {"response_1": s1 if scored else None, "response_2": s2 if scored else None},
+        "criteria": [
+            {"name": "Accuracy", "scores": {"response_1": s1, "response_2": s2}, "reason": "r"},
+            {"name": "Timeliness", "scores": {"response_1": None, "response_2": None}, "reason": "N/A"},
+        ]
+        if scored
+        else [],
+    }
+
+
+def pair_output(custom_id: str, winner: str | None, s1: int = 4, s2: int = 3, **extra: Any) -> dict[str, Any]:
+    judgment = pair_judgment(winner, s1, s2)
+    judgment.update(extra)
+    return _output(custom_id, judgment)
+
+
+def swapped_output(custom_id: str, as_given: str | None, swapped: str | None) -> dict[str, Any]:
+    """A pair judged in both orders; ``swapped`` is the second game's winner in the caller's order."""
+    consistent = None if as_given is None or swapped is None else as_given == swapped
+    if as_given is None or swapped is None:
+        final = as_given or swapped
+    else:
+        final = as_given if consistent else "tie"
+    judgment = pair_judgment(final)
+    judgment["swap"] = {
+        "consistent": consistent,
+        "rule": "disagreement_is_tie",
+        "mean_scores": {"response_1": 4.0, "response_2": 3.0},
+        "games": [
+            {"order": "as_given", **pair_judgment(as_given)},
+            {"order": "swapped", **pair_judgment(swapped)},
+        ],
+    }
+    return _output(custom_id, judgment)
+
+
+def single_output(
+    custom_id: str, overall: int | None, criteria: dict[str, int | None] | None = None, **extra: Any
+) -> dict[str, Any]:
+    scored = overall is not None
+    judgment: dict[str, Any] = {
+        "mode": "single",
+        "scored": scored,
+        "score_range": [1, 5],
+        "parsed_by": "json" if scored else "unscored",
+        "attempts": 1,
+        "overall_score": overall,
+        "criteria": [{"name": k, "score": v, "reason": "r"} for k, v in (criteria or {}).items()]
+        if scored
+        else [],
+    }
+    judgment.update(extra)
+    return _output(custom_id, judgment)
+
+
+def custom_output(custom_id: str) -> dict[str, Any]:
+    return _output(custom_id, None)
+
+
+def error_line(custom_id: str, status: int = 502, code: str = "upstream_error") -> dict[str, Any]:
+    return {
+        "id": f"batch_req_{custom_id}",
+        "custom_id": custom_id,
+        "response": {
+            "status_code": status,
+            "request_id": f"req_{custom_id}",
+            "body": {"error": {"message": "failed", "type": "server_error", "param": None, "code": code}},
+        },
+        "error": None,
+    }
+
+
+def pair_input(
+    custom_id: str,
+    answer1: str,
+    answer2: str,
+    model_a: str | None = None,
+    model_b: str | None = None,
+    judge: str = "pai-judge",
+) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "custom_id": custom_id,
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": judge,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "mode": "pairwise",
+                            "type": "json",
+                            "json": {
+                                "question": f"Question {custom_id}?",
+                                "answer1": answer1,
+                                "answer2": answer2,
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+    if model_a is not None or model_b is not None:
+        line["metadata"] = {k: v for k, v in (("model_a", model_a), ("model_b", model_b)) if v is not None}
+    return line
+
+
+def arena(
+    strengths: dict[str, float], battles: int, seed: int = 0
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(input lines, output lines) of battles between models with known log-strengths (no ties)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    names = list(strengths)
+    inputs, outputs = [], []
+    for k in range(battles):
+        a, b = rng.choice(len(names), size=2, replace=False)
+        p = 1 / (1 + np.exp(-(strengths[names[a]] - strengths[names[b]])))
+        winner = "response_1" if rng.random() < p else "response_2"
+        cid = f"battle-{k}"
+        inputs.append(
+            pair_input(
+                cid, "x" * int(rng.integers(5, 50)), "y" * int(rng.integers(5, 50)), names[a], names[b]
+            )
+        )
+        outputs.append(pair_output(cid, winner))
+    return inputs, outputs
