@@ -156,3 +156,13 @@ def test_bad_samples_are_a_clear_400(client: OpenAI) -> None:
     body: Any = caught.value.body
     assert body["param"] == "messages[0].content[0].json.samples"
     assert "greater than or equal to 1" in body["message"]
+
+
+def test_models_say_how_they_judge_and_what_an_item_costs(client: OpenAI) -> None:
+    plus: Any = client.models.retrieve("pai-judge-plus")
+    assert plus.judging == {
+        "swap": True, "samples": 3, "expected_score": False, "calls_per_item": {"single": 3, "pairwise": 6},
+    }  # fmt: skip
+    listed = {m.id: m.judging for m in client.models.list()}  # type: ignore[attr-defined]
+    assert listed["pai-judge"]["calls_per_item"] == {"single": 1, "pairwise": 1}
+    assert listed["pai-judge"]["expected_score"] is True  # logprobs = true in its config

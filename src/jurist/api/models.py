@@ -7,11 +7,18 @@ from starlette.responses import JSONResponse, Response
 
 from jurist.api.deps import services_of, tenant_of
 from jurist.errors import ModelNotFound
-from jurist.protocol.chat import ModelCard, ModelList
+from jurist.protocol.chat import ModelCard, ModelJudging, ModelList
 
 
 def _card(request: Request, name: str) -> ModelCard:
-    return ModelCard(id=name, created=request.app.state.started_at)
+    config = services_of(request).chat.models[name].config
+    judging = ModelJudging(
+        swap=config.swap,
+        samples=config.samples,
+        expected_score=config.wants_logprobs,
+        calls_per_item=config.calls_per_item,
+    )
+    return ModelCard(id=name, created=request.app.state.started_at, judging=judging)
 
 
 async def list_models(request: Request) -> Response:

@@ -114,11 +114,21 @@ class ChatCompletionChunk(BaseModel):
     judgment: dict[str, Any] | None = None
 
 
+class ModelJudging(BaseModel):
+    """Jurist's extension of the model object: how the model judges and what an item costs."""
+
+    swap: bool
+    samples: int
+    expected_score: bool
+    calls_per_item: dict[str, int]
+
+
 class ModelCard(BaseModel):
     id: str
     object: Literal["model"] = "model"
     created: int
     owned_by: str = "jurist"
+    judging: ModelJudging | None = None
 
 
 class ModelList(BaseModel):
