@@ -25,3 +25,17 @@ async def test_pairs_judged_through_a_running_server(server: LiveServer, fake: F
             items[:1], server_judgments(session, server.base_url, "sk-wrong"), "pai-judge"
         )
     assert bad == [None]  # a refused request is an unparseable verdict, not a crash
+
+
+async def test_criteria_are_sent_with_every_pair(server: LiveServer, fake: FakeBackend) -> None:
+    from tests.support.verdicts import pairwise_verdict_json as verdict
+
+    fake.default = verdict(4, 4, "tie")
+    items = [PairItem("x", "question", "a", "b", 0)]
+    async with aiohttp.ClientSession() as session:
+        report, first, second = await evaluate_pairs(
+            items, server_judgments(session, server.base_url, API_KEY), "pai-judge", criteria=["Accuracy"]
+        )
+    assert first == [0] and second == [0] and report.averaged_accuracy == 1.0
+    prompts = [h.messages[0]["content"] + h.messages[1]["content"] for h in fake.history[-2:]]
+    assert all("Accuracy" in p and "Timeliness" not in p for p in prompts)

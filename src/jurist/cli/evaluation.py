@@ -51,6 +51,7 @@ def run_eval(
     limit: int | None,
     concurrency: int,
     settings_factory: Callable[[], Settings] | None,
+    criteria: list[str] | None = None,
 ) -> dict[str, Any]:
     if is_graded(data):
         return run_grading(data, model, server, key, limit, concurrency, settings_factory)
@@ -66,13 +67,18 @@ def run_eval(
         out["judge"] = {"judgments": str(judgments), **report.as_dict()}
     else:
         started = time.perf_counter()
-        two, _first, _second = asyncio.run(
+        two, first, second = asyncio.run(
             _run_engine(
                 "judging (both orders)", len(items), server, key, settings_factory,
-                lambda judge, advance: evaluate_pairs(items, judge, model, concurrency, advance),
+                lambda judge, advance: evaluate_pairs(items, judge, model, concurrency, advance, criteria),
             )
         )  # fmt: skip
         out["timing"] = _timing(len(items), time.perf_counter() - started)
+        out["criteria"] = criteria
+        out["predictions"] = [
+            {"id": i.id, "label": i.label, "as_given": a, "swapped": b}
+            for i, a, b in zip(items, first, second, strict=True)
+        ]
         _row(table, f"{model} (as given)", two.as_given)
         _row(table, f"{model} (swapped)", two.swapped)
         out["judge"] = {"model": model, "server": server, **two.as_dict()}

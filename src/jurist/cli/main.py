@@ -160,6 +160,10 @@ def eval_command(
     key: Annotated[str | None, typer.Option(help="API key for --server.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N items.")] = None,
     concurrency: Annotated[int, typer.Option(help="Items judged at once.")] = 4,
+    criteria: Annotated[
+        list[str] | None,
+        typer.Option("--criterion", help="Judge pairs on these criteria (repeatable; default: the model's)."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the full report as JSON.")
     ] = None,
@@ -171,8 +175,9 @@ def eval_command(
 
     try:
         report = run_eval(
-            data, judgments, model, server, key, limit, concurrency, _settings if server is None else None
-        )
+            data, judgments, model, server, key, limit, concurrency, _settings if server is None else None,
+            criteria or None,
+        )  # fmt: skip
     except aiohttp.ClientError as exc:
         err.print(f"[red]could not reach the judge server {server}:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -53,10 +53,15 @@ def _judge_item(model: str, mode: str, fields: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def pair_request(model: str, question: str, answer1: str, answer2: str) -> dict[str, Any]:
-    return _judge_item(
-        model, "pairwise", {"question": question, "answer1": answer1, "answer2": answer2, "swap": False}
-    )
+def pair_request(
+    model: str, question: str, answer1: str, answer2: str, criteria: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """One order of a pair; ``swap: false`` because the evaluation judges both orders itself (a model's
+    ``samples`` still apply)."""
+    fields: dict[str, Any] = {"question": question, "answer1": answer1, "answer2": answer2, "swap": False}
+    if criteria:
+        fields["criteria"] = list(criteria)
+    return _judge_item(model, "pairwise", fields)
 
 
 def grade_request(model: str, item: GradedItem) -> dict[str, Any]:
@@ -106,6 +111,7 @@ async def evaluate_pairs(
     model: str,
     concurrency: int = 4,
     progress: Callable[[int], None] | None = None,
+    criteria: Sequence[str] | None = None,
 ) -> tuple[TwoOrderReport, list[Label], list[Label]]:
     """Every item as given and swapped (mapped back to the given order)."""
     first: dict[int, Label] = {}
@@ -113,8 +119,10 @@ async def evaluate_pairs(
 
     async def work(index: int) -> None:
         item = items[index]
-        first[index] = label_of(await judge(pair_request(model, item.question, item.answer1, item.answer2)))
-        swapped = label_of(await judge(pair_request(model, item.question, item.answer2, item.answer1)))
+        given = pair_request(model, item.question, item.answer1, item.answer2, criteria)
+        first[index] = label_of(await judge(given))
+        other = pair_request(model, item.question, item.answer2, item.answer1, criteria)
+        swapped = label_of(await judge(other))
         second[index] = None if swapped is None else _FLIP[swapped]
 
     await _each(range(len(items)), work, concurrency, progress)
