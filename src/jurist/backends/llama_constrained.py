@@ -67,17 +67,18 @@ def _sample(logits: Any, sampling: Sampling, rng: np.random.Generator) -> int:
 
 
 def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> dict[str, Any]:
-    values = logits.astype(np.float64)
-    peak = values.max()
-    log_total = peak + math.log(float(np.exp(values - peak).sum()))
-    best = np.argpartition(-values, top - 1)[:top]
-    best = best[np.argsort(-values[best])]
+    """The chosen token's log-probability and the ``top`` best alternatives (float32 throughout:
+    one pass over the vocabulary for the normaliser, one partial sort)."""
+    peak = float(logits.max())
+    log_total = peak + math.log(float(np.exp(logits - np.float32(peak)).sum(dtype=np.float64)))
+    best = np.argpartition(logits, -top)[-top:]
+    best = best[np.argsort(-logits[best])]
 
     def entry(token: int) -> dict[str, Any]:
         piece = llm.detokenize([token])
         return {
             "token": piece.decode("utf-8", errors="replace"),
-            "logprob": float(values[token] - log_total),
+            "logprob": float(logits[token]) - log_total,
             "bytes": list(piece),
         }
 
