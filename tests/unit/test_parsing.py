@@ -143,3 +143,16 @@ def test_criteria_list_form_and_case_insensitive_names() -> None:
     assert verdict.overall == 4
     assert verdict.criteria[0].score == 5
     assert verdict.criteria[1].score is None  # not assessed by the judge: N/A, not invented
+
+
+def test_raw_newlines_inside_json_strings_still_parse_as_json() -> None:
+    """Seen from the embedded model under llama.cpp's grammar for length-capped strings."""
+    text = (
+        '{ "criteria": {"Accuracy": {"reason": "<reason>","response_1_score": 1,"response_2_score": 1},'
+        ' "Timeliness": {"reason": "x", "response_1_score": null, "response_2_score": null}},'
+        ' "summary": "line one\nline two\n{ \n" ,"response_1_score": 2,"response_2_score": 1,"winner": "response_1"} '
+    )
+    verdict, how, _ = parse_verdict(text, PAIR)
+    assert how == "json" and isinstance(verdict, PairwiseVerdict)
+    assert (verdict.winner, verdict.score1, verdict.score2) == ("response_1", 2, 1)
+    assert verdict.summary.startswith("line one\nline two")

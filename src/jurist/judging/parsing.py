@@ -23,7 +23,9 @@ from jurist.judging.verdict import (
     Winner,
 )
 
-_DECODER = json.JSONDecoder()
+# strict=False: raw control characters (a newline) inside strings are accepted — llama.cpp's grammar for
+# length-capped strings lets small models emit them, and the verdict is still perfectly readable.
+_DECODER = json.JSONDecoder(strict=False)
 _NA = {"n/a", "na", "null", "none", "not applicable", "不适用", ""}
 
 
@@ -238,7 +240,7 @@ def parse_verdict(text: str, task: JudgeTask) -> tuple[Verdict | None, Literal["
     problem = "empty output"
     if stripped.startswith("{"):
         try:
-            return verdict_from_json(json.loads(stripped), task), "json", ""
+            return verdict_from_json(_DECODER.decode(stripped), task), "json", ""
         except (ValueError, _Invalid) as exc:
             problem = f"invalid JSON verdict: {exc}"
     cleaned = strip_echoes(stripped, task.candidate_texts)
