@@ -48,6 +48,19 @@ class Sampling:
     top_logprobs: int = 0
 
 
+_LOOSE_CHAR = r'char ::= [^"\\]'
+_STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
+
+
+def json_grammar(schema: dict[str, Any]) -> str:
+    """GBNF for ``schema`` whose strings are valid JSON strings: llama-cpp-python's converter lets a
+    string character be any byte but a quote or backslash (raw newlines included, which strict JSON
+    forbids and small models do emit); this grammar excludes control characters, as llama.cpp's own
+    converter does."""
+    grammar: str = json_schema_to_gbnf(json.dumps(schema))
+    return grammar.replace(_LOOSE_CHAR, _STRICT_CHAR)
+
+
 def gemma_prompt(messages: list[dict[str, str]]) -> str:
     prompt: str = format_gemma(messages=messages).prompt
     return prompt
@@ -91,7 +104,7 @@ def decode_json(
     """Generate text that matches ``schema``. ``llm`` is a loaded ``llama_cpp.Llama``."""
     sampling = sampling or Sampling()
     rng = np.random.default_rng(sampling.seed)
-    grammar = json_schema_to_gbnf(json.dumps(schema))
+    grammar = json_grammar(schema)
     tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
     if len(tokens) + max_tokens > llm.n_ctx():
         max_tokens = llm.n_ctx() - len(tokens)

@@ -150,8 +150,12 @@ class LlamaCppBackend:
             kwargs["stop"] = request.stop
         if request.seed is not None:
             kwargs["seed"] = request.seed
-        if request.json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        if request.json_schema is not None:  # the same strict-string grammar as the fast decoder
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            from jurist.backends.llama_constrained import json_grammar
+
+            kwargs["grammar"] = LlamaGrammar.from_string(json_grammar(request.json_schema), verbose=False)
         elif request.response_format and request.response_format.get("type") != "text":
             fmt = request.response_format
             schema = (
