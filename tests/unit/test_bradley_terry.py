@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from jurist.evaluation.bradley_terry import _wins_matrix, fit_strengths, leaderboard
+from jurist.evaluation.bradley_terry import fit_strengths, leaderboard, wins_matrix
 
 TRUE = {"alpha": 1.0, "beta": 0.4, "gamma": 0.0, "delta": -0.8}  # natural-log strengths
 
@@ -44,10 +44,10 @@ def test_mm_fit_matches_scipy_logistic_regression() -> None:
     battles = synthetic(3000, seed=3)
     names = sorted(TRUE)
     index = {m: i for i, m in enumerate(names)}
-    ours = fit_strengths(_wins_matrix(battles, index), prior=0.0)
+    ours = fit_strengths(wins_matrix(battles, index), prior=0.0)
     theirs = logistic_mle(battles, names)
     assert np.allclose(ours, theirs, atol=1e-4), (ours, theirs)
-    clean = fit_strengths(_wins_matrix(synthetic(3000, seed=4, tie_rate=0.0), index), prior=0.0)
+    clean = fit_strengths(wins_matrix(synthetic(3000, seed=4, tie_rate=0.0), index), prior=0.0)
     truth = np.array([TRUE[m] for m in names])
     assert np.allclose(clean, truth - truth.mean(), atol=0.15)
 

@@ -1,10 +1,18 @@
-"""Position-bias control: both orders, mapped back and reconciled."""
+"""Position-bias control: both orders, mapped back and reconciled (one game per order)."""
 
 from __future__ import annotations
 
+from jurist.judging.ensemble import aggregate_pairwise
 from jurist.judging.items import PairwiseItem
-from jurist.judging.reconcile import reconcile, swapped, unswap
+from jurist.judging.reconcile import swapped, unswap
 from jurist.judging.verdict import PairCriterionScore, PairwiseVerdict, Unscored
+
+
+def reconcile(
+    first: PairwiseVerdict | Unscored, second: PairwiseVerdict | Unscored
+) -> tuple[object, bool | None, object]:
+    result = aggregate_pairwise([first], [second])
+    return result.verdict, result.consistent, result.mean_scores
 
 
 def verdict(winner: str, s1: int, s2: int, c1: int | None = 4, c2: int | None = 3) -> PairwiseVerdict:

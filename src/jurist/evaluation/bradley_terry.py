@@ -44,7 +44,8 @@ def _wins_from(cells: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     return matrix
 
 
-def _wins_matrix(battles: Sequence[Battle], index: dict[str, int]) -> np.ndarray:
+def wins_matrix(battles: Sequence[Battle], index: dict[str, int]) -> np.ndarray:
+    """``wins[i, j]`` = times model ``index``-i beat model j (ties count half each way)."""
     return _wins_from(*_encode(battles, index), len(index))
 
 

@@ -31,13 +31,8 @@ class Report:
 def bootstrap_ci(
     hits: np.ndarray, reps: int = 2000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of a mean of 0/1 (or fractional) outcomes."""
-    if len(hits) == 0:
-        return (0.0, 0.0)
-    rng = np.random.default_rng(seed)
-    means = hits[rng.integers(0, len(hits), size=(reps, len(hits)))].mean(axis=1)
-    low, high = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return (float(low), float(high))
+    """Percentile bootstrap CI of a mean of 0/1 (or fractional) outcomes; (0, 0) without outcomes."""
+    return bootstrap_ratio_ci(hits, reps=reps, seed=seed, level=level) or (0.0, 0.0)
 
 
 def bootstrap_ratio_ci(

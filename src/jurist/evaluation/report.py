@@ -45,26 +45,16 @@ LEADERBOARD_METHOD = (
 )
 
 
-def _rate(hits: list[float], rounds: int, seed: int, level: float) -> dict[str, Any] | None:
-    if not hits:
-        return None
-    values = np.asarray(hits, dtype=float)
-    return {
-        "rate": float(values.mean()),
-        "ci": bootstrap_ratio_ci(values, reps=rounds, seed=seed, level=level),
-        "n": len(hits),
-    }
-
-
-def _mean_ci(values: list[float], rounds: int, seed: int, level: float) -> dict[str, Any]:
-    if not values:
-        return {"mean": None, "ci": None, "n": 0}
+def _mean_ci(values: list[float], rounds: int, seed: int, level: float, name: str = "mean") -> dict[str, Any]:
+    """``{name: mean, "ci": [low, high], "n"}``; mean and CI are None when there are no values."""
     array = np.asarray(values, dtype=float)
-    return {
-        "mean": float(array.mean()),
-        "ci": bootstrap_ratio_ci(array, reps=rounds, seed=seed, level=level),
-        "n": len(values),
-    }
+    mean = float(array.mean()) if len(array) else None
+    return {name: mean, "ci": bootstrap_ratio_ci(array, reps=rounds, seed=seed, level=level), "n": len(array)}
+
+
+def _rate(hits: list[float], rounds: int, seed: int, level: float) -> dict[str, Any] | None:
+    """The share of 1s among 0/1 outcomes with its CI, or None without outcomes."""
+    return _mean_ci(hits, rounds, seed, level, name="rate") if hits else None
 
 
 @dataclass

@@ -7,10 +7,7 @@ from typing import Any
 
 import orjson
 
-from jurist.store.blobs import split_lines
 from jurist.store.records import RequestLine
-
-__all__ = ["LineValidator", "ValidLine", "split_lines"]
 
 MAX_REPORTED_ERRORS = 1000
 

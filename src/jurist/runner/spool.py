@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from jurist.runner.lines import split_lines
-from jurist.store.blobs import BlobStore, BlobWriter
+from jurist.store.blobs import BlobStore, BlobWriter, split_lines
 
 
 def spool_id(batch_id: str) -> str:
@@ -20,26 +19,18 @@ def spool_id(batch_id: str) -> str:
 
 
 class SpoolWriter:
-    """Counts what it holds so the batch's request counts include it."""
-
     def __init__(self, blobs: BlobStore, batch_id: str) -> None:
         self._blobs = blobs
         self._id = spool_id(batch_id)
         self._writer: BlobWriter | None = None
-        self.lines = 0
-        self.input_tokens = 0
-        self.output_tokens = 0
 
     async def open(self) -> None:
         await self._blobs.delete(self._id)  # a previous, interrupted validation's spool
         self._writer = self._blobs.writer(self._id)
 
-    async def add(self, line: int, output: bytes, input_tokens: int, output_tokens: int) -> None:
+    async def add(self, line: int, output: bytes) -> None:
         assert self._writer is not None, "open() first"
         await self._writer.write(b"%d\t%s\n" % (line, output))
-        self.lines += 1
-        self.input_tokens += input_tokens
-        self.output_tokens += output_tokens
 
     async def commit(self) -> None:
         assert self._writer is not None, "open() first"

@@ -20,11 +20,11 @@ from jurist.errors import JuristError
 from jurist.ids import Clock, new_id, new_ids, request_id
 from jurist.runner.execute import Retry, execute_line, output_line, output_line_bytes
 from jurist.runner.finalize import finalize_batch
-from jurist.runner.lines import LineValidator, ValidLine, split_lines
+from jurist.runner.lines import LineValidator, ValidLine
 from jurist.runner.spool import SpoolWriter
 from jurist.service.chat import ChatService
 from jurist.settings import ModelConfig
-from jurist.store.blobs import BlobStore
+from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.records import (
     CANCELLING,
     FINALIZING,
@@ -32,7 +32,6 @@ from jurist.store.records import (
     VALIDATING,
     BatchRecord,
     ClaimedRequest,
-    RequestLine,
     RequestResult,
 )
 from jurist.store.sql_store import SqlStore
@@ -248,36 +247,35 @@ class Worker:
     async def _finalize(self, batch_id: str) -> None:
         await finalize_batch(self.store, self.blobs, batch_id, self.owner, int(self.clock.now()))
 
-    async def _answer_from_cache(self, lines: list[ValidLine], spool: SpoolWriter) -> list[RequestLine]:
-        """Lines the judge cache already answers are finished at validation, with no claim, no call and
-        no row: their output lines go to the spool. Returns the lines left to run."""
+    async def _queue(self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter) -> None:
+        """Queue validated lines. Those the judge cache already answers are finished here, with no
+        claim, no call and no row: their output lines go to the spool and only their counts are stored."""
         keys = {}
         for line in lines:
             key = self.chat.cache_key_for(line.body)
             if key is not None:
                 keys[line.line] = key
         hits = await self.chat.cached(sorted(set(keys.values())))
+        if not hits:
+            await self.store.add_requests(batch_id, [line.queued() for line in lines])
+            return
         left = []
-        answered: dict[str, int] = {}
+        by_model: dict[str, int] = {}
+        tokens_in = tokens_out = 0
         ids = iter(new_ids("", 2 * len(lines)))
         for line in lines:
             body = hits.get(keys.get(line.line, ""))
             if body is None:
                 left.append(line.queued())
                 continue
-            answered[line.model] = answered.get(line.model, 0) + 1
+            by_model[line.model] = by_model.get(line.model, 0) + 1
+            tokens_in += body.prompt_tokens
+            tokens_out += body.completion_tokens
             rid, line_id = "req_" + next(ids), "batch_req_" + next(ids)
-            output = output_line_bytes(line_id, line.custom_id, rid, 200, body.json)
-            await spool.add(line.line, output, body.prompt_tokens, body.completion_tokens)
-        for model, n in answered.items():
+            await spool.add(line.line, output_line_bytes(line_id, line.custom_id, rid, 200, body.json))
+        await self.store.add_requests(batch_id, left, (sum(by_model.values()), tokens_in, tokens_out))
+        for model, n in by_model.items():
             self.events.line_finished(model, True, n)
-        return left
-
-    async def _queue(self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter) -> None:
-        before = (spool.lines, spool.input_tokens, spool.output_tokens)
-        left = await self._answer_from_cache(lines, spool)
-        answered = (spool.lines - before[0], spool.input_tokens - before[1], spool.output_tokens - before[2])
-        await self.store.add_requests(batch_id, left, answered)
 
     async def _validate(self, batch: BatchRecord) -> None:
         now = int(self.clock.now())

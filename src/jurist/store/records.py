@@ -75,10 +75,6 @@ class RequestLine:
     custom_id: str
     model: str
     body: str  # the request body as JSON text
-    response: str | None = None  # the finished output line, when the judge cache already had it
-    request_id: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
 
 
 @dataclass(frozen=True)

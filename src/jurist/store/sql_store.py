@@ -237,8 +237,8 @@ class SqlStore:
     async def add_requests(
         self, batch_id: str, lines: Sequence[RequestLine], answered: tuple[int, int, int] = (0, 0, 0)
     ) -> None:
-        """Queue lines; lines that arrive already answered (judge cache) are stored finished and counted.
-        ``answered`` = (lines, input tokens, output tokens) finished outside the table (the spool)."""
+        """Queue lines, and count ``answered`` = (lines, input tokens, output tokens) that the judge cache
+        finished at validation (they live in the batch's spool, not in this table)."""
         async with self.db.transaction() as tx:
             if any(answered):
                 await tx.execute(
@@ -251,27 +251,14 @@ class SqlStore:
             row = await tx.fetchone("SELECT seq FROM batches WHERE id = :b", {"b": batch_id})
             seq = row["seq"] if row else 0
             await tx.executemany(
-                "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state, status_code, request_id, response) "
-                "VALUES (:b, :seq, :line, :cid, :model, :body, :state, :code, :rid, :resp)",
+                "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state) "
+                "VALUES (:b, :seq, :line, :cid, :model, :body, :state)",
                 [
                     {"b": batch_id, "seq": seq, "line": r.line, "cid": r.custom_id, "model": r.model, "body": r.body,
-                     "state": QUEUED if r.response is None else SUCCEEDED, "code": None if r.response is None else 200,
-                     "rid": r.request_id, "resp": r.response}
+                     "state": QUEUED}
                     for r in lines
                 ],
             )  # fmt: skip
-            done = [r for r in lines if r.response is not None]
-            if done:
-                await tx.execute(
-                    "UPDATE batches SET completed = completed + :n, input_tokens = input_tokens + :tin, "
-                    "output_tokens = output_tokens + :tout WHERE id = :b",
-                    {
-                        "n": len(done),
-                        "tin": sum(r.input_tokens for r in done),
-                        "tout": sum(r.output_tokens for r in done),
-                        "b": batch_id,
-                    },
-                )
 
     async def start_batch(self, batch_id: str, owner: str, total: int, model: str, now: int) -> bool:
         """validating → in_progress, only for the task's owner."""
