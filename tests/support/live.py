@@ -18,7 +18,7 @@ import uvicorn
 from jurist.api.app import create_app
 from jurist.backends.base import Backend
 from jurist.ids import Clock
-from jurist.service.container import Services, build_services
+from jurist.composition import Services, build_services
 from jurist.settings import Settings
 
 API_KEY = "sk-test-key-0123456789"

@@ -8,7 +8,7 @@ import pytest
 
 from jurist.errors import AuthenticationFailed
 from jurist.service.auth import Authenticator, extract_key
-from jurist.service.container import build_authenticator
+from jurist.composition import build_authenticator
 from jurist.settings import load_settings
 from jurist.store.keys import KeyFile, digest
 

@@ -20,7 +20,7 @@ from jurist.api.middleware import RequestIdMiddleware
 from jurist.api.models import healthz, list_models, metrics, openapi, readyz, retrieve_model
 from jurist.api.variants import enveloped
 from jurist.errors import JuristError
-from jurist.service.container import Services
+from jurist.composition import Services
 
 
 def create_app(services: Services) -> Starlette:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from jurist.errors import InvalidJSON, InvalidRequest, PayloadTooLarge
 from jurist.service.auth import Tenant
-from jurist.service.container import Services
+from jurist.composition import Services
 
 
 def services_of(request: Request) -> Services:

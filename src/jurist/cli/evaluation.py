@@ -125,7 +125,7 @@ async def _run_engine(
         if server is not None:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as session:
                 return await evaluate(server_judgments(session, server, key or ""), advance)
-        from jurist.service.container import build_services
+        from jurist.composition import build_services
 
         assert settings_factory is not None
         services = build_services(settings_factory())

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from jurist.service.local_run import RunStats, read_requests, run_file
+from jurist.runner.local_run import RunStats, read_requests, run_file
 from jurist.settings import Settings
 
 console = Console(stderr=True)
@@ -19,7 +19,7 @@ def run_local(settings: Settings, input_file: Path, output: Path, errors: Path) 
 
 
 async def _run(settings: Settings, input_file: Path, output: Path, errors: Path) -> int:
-    from jurist.service.container import build_services
+    from jurist.composition import build_services
 
     services = build_services(settings)
     for notice in services.notices:

@@ -41,7 +41,7 @@ def serve(
     import uvicorn
 
     from jurist.api.app import create_app
-    from jurist.service.container import build_services
+    from jurist.composition import build_services
 
     settings = _settings(host=host, port=port)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -98,7 +98,7 @@ def worker(
         return
 
     async def run() -> None:
-        from jurist.service.container import build_services
+        from jurist.composition import build_services
 
         services = build_services(settings)
         stop = asyncio.Event()

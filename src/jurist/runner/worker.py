@@ -14,6 +14,8 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Protocol
+
 from dataclasses import dataclass
 
 from jurist.errors import JuristError
@@ -51,14 +53,27 @@ class RunnerConfig:
     flush_size: int = 200
 
 
-class RunnerEvents:
-    """Hooks for metrics; the default does nothing."""
+class RunnerEvents(Protocol):
+    """What the runner reports (metrics implement it)."""
 
     def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None: ...
 
     def line_retried(self, model: str, error: JuristError) -> None: ...
 
     def leases_reclaimed(self, count: int) -> None: ...
+
+
+class NoEvents:
+    """Reports nowhere."""
+
+    def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None:
+        return None
+
+    def line_retried(self, model: str, error: JuristError) -> None:
+        return None
+
+    def leases_reclaimed(self, count: int) -> None:
+        return None
 
 
 class Worker:
@@ -78,7 +93,7 @@ class Worker:
         self.models = models
         self.config = config
         self.clock = clock
-        self.events = events or RunnerEvents()
+        self.events: RunnerEvents = events or NoEvents()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
         self._flush_now = asyncio.Event()

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from jurist.errors import JuristError
-from jurist.runner.worker import RunnerEvents
-from jurist.store.sql_store import SqlStore
 
 
-class Metrics(RunnerEvents):
+class QueueDepth(Protocol):
+    async def queue_depth(self) -> dict[str, int]: ...
+
+
+class Metrics:
+    """Implements ``runner.worker.RunnerEvents`` and the chat service's ``CacheCounter``."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
@@ -40,7 +46,7 @@ class Metrics(RunnerEvents):
     def cache_result(self, result: str, n: int = 1) -> None:
         self.cache.labels(result).inc(n)
 
-    # RunnerEvents
+    # runner.worker.RunnerEvents
     def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None:
         self.lines.labels(model, "completed" if succeeded else "failed").inc(n)
 
@@ -50,7 +56,7 @@ class Metrics(RunnerEvents):
     def leases_reclaimed(self, count: int) -> None:
         self.reclaims.inc(count)
 
-    async def render(self, store: SqlStore) -> bytes:
+    async def render(self, store: QueueDepth) -> bytes:
         depth = await store.queue_depth()
         self.queue.clear()
         for model, count in depth.items():

@@ -1,9 +1,10 @@
-"""The one composition root: from ``Settings`` to the services the API and CLI use."""
+"""The one composition root: from ``Settings`` to the services and the runner the API and CLI use.
+
+It sits above ``service/`` and ``runner/`` (it wires both); only ``api/`` and ``cli/`` import it."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -82,8 +83,10 @@ class Services:
     async def aclose(self) -> None:
         self._stop.set()
         if self._worker_task is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._worker_task
+            except Exception:  # the worker crashed: say so, and still close everything below
+                log.exception("the batch worker crashed; shutting down anyway")
             self._worker_task = None
         for backend in self.backends:
             await backend.aclose()
