@@ -22,16 +22,41 @@ from jurist.service.files import FileLimits, FileService
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
 from jurist.settings import Settings
+from jurist.store.batch_tasks import BatchTasks, SqlBatchTasks
+from jurist.store.batches import BatchStore, SqlBatchStore
 from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
+from jurist.store.cache import CacheStore, SqlCacheStore
+from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.database import Database, open_database
+from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.keys import KeyFile, digest
 from jurist.store.migrations import upgrade
-from jurist.store.sql_store import SqlStore
+from jurist.store.queue import LineQueue, SqlLineQueue
+from jurist.store.records import FileStorage
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 log = logging.getLogger("jurist")
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The store by concern, all over the one database."""
+
+    files: FileStore
+    chunks: ChunkStore
+    batches: BatchStore
+    tasks: BatchTasks
+    queue: LineQueue
+    cache: CacheStore
+
+    @classmethod
+    def over(cls, db: Database) -> Stores:
+        return cls(
+            SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db), SqlLineQueue(db),
+            SqlCacheStore(db),
+        )  # fmt: skip
 
 
 @dataclass
@@ -41,7 +66,7 @@ class Services:
     chat: ChatService
     backends: list[Backend]
     db: Database
-    store: SqlStore
+    stores: Stores
     blobs: BlobStore
     files: FileService
     batches: BatchService
@@ -54,7 +79,7 @@ class Services:
 
     @property
     def reports(self) -> ReportService:
-        return ReportService(self.store, self.blobs, self.batches)
+        return ReportService(self.stores.files, self.blobs, self.batches)
 
     def make_worker(self) -> Worker:
         s = self.settings
@@ -66,7 +91,11 @@ class Services:
             max_batch_lines=s.max_batch_lines,
         )
         models = {name: m.config for name, m in self.chat.models.items()}
-        return Worker(self.store, self.blobs, self.chat, models, config, self.clock, self.metrics)
+        stores = self.stores
+        return Worker(
+            stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
+            self.metrics,
+        )  # fmt: skip
 
     async def start(self, run_worker: bool | None = None) -> None:
         """Open the database (migrating it), start the backends and, by default, a worker."""
@@ -130,25 +159,25 @@ def build_services(
             unique.append(backend)
     the_clock: Clock = clock or SystemClock()
     db = open_database(settings.resolved_database_url)
-    store = SqlStore(db)
+    stores = Stores.over(db)
     blobs: BlobStore = (
-        DatabaseBlobs(store)
-        if settings.resolved_file_storage == "database"
+        DatabaseBlobs(stores.chunks)
+        if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
         else DiskBlobs(settings.data_dir / "files")
     )
     files = FileService(
-        store, blobs, FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes), the_clock
+        stores.files, blobs, FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes), the_clock
     )
-    batches = BatchService(store, the_clock, settings.batch_status_style)
+    batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style)
     metrics = Metrics()
-    chat = ChatService(models, cache=store if settings.cache else None, counter=metrics)
+    chat = ChatService(models, cache=stores.cache if settings.cache else None, counter=metrics)
     return Services(
         settings,
         auth,
         chat,
         unique,
         db,
-        store,
+        stores,
         blobs,
         files,
         batches,

@@ -9,10 +9,13 @@
     ├── NotFound                     404 invalid_request_error
     │   └── ModelNotFound            404 code=model_not_found
     ├── RateLimited                  429 code=rate_limit_exceeded (carries retry_after)
-    └── BackendError                 502 code=upstream_error (carries retryable)
-        ├── BackendTimeout           504 code=upstream_timeout
-        ├── BackendUnavailable       502 code=upstream_unavailable
-        └── BackendRejected          400 code=upstream_rejected (the upstream refused our input)
+    ├── BackendError                 502 code=upstream_error (carries retryable)
+    │   ├── BackendTimeout           504 code=upstream_timeout
+    │   ├── BackendUnavailable       502 code=upstream_unavailable
+    │   └── BackendRejected          400 code=upstream_rejected (the upstream refused our input)
+    └── StoreError                   500 code=store_error (raised by store/, on SQLite and PostgreSQL)
+        └── Conflict                 500 code=conflict (a unique key is taken; the services resolve it,
+                                         so one that reaches a client is a server fault)
 
 Each class carries ``status_code``, ``type`` and ``code``; ``param`` names the offending request
 field when there is one. The default message is the class docstring.
@@ -132,3 +135,15 @@ class BackendRejected(BackendError):
     type = "invalid_request_error"
     code = "upstream_rejected"
     retryable = False
+
+
+class StoreError(JuristError):
+    """The database refused an operation."""
+
+    code = "store_error"
+
+
+class Conflict(StoreError):
+    """A row with the same unique key already exists."""
+
+    code = "conflict"

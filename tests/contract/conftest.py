@@ -1,40 +1,69 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from jurist.composition import Stores
 from jurist.store.database import Database, PostgresDatabase, SqliteDatabase
 from jurist.store.migrations import upgrade
-from jurist.store.sql_store import SqlStore
+
+NewDatabase = Callable[[], Awaitable[Database]]
 
 
 def reset_postgres(url: str) -> None:
+    """An empty ``public`` schema, and no other."""
     with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+            "AND nspname NOT IN ('information_schema', 'public')"
+        ).fetchall()
+        for (schema,) in rows:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """An empty database of each kind; every contract test runs on both."""
-    db: Database
-    if request.param == "sqlite":
-        db = SqliteDatabase(tmp_path / "contract.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
+async def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[NewDatabase]:
+    """Makes empty, open databases of one kind (every contract test runs on both kinds): SQLite files,
+    or schemas of one PostgreSQL database (each connection's ``search_path`` is its own schema)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    if url:
         reset_postgres(url)
-        db = PostgresDatabase(url)
-    await db.open()
+    opened: list[Database] = []
+
+    async def make() -> Database:
+        db: Database
+        n = len(opened)
+        if not url:
+            db = SqliteDatabase(tmp_path / f"contract-{n}.db")
+        elif n == 0:
+            db = PostgresDatabase(url)
+        else:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA install_{n}")
+            db = PostgresDatabase(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dinstall_{n}")
+        await db.open()
+        opened.append(db)
+        return db
+
     try:
-        yield db
+        yield make
     finally:
-        await db.close()
+        for db in opened:
+            await db.close()
 
 
 @pytest.fixture
-async def store(database: Database) -> SqlStore:
+async def database(new_database: NewDatabase) -> Database:
+    """An empty database of each kind."""
+    return await new_database()
+
+
+@pytest.fixture
+async def stores(database: Database) -> Stores:
     await upgrade(database)
-    return SqlStore(database)
+    return Stores.over(database)

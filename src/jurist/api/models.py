@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from jurist.api.deps import services_of, tenant_of
 from jurist.errors import ModelNotFound
 from jurist.protocol.chat import ModelCard, ModelJudging, ModelList
+from jurist.store.database import ping
 
 
 def _card(request: Request, name: str) -> ModelCard:
@@ -46,7 +47,7 @@ async def readyz(request: Request) -> Response:
     services = services_of(request)
     checks: dict[str, str] = {}
     try:
-        await services.store.ping()
+        await ping(services.db)
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
@@ -61,7 +62,7 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus exposition (text format)."""
     services = services_of(request)
-    body = await services.metrics.render(services.store)
+    body = await services.metrics.render(services.stores.queue)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

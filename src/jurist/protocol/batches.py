@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class BatchStatus(StrEnum):
+    """OpenAI's batch statuses (the PAI-compatible spelling is ``PAI_STATUS``)."""
+
+    VALIDATING = "validating"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+    FINALIZING = "finalizing"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED})
 
 
 class BatchCreate(BaseModel):
@@ -61,7 +82,7 @@ class Batch(BaseModel):
     errors: BatchErrors | None
     input_file_id: str
     completion_window: str
-    status: str
+    status: BatchStatus
     output_file_id: str | None
     error_file_id: str | None
     created_at: int
@@ -80,7 +101,7 @@ class Batch(BaseModel):
     def pai_compatible(self) -> dict[str, Any]:
         """PAI's own spelling (seed 000): its status names and ``in_process_at`` / ``FinalizingAt``."""
         data = self.model_dump(mode="json")
-        data["status"] = PAI_STATUS.get(self.status, self.status)
+        data["status"] = PAI_STATUS[self.status]
         data["in_process_at"] = data.pop("in_progress_at")
         data["FinalizingAt"] = data.pop("finalizing_at")
         return data
@@ -88,14 +109,14 @@ class Batch(BaseModel):
 
 # PAI documents "Creating" and "Succeeded"; the other names follow the same style.
 PAI_STATUS = {
-    "validating": "Creating",
-    "in_progress": "Running",
-    "finalizing": "Finalizing",
-    "completed": "Succeeded",
-    "failed": "Failed",
-    "expired": "Expired",
-    "cancelling": "Cancelling",
-    "cancelled": "Cancelled",
+    BatchStatus.VALIDATING: "Creating",
+    BatchStatus.IN_PROGRESS: "Running",
+    BatchStatus.FINALIZING: "Finalizing",
+    BatchStatus.COMPLETED: "Succeeded",
+    BatchStatus.FAILED: "Failed",
+    BatchStatus.EXPIRED: "Expired",
+    BatchStatus.CANCELLING: "Cancelling",
+    BatchStatus.CANCELLED: "Cancelled",
 }
 
 

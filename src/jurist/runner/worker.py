@@ -14,29 +14,23 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Protocol
-
 from dataclasses import dataclass
+from typing import Protocol
 
 from jurist.errors import JuristError
 from jurist.ids import Clock, new_id, new_ids, request_id
+from jurist.protocol.batches import BatchStatus
 from jurist.runner.execute import Retry, execute_line, output_line, output_line_bytes
 from jurist.runner.finalize import finalize_batch
 from jurist.runner.lines import LineValidator, ValidLine
 from jurist.runner.spool import SpoolWriter
 from jurist.service.chat import ChatService
 from jurist.settings import ModelConfig
+from jurist.store.batch_tasks import BatchTasks
 from jurist.store.blobs import BlobStore, split_lines
-from jurist.store.records import (
-    CANCELLING,
-    FINALIZING,
-    IN_PROGRESS,
-    VALIDATING,
-    BatchRecord,
-    ClaimedRequest,
-    RequestResult,
-)
-from jurist.store.sql_store import SqlStore
+from jurist.store.files import FileStore
+from jurist.store.queue import LineQueue
+from jurist.store.records import BatchRecord, ClaimedRequest, RequestResult
 
 log = logging.getLogger("jurist.runner")
 _INSERT_CHUNK = 1000
@@ -79,7 +73,9 @@ class NoEvents:
 class Worker:
     def __init__(
         self,
-        store: SqlStore,
+        files: FileStore,
+        tasks: BatchTasks,
+        queue: LineQueue,
         blobs: BlobStore,
         chat: ChatService,
         models: dict[str, ModelConfig],
@@ -87,7 +83,9 @@ class Worker:
         clock: Clock,
         events: RunnerEvents | None = None,
     ) -> None:
-        self.store = store
+        self.files = files
+        self.tasks = tasks
+        self.queue = queue
         self.blobs = blobs
         self.chat = chat
         self.models = models
@@ -149,7 +147,7 @@ class Worker:
                 claimed: list[ClaimedRequest] = []
                 if free > 0:
                     try:
-                        claimed = await self.store.claim_requests(
+                        claimed = await self.queue.claim(
                             self.owner, model, min(free, 256), self.clock.now(), self.config.lease_seconds
                         )
                     except Exception:
@@ -187,7 +185,7 @@ class Worker:
             )
         if isinstance(outcome, Retry):
             self.events.line_retried(claimed.model, outcome.error)
-            await self.store.retry_later(
+            await self.queue.retry_later(
                 self.owner, claimed.batch_id, claimed.line, self.clock.now() + outcome.delay
             )
             return
@@ -208,20 +206,20 @@ class Worker:
             return
         results, self._pending = self._pending, []
         try:
-            await self.store.record_results(self.owner, results, int(self.clock.now()))
+            await self.queue.record_results(self.owner, results, int(self.clock.now()))
         except Exception:
             log.exception("recording %d results failed; will retry", len(results))
             self._pending = results + self._pending
 
     async def _heartbeat_once(self) -> bool:
         until = self.clock.now() + self.config.lease_seconds
-        await self.store.heartbeat(self.owner, until)
+        await self.queue.heartbeat(self.owner, until)
         if self._task_batch is not None:
-            await self.store.extend_batch_task(self._task_batch, self.owner, until)
+            await self.tasks.extend(self._task_batch, self.owner, until)
         return False
 
     async def _reclaim_once(self) -> bool:
-        count = await self.store.reclaim_expired(self.clock.now())
+        count = await self.queue.reclaim_expired(self.clock.now())
         if count:
             log.warning("reclaimed %d lines whose worker stopped heart-beating", count)
             self.events.leases_reclaimed(count)
@@ -230,7 +228,7 @@ class Worker:
     # ---------------------------------------------------- batch-level tasks
     async def _tasks_once(self) -> bool:
         now = self.clock.now()
-        batch = await self.store.claim_batch_task(self.owner, now, self.config.lease_seconds)
+        batch = await self.tasks.claim(self.owner, now, self.config.lease_seconds)
         if batch is None:
             return False
         self._task_batch = batch.id
@@ -238,29 +236,29 @@ class Worker:
             await self._handle(batch)
         except Exception:
             log.exception("batch %s: %s step failed; will retry", batch.id, batch.status)
-            await self.store.release_batch_task(batch.id, self.owner, self.clock.now() + 5)
+            await self.tasks.release(batch.id, self.owner, self.clock.now() + 5)
         finally:
             self._task_batch = None
         return True
 
     async def _handle(self, batch: BatchRecord) -> None:
         now = self.clock.now()
-        if batch.status == VALIDATING:
+        if batch.status == BatchStatus.VALIDATING:
             await self._validate(batch)
-        elif batch.status == IN_PROGRESS:  # past its completion window
-            await self.store.expire_open_lines(batch.id, self.owner, int(now))
-            await self._finalize(batch.id)
-        elif batch.status == FINALIZING:
-            await self._finalize(batch.id)
-        elif batch.status == CANCELLING:
-            running = await self.store.settle_cancel(batch.id, now)
+        elif batch.status == BatchStatus.IN_PROGRESS:  # past its completion window
+            await self.tasks.expire_open_lines(batch.id, self.owner, int(now))
+            await self._finalize(batch)
+        elif batch.status == BatchStatus.FINALIZING:
+            await self._finalize(batch)
+        elif batch.status == BatchStatus.CANCELLING:
+            running = await self.tasks.settle_cancel(batch.id, now)
             if running:
-                await self.store.release_batch_task(batch.id, self.owner, now + self.config.poll_seconds * 5)
+                await self.tasks.release(batch.id, self.owner, now + self.config.poll_seconds * 5)
             else:
-                await self._finalize(batch.id)
+                await self._finalize(batch)
 
-    async def _finalize(self, batch_id: str) -> None:
-        await finalize_batch(self.store, self.blobs, batch_id, self.owner, int(self.clock.now()))
+    async def _finalize(self, batch: BatchRecord) -> None:
+        await finalize_batch(self.tasks, self.blobs, batch, self.owner, int(self.clock.now()))
 
     async def _queue(self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter) -> None:
         """Queue validated lines. Those the judge cache already answers are finished here, with no
@@ -272,7 +270,7 @@ class Worker:
                 keys[line.line] = key
         hits = await self.chat.cached(sorted(set(keys.values())))
         if not hits:
-            await self.store.add_requests(batch_id, [line.queued() for line in lines])
+            await self.tasks.add_lines(batch_id, [line.queued() for line in lines])
             return
         left = []
         by_model: dict[str, int] = {}
@@ -288,18 +286,18 @@ class Worker:
             tokens_out += body.completion_tokens
             rid, line_id = "req_" + next(ids), "batch_req_" + next(ids)
             await spool.add(line.line, output_line_bytes(line_id, line.custom_id, rid, 200, body.json))
-        await self.store.add_requests(batch_id, left, (sum(by_model.values()), tokens_in, tokens_out))
+        await self.tasks.add_lines(batch_id, left, (sum(by_model.values()), tokens_in, tokens_out))
         for model, n in by_model.items():
             self.events.line_finished(model, True, n)
 
     async def _validate(self, batch: BatchRecord) -> None:
         now = int(self.clock.now())
-        await self.store.clear_requests(batch.id)
-        source = await self.store.get_file(batch.tenant, batch.input_file_id)
+        await self.tasks.clear_lines(batch.id)
+        source = await self.files.get(batch.tenant, batch.input_file_id)
         if source is None:
             error = {"code": "invalid_request", "message": "The input file no longer exists.",
                      "param": "input_file_id", "line": None}  # fmt: skip
-            await self.store.fail_batch(batch.id, self.owner, [error], now)
+            await self.tasks.fail(batch.id, self.owner, [error], now)
             return
         validator = LineValidator(batch.endpoint, frozenset(self.chat.models), self.config.max_batch_lines)
         spool = SpoolWriter(self.blobs, batch.id)
@@ -318,7 +316,7 @@ class Worker:
             errors = validator.finish()
             if errors:
                 await spool.discard()
-                await self.store.fail_batch(batch.id, self.owner, errors, int(self.clock.now()))
+                await self.tasks.fail(batch.id, self.owner, errors, int(self.clock.now()))
                 return
             if buffer:
                 await self._queue(batch.id, buffer, spool)
@@ -327,4 +325,4 @@ class Worker:
             await spool.discard()
             raise
         model = ",".join(validator.used_models)
-        await self.store.start_batch(batch.id, self.owner, validator.count, model, int(self.clock.now()))
+        await self.tasks.start(batch.id, self.owner, validator.count, model, int(self.clock.now()))

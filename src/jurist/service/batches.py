@@ -8,13 +8,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jurist.errors import InvalidRequest, NotFound
+from jurist.errors import Conflict, InvalidRequest, NotFound
 from jurist.ids import Clock, new_id
-from jurist.protocol.batches import Batch, BatchCreate, BatchErrors, BatchList, BatchUsage, RequestCounts
+from jurist.protocol.batches import (
+    Batch,
+    BatchCreate,
+    BatchErrors,
+    BatchList,
+    BatchStatus,
+    BatchUsage,
+    RequestCounts,
+)
 from jurist.service.files import not_found as file_not_found
 from jurist.service.validation import first_error
-from jurist.store.records import TERMINAL, VALIDATING, BatchRecord
-from jurist.store.sql_store import SqlStore
+from jurist.store.batches import BatchStore
+from jurist.store.files import FileStore
+from jurist.store.records import BatchRecord
 
 ENDPOINTS = ("/v1/chat/completions",)
 WINDOW_SECONDS = {"24h": 86400}
@@ -72,8 +81,9 @@ def _check_metadata(metadata: dict[str, str] | None) -> None:
 
 
 class BatchService:
-    def __init__(self, store: SqlStore, clock: Clock, style: str = "openai") -> None:
+    def __init__(self, store: BatchStore, files: FileStore, clock: Clock, style: str = "openai") -> None:
         self.store = store
+        self.files = files
         self.clock = clock
         self.style = style
         self.on_change: Callable[[], None] | None = None  # an in-process worker's nudge
@@ -92,7 +102,7 @@ class BatchService:
         """Create a batch. With an ``Idempotency-Key``, a retried create returns the batch the first
         call made instead of a duplicate (the SDK retries POSTs on timeouts and 5xx)."""
         if idempotency_key:
-            existing = await self.store.batch_by_idempotency_key(tenant, idempotency_key)
+            existing = await self.store.by_idempotency_key(tenant, idempotency_key)
             if existing is not None:
                 return existing
         try:
@@ -108,7 +118,7 @@ class BatchService:
         if params.completion_window not in WINDOW_SECONDS:
             raise InvalidRequest("completion_window must be '24h'.", param="completion_window")
         _check_metadata(params.metadata)
-        source = await self.store.get_file(tenant, params.input_file_id)
+        source = await self.files.get(tenant, params.input_file_id)
         if source is None:
             error = file_not_found(params.input_file_id)
             error.param = "input_file_id"
@@ -125,17 +135,17 @@ class BatchService:
             endpoint=params.endpoint,
             input_file_id=source.id,
             completion_window=params.completion_window,
-            status=VALIDATING,
+            status=BatchStatus.VALIDATING,
             created_at=now,
             expires_at=now + WINDOW_SECONDS[params.completion_window],
             metadata=params.metadata,
             idempotency_key=idempotency_key or None,
         )
         try:
-            await self.store.insert_batch(record)
-        except Exception:
+            await self.store.insert(record)
+        except Conflict:
             if idempotency_key:  # a concurrent retry with the same key won the race
-                existing = await self.store.batch_by_idempotency_key(tenant, idempotency_key)
+                existing = await self.store.by_idempotency_key(tenant, idempotency_key)
                 if existing is not None:
                     return existing
             raise
@@ -143,13 +153,13 @@ class BatchService:
         return record
 
     async def get(self, tenant: str, batch_id: str) -> BatchRecord:
-        record = await self.store.get_batch(tenant, batch_id)
+        record = await self.store.get(tenant, batch_id)
         if record is None:
             raise not_found(batch_id)
         return record
 
     async def list(self, tenant: str, *, after: str | None, limit: int) -> BatchList:
-        page = await self.store.list_batches(tenant, after=after, limit=limit)
+        page = await self.store.page(tenant, after=after, limit=limit)
         data = [self.wire(r) for r in page.items]
         return BatchList(
             data=data,
@@ -162,7 +172,7 @@ class BatchService:
         record = await self.store.request_cancel(tenant, batch_id, int(self.clock.now()))
         if record is None:
             raise not_found(batch_id)
-        if record.status in TERMINAL and record.status != "cancelled":
+        if record.status.is_terminal and record.status != BatchStatus.CANCELLED:
             raise InvalidRequest(f"Cannot cancel a batch with status '{record.status}'.", param="batch_id")
         self._changed()
         return record

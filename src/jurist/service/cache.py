@@ -17,14 +17,6 @@ from jurist.settings import ModelConfig
 _NOT_IN_KEY = frozenset({"stream", "stream_options", "user", "metadata", "cache", "store", "service_tier"})
 
 
-class CacheStore(Protocol):
-    async def cache_get(self, key: str) -> str | None: ...
-
-    async def cache_get_many(self, keys: list[str]) -> dict[str, str]: ...
-
-    async def cache_put(self, key: str, model: str, response: str, now: int) -> None: ...
-
-
 class CacheCounter(Protocol):
     def cache_result(self, result: str, n: int = 1) -> None: ...
 

@@ -27,11 +27,12 @@ from jurist.protocol.chat import (
     ResponseMessage,
     Usage,
 )
-from jurist.service.cache import CacheCounter, CachedBody, CacheStore, cache_key, cacheable, refreshed
+from jurist.service.cache import CacheCounter, CachedBody, cache_key, cacheable, refreshed
 from jurist.service.ensemble import EnsemblePlan, run_ensemble
 from jurist.service.judge import JudgeOutcome, run_judgment
 from jurist.service.validation import first_error
 from jurist.settings import ModelConfig
+from jurist.store.cache import CacheStore
 
 _STREAM_PIECE = 64
 _PASSTHROUGH_KNOWN = frozenset(

@@ -10,8 +10,8 @@ from jurist.errors import InvalidRequest, NotFound, PayloadTooLarge
 from jurist.ids import Clock, new_id
 from jurist.protocol.files import FileList, FileObject
 from jurist.store.blobs import BlobStore
+from jurist.store.files import FileStore
 from jurist.store.records import FileRecord
-from jurist.store.sql_store import SqlStore
 
 UPLOAD_PURPOSES = frozenset({"batch", "user_data", "assistants", "fine-tune", "vision", "evals"})
 LISTED_PURPOSES = UPLOAD_PURPOSES | {"batch_output", "assistants_output", "fine-tune-results"}
@@ -40,7 +40,7 @@ def file_object(record: FileRecord) -> FileObject:
 
 
 class FileService:
-    def __init__(self, store: SqlStore, blobs: BlobStore, limits: FileLimits, clock: Clock) -> None:
+    def __init__(self, store: FileStore, blobs: BlobStore, limits: FileLimits, clock: Clock) -> None:
         self.store = store
         self.blobs = blobs
         self.limits = limits
@@ -117,14 +117,14 @@ class FileService:
             storage=self.blobs.kind,
         )
         try:
-            await self.store.insert_file(record)
+            await self.store.insert(record)
         except BaseException:
             await self.blobs.delete(file_id)
             raise
         return file_object(record)
 
     async def get(self, tenant: str, file_id: str) -> FileRecord:
-        record = await self.store.get_file(tenant, file_id)
+        record = await self.store.get(tenant, file_id)
         if record is None:
             raise not_found(file_id)
         return record
@@ -132,7 +132,7 @@ class FileService:
     async def list(
         self, tenant: str, *, purpose: str | None, after: str | None, limit: int, order: str
     ) -> FileList:
-        page = await self.store.list_files(tenant, purpose=purpose, after=after, limit=limit, order=order)
+        page = await self.store.page(tenant, purpose=purpose, after=after, limit=limit, order=order)
         data = [file_object(r) for r in page.items]
         return FileList(
             data=data,
@@ -142,7 +142,7 @@ class FileService:
         )
 
     async def delete(self, tenant: str, file_id: str) -> None:
-        record = await self.store.delete_file(tenant, file_id)
+        record = await self.store.delete(tenant, file_id)
         if record is None:
             raise not_found(file_id)
         await self.blobs.delete(file_id)

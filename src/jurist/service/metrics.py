@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from jurist.errors import JuristError
-
-
-class QueueDepth(Protocol):
-    async def queue_depth(self) -> dict[str, int]: ...
+from jurist.store.queue import QueueDepth
 
 
 class Metrics:
@@ -56,8 +51,8 @@ class Metrics:
     def leases_reclaimed(self, count: int) -> None:
         self.reclaims.inc(count)
 
-    async def render(self, store: QueueDepth) -> bytes:
-        depth = await store.queue_depth()
+    async def render(self, queue: QueueDepth) -> bytes:
+        depth = await queue.depth()
         self.queue.clear()
         for model, count in depth.items():
             self.queue.labels(model).set(count)

@@ -12,20 +12,20 @@ from jurist.errors import InvalidRequest
 from jurist.evaluation.report import ReportBuilder
 from jurist.service.batches import BatchService
 from jurist.store.blobs import BlobStore, split_lines
-from jurist.store.sql_store import SqlStore
+from jurist.store.files import FileStore
 
 MALFORMED = object()
 
 
 class ReportService:
-    def __init__(self, store: SqlStore, blobs: BlobStore, batches: BatchService) -> None:
-        self.store = store
+    def __init__(self, files: FileStore, blobs: BlobStore, batches: BatchService) -> None:
+        self.files = files
         self.blobs = blobs
         self.batches = batches
 
     async def _lines(self, tenant: str, file_id: str | None) -> Any:
         """Parsed lines of one of the tenant's files, streamed; nothing when it is gone."""
-        if file_id is None or await self.store.get_file(tenant, file_id) is None:
+        if file_id is None or await self.files.get(tenant, file_id) is None:
             return
         async for raw in split_lines(self.blobs.read(file_id)):
             if raw.strip():

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
-from jurist.store.sql_store import SqlStore
+from jurist.store.chunks import ChunkStore
+from jurist.store.records import FileStorage
 
 PART_BYTES = 1 << 20
 
@@ -25,7 +26,7 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
-    kind: str
+    kind: FileStorage
 
     def writer(self, file_id: str) -> BlobWriter: ...
 
@@ -71,7 +72,7 @@ class _DiskWriter:
 
 
 class DiskBlobs:
-    kind = "disk"
+    kind = FileStorage.DISK
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -98,8 +99,8 @@ class DiskBlobs:
 
 
 class _DatabaseWriter:
-    def __init__(self, store: SqlStore, file_id: str) -> None:
-        self._store = store
+    def __init__(self, chunks: ChunkStore, file_id: str) -> None:
+        self._chunks = chunks
         self._file_id = file_id
         self._buffer = bytearray()
         self._part = 0
@@ -113,7 +114,7 @@ class _DatabaseWriter:
             del self._buffer[:PART_BYTES]
 
     async def _flush(self, data: bytes) -> None:
-        await self._store.put_chunk(self._file_id, self._part, data)
+        await self._chunks.put(self._file_id, self._part, data)
         self._part += 1
 
     async def commit(self) -> int:
@@ -123,27 +124,27 @@ class _DatabaseWriter:
         return self.size
 
     async def abort(self) -> None:
-        await self._store.drop_chunks(self._file_id)
+        await self._chunks.drop(self._file_id)
 
 
 class DatabaseBlobs:
-    kind = "database"
+    kind = FileStorage.DATABASE
 
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
+    def __init__(self, chunks: ChunkStore) -> None:
+        self._chunks = chunks
 
     def writer(self, file_id: str) -> BlobWriter:
-        return _DatabaseWriter(self._store, file_id)
+        return _DatabaseWriter(self._chunks, file_id)
 
     async def read(self, file_id: str) -> AsyncIterator[bytes]:
         part = 0
-        while (chunk := await self._store.get_chunk(file_id, part)) is not None:
+        while (chunk := await self._chunks.get(file_id, part)) is not None:
             if chunk:
                 yield chunk
             part += 1
 
     async def delete(self, file_id: str) -> None:
-        await self._store.drop_chunks(file_id)
+        await self._chunks.drop(file_id)
 
 
 async def split_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

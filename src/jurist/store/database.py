@@ -2,7 +2,8 @@
 
 Queries are written once with ``:name`` parameters; the PostgreSQL adapter rewrites them to psycopg's
 ``%(name)s``. Every write happens in a transaction: ``BEGIN IMMEDIATE`` on SQLite (one writer at a time,
-across processes too), a pooled connection's transaction on PostgreSQL.
+across processes too), a pooled connection's transaction on PostgreSQL. A statement that breaks a
+unique key raises ``Conflict`` on both.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from jurist.errors import ConfigError, Conflict
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Mapping[str, Any]
@@ -42,6 +46,44 @@ class Database(Protocol):
     async def script(self, sql: str) -> None: ...
 
 
+async def ping(db: Database) -> None:
+    """Raises unless the database answers a query."""
+    async with db.transaction() as tx:
+        await tx.fetchone("SELECT 1 AS one")
+
+
+def row_lock(dialect: Dialect, *, skip_locked: bool = False) -> str:
+    """The clause that locks the rows a ``SELECT`` picks for an update in the same transaction.
+    PostgreSQL needs it (``SKIP LOCKED`` lets concurrent claimers pass each other's rows); SQLite has
+    no row locks and needs none, its write transaction already excludes every other writer."""
+    if dialect != "postgresql":
+        return ""
+    return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+
+
+_UNIQUE = {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
+
+
+@contextmanager
+def _sqlite_conflicts() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if getattr(exc, "sqlite_errorcode", None) in _UNIQUE:
+            raise Conflict(str(exc)) from exc
+        raise
+
+
+@contextmanager
+def _postgres_conflicts() -> Iterator[None]:
+    from psycopg.errors import UniqueViolation
+
+    try:
+        yield
+    except UniqueViolation as exc:
+        raise Conflict(str(exc).strip()) from exc
+
+
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -54,30 +96,43 @@ class _SqliteTx:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 
+    async def _run(self, sql: str, params: Params | None) -> Any:
+        with _sqlite_conflicts():
+            return await self._conn.execute(sql, dict(params or {}))
+
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        cursor = await self._conn.execute(sql, dict(params or {}))
+        cursor = await self._run(sql, params)
         return int(cursor.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, [dict(r) for r in rows])
+        with _sqlite_conflicts():
+            await self._conn.executemany(sql, [dict(r) for r in rows])
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
-        cursor = await self._conn.execute(sql, dict(params or {}))
+        cursor = await self._run(sql, params)
         row = await cursor.fetchone()
         return dict(row) if row is not None else None
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
-        cursor = await self._conn.execute(sql, dict(params or {}))
+        cursor = await self._run(sql, params)
         return [dict(r) for r in await cursor.fetchall()]
 
 
 class SqliteDatabase:
+    """One aiosqlite connection per process.
+
+    ``_serialise_writes`` lets one transaction at a time use that connection: every transaction starts
+    with ``BEGIN IMMEDIATE`` (it takes SQLite's write lock up front), and SQLite allows one writer, so
+    this process's transactions queue here instead of interleaving on the shared connection. Between
+    processes, ``BEGIN IMMEDIATE`` and the busy timeout serialise them.
+    """
+
     dialect: Dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: Any = None
-        self._lock = asyncio.Lock()
+        self._serialise_writes = asyncio.Lock()
 
     async def open(self) -> None:
         import aiosqlite
@@ -100,7 +155,7 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._lock:
+        async with self._serialise_writes:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteTx(self._conn)
@@ -110,7 +165,7 @@ class SqliteDatabase:
             await self._conn.execute("COMMIT")
 
     async def script(self, sql: str) -> None:
-        async with self._lock:
+        async with self._serialise_writes:
             await self._conn.executescript(sql)
 
 
@@ -118,21 +173,26 @@ class _PostgresTx:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 
+    async def _run(self, sql: str, params: Params | None) -> Any:
+        with _postgres_conflicts():
+            return await self._conn.execute(to_pyformat(sql), dict(params or {}))
+
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        cursor = await self._conn.execute(to_pyformat(sql), dict(params or {}))
+        cursor = await self._run(sql, params)
         return int(cursor.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self._conn.cursor() as cursor:
-            await cursor.executemany(to_pyformat(sql), [dict(r) for r in rows])
+            with _postgres_conflicts():
+                await cursor.executemany(to_pyformat(sql), [dict(r) for r in rows])
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
-        cursor = await self._conn.execute(to_pyformat(sql), dict(params or {}))
+        cursor = await self._run(sql, params)
         row: Row | None = await cursor.fetchone()
         return row
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
-        cursor = await self._conn.execute(to_pyformat(sql), dict(params or {}))
+        cursor = await self._run(sql, params)
         rows: list[Row] = await cursor.fetchall()
         return rows
 
@@ -179,8 +239,6 @@ def open_database(url: str) -> Database:
         return SqliteDatabase(Path(url[len("sqlite:///") :]))
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         return PostgresDatabase(url.replace("postgresql+psycopg://", "postgresql://", 1))
-    from jurist.errors import ConfigError
-
     raise ConfigError(
         f"unsupported database URL {url.split('://', 1)[0]}://… (use sqlite:/// or postgresql://)"
     )

@@ -1,27 +1,33 @@
-"""What the store holds. The store speaks these records, never wire models."""
+"""What the store holds. The store speaks these records, never wire models (a batch's status is
+OpenAI's vocabulary, ``protocol.batches.BatchStatus``; the states below are the store's own)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
-# Batch statuses (OpenAI names; the PAI-compatible spelling is an API concern).
-VALIDATING = "validating"
-FAILED = "failed"
-IN_PROGRESS = "in_progress"
-FINALIZING = "finalizing"
-COMPLETED = "completed"
-EXPIRED = "expired"
-CANCELLING = "cancelling"
-CANCELLED = "cancelled"
-TERMINAL = frozenset({COMPLETED, FAILED, EXPIRED, CANCELLED})
+from jurist.protocol.batches import BatchStatus
 
-# Request-line states.
-QUEUED = "queued"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-ERRORED = "errored"
-LINE_EXPIRED = "expired"
+T = TypeVar("T")
+
+
+class LineState(StrEnum):
+    """Where one request line of a batch is: queued → running (leased to a worker) → one final state."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    ERRORED = "errored"
+    EXPIRED = "expired"  # the batch's completion window closed first
+    CANCELLED = "cancelled"  # the batch was cancelled before the line ran
+
+
+class FileStorage(StrEnum):
+    """Where a file's bytes live (``store.blobs``)."""
+
+    DISK = "disk"
+    DATABASE = "database"
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,7 @@ class FileRecord:
     bytes: int
     created_at: int
     expires_at: int | None = None
-    storage: str = "disk"
+    storage: FileStorage = FileStorage.DISK
 
 
 @dataclass
@@ -43,7 +49,7 @@ class BatchRecord:
     endpoint: str
     input_file_id: str
     completion_window: str
-    status: str
+    status: BatchStatus
     created_at: int
     expires_at: int | None
     metadata: dict[str, str] | None = None
@@ -63,7 +69,7 @@ class BatchRecord:
     failed: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    outcome: str | None = None  # the terminal status finalizing leads to
+    outcome: BatchStatus | None = None  # the terminal status finalizing leads to
     idempotency_key: str | None = None
 
 
@@ -105,12 +111,14 @@ class RequestResult:
 class FinishedLine:
     line: int
     custom_id: str
-    state: str
+    state: LineState
     response: str | None
     request_id: str | None
 
 
 @dataclass
-class Page:
-    items: list[Any] = field(default_factory=list)
+class Page(Generic[T]):
+    """One page of a keyset-paginated listing."""
+
+    items: list[T] = field(default_factory=list)
     has_more: bool = False

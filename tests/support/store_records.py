@@ -1,0 +1,43 @@
+"""Records for the store contract tests (tests/contract), and a batch brought to in_progress."""
+
+from __future__ import annotations
+
+from jurist.composition import Stores
+from jurist.protocol.batches import BatchStatus
+from jurist.store.records import BatchRecord, FileRecord, FileStorage, RequestLine, RequestResult
+
+NOW = 1_800_000_000
+
+
+def file(i: int, tenant: str = "t1", purpose: str = "batch") -> FileRecord:
+    return FileRecord(
+        f"file-{i:03d}", tenant, purpose, f"f{i}.jsonl", 10 * i, NOW + i, None, FileStorage.DISK
+    )
+
+
+def batch(i: int, tenant: str = "t1", idempotency_key: str | None = None) -> BatchRecord:
+    return BatchRecord(
+        f"batch_{i:03d}",
+        tenant,
+        "/v1/chat/completions",
+        "file-001",
+        "24h",
+        BatchStatus.VALIDATING,
+        NOW + i,
+        NOW + i + 86400,
+        idempotency_key=idempotency_key,
+    )
+
+
+def result(batch_id: str, line: int, ok: bool = True) -> RequestResult:
+    return RequestResult(batch_id, line, ok, 200 if ok else 500, f"req_{line}", f'{{"line": {line}}}', 3, 4)
+
+
+async def running_batch(stores: Stores, lines: int, model: str = "m") -> str:
+    """batch_001, validated by worker w0 with ``lines`` queued lines for ``model``: in_progress."""
+    await stores.batches.insert(batch(1))
+    task = await stores.tasks.claim("w0", NOW, 60)
+    assert task is not None and task.id == "batch_001"
+    await stores.tasks.add_lines(task.id, [RequestLine(i, f"c{i}", model, "{}") for i in range(1, lines + 1)])
+    assert await stores.tasks.start(task.id, "w0", lines, model, NOW)
+    return task.id
