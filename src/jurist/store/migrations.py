@@ -1,12 +1,14 @@
 """Ordered, named schema migrations for both databases, and the runner behind ``jurist db upgrade``.
 
-Each migration is one DDL template rendered per dialect. ``schema_snapshot`` reads the resulting
-catalog so tests can check that a fresh schema equals a migrated one.
+Each migration is one DDL template rendered per dialect, applied once (``schema_migrations`` records
+it). Migrations already released are never edited: a change is a new migration at the end, so an old
+install and a new one reach the same schema (``store.catalogue`` reads it; the contract tests compare).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jurist.store.database import Database, Dialect
@@ -140,12 +142,13 @@ async def applied(db: Database) -> list[str]:
     return [r["name"] for r in rows]
 
 
-async def upgrade(db: Database) -> list[str]:
+async def upgrade(db: Database, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
     """Apply every pending migration, each in its own transaction; returns the names applied.
-    Safe to run from several processes at once (the migration row is the lock)."""
+    Safe to run from several processes at once (the migration row is the lock). ``migrations`` is a
+    prefix of ``MIGRATIONS`` only to build the database an older release left (tests)."""
     done = set(await applied(db))
     newly: list[str] = []
-    for migration in MIGRATIONS:
+    for migration in migrations:
         if migration.name in done:
             continue
         async with db.transaction() as tx:
@@ -164,41 +167,3 @@ async def upgrade(db: Database) -> list[str]:
             )
         newly.append(migration.name)
     return newly
-
-
-def fresh_schema(dialect: Dialect) -> list[str]:
-    """Every statement of every migration, in order: the schema a new database gets."""
-    return [s for m in MIGRATIONS for s in m.render(dialect)]
-
-
-async def schema_snapshot(db: Database) -> dict[str, list[tuple[str, ...]]]:
-    """Tables → sorted (column, type, nullable) plus index names, read from the catalog."""
-    out: dict[str, list[tuple[str, ...]]] = {}
-    async with db.transaction() as tx:
-        if db.dialect == "sqlite":
-            tables = await tx.fetchall(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-            for t in tables:
-                cols = await tx.fetchall(f"PRAGMA table_info({t['name']})")
-                idx = await tx.fetchall(f"PRAGMA index_list({t['name']})")
-                out[t["name"]] = sorted(
-                    [(c["name"], str(c["type"]), str(c["notnull"])) for c in cols]
-                    + [("index", i["name"]) for i in idx]
-                )
-        else:
-            cols = await tx.fetchall(
-                "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
-                "WHERE table_schema = current_schema()"
-            )
-            for c in cols:
-                out.setdefault(c["table_name"], []).append(
-                    (c["column_name"], c["data_type"], c["is_nullable"])
-                )
-            idx = await tx.fetchall(
-                "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema()"
-            )
-            for i in idx:
-                out.setdefault(i["tablename"], []).append(("index", i["indexname"]))
-            out = {k: sorted(v) for k, v in out.items()}
-    return out
