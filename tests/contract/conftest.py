@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -9,8 +9,7 @@ import pytest
 from jurist.composition import Stores
 from jurist.store.database import Database, PostgresDatabase, SqliteDatabase
 from jurist.store.migrations import upgrade
-
-NewDatabase = Callable[[], Awaitable[Database]]
+from tests.support.store_records import NewDatabase
 
 
 def reset_postgres(url: str) -> None:

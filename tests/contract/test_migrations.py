@@ -11,7 +11,7 @@ import pytest
 from jurist.store.catalogue import Schema, read_schema, schema_diff
 from jurist.store.database import Database
 from jurist.store.migrations import MIGRATIONS, applied, upgrade
-from tests.contract.conftest import NewDatabase
+from tests.support.store_records import NewDatabase
 
 NAMES = [m.name for m in MIGRATIONS]
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from jurist.composition import Stores
 from jurist.protocol.batches import BatchStatus
+from jurist.store.database import Database
 from jurist.store.records import BatchRecord, FileRecord, FileStorage, RequestLine, RequestResult
 
 NOW = 1_800_000_000
+NewDatabase = Callable[[], Awaitable[Database]]  # the contract tests' ``new_database`` fixture
 
 
 def file(i: int, tenant: str = "t1", purpose: str = "batch") -> FileRecord:

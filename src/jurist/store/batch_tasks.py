@@ -22,6 +22,7 @@ from jurist.store.database import Database, row_lock
 from jurist.store.files import insert_files
 from jurist.store.records import BatchRecord, FileRecord, FinishedLine, LineState, RequestLine
 
+_LINE_STATES = {state.value: state for state in LineState}  # faster than LineState(value), per row
 _TO_FINALIZING_WHEN_DONE = (
     "UPDATE batches SET status = :f, outcome = :done, finalizing_at = :now "
     "WHERE id = :id AND status = :p AND completed + failed >= total"
@@ -151,12 +152,13 @@ class SqlBatchTasks:
                 return
             row = await tx.fetchone("SELECT seq FROM batches WHERE id = :b", {"b": batch_id})
             seq = row["seq"] if row else 0
+            queued = LineState.QUEUED.value  # plain str, like the other per-row parameters
             await tx.executemany(
                 "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state) "
                 "VALUES (:b, :seq, :line, :cid, :model, :body, :state)",
                 [
                     {"b": batch_id, "seq": seq, "line": r.line, "cid": r.custom_id, "model": r.model,
-                     "body": r.body, "state": LineState.QUEUED}
+                     "body": r.body, "state": queued}
                     for r in lines
                 ],
             )  # fmt: skip
@@ -242,7 +244,7 @@ class SqlBatchTasks:
                  "n": limit},
             )  # fmt: skip
         return [
-            FinishedLine(r["line"], r["custom_id"], LineState(r["state"]), r["response"], r["request_id"])
+            FinishedLine(r["line"], r["custom_id"], _LINE_STATES[r["state"]], r["response"], r["request_id"])
             for r in rows
         ]
 

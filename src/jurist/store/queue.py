@@ -126,10 +126,12 @@ class SqlLineQueue:
                 accepted += [lines[row["line"]] for row in rows]
             if not accepted:
                 return 0
+            # per-row parameters are plain str: the drivers bind an enum member only after a slower lookup
+            succeeded, errored = LineState.SUCCEEDED.value, LineState.ERRORED.value
             await tx.executemany(
                 "UPDATE batch_requests SET state = :s, status_code = :c, request_id = :rid, "
                 "response = :resp, lease_owner = NULL, lease_until = NULL WHERE batch_id = :b AND line = :l",
-                [{"s": LineState.SUCCEEDED if r.succeeded else LineState.ERRORED, "c": r.status_code,
+                [{"s": succeeded if r.succeeded else errored, "c": r.status_code,
                   "rid": r.request_id, "resp": r.response, "b": r.batch_id, "l": r.line} for r in accepted],
             )  # fmt: skip
             per_batch: dict[str, list[int]] = {}
