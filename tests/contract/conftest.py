@@ -13,14 +13,7 @@ from tests.support.store_records import NewDatabase
 
 
 def reset_postgres(url: str) -> None:
-    """An empty ``public`` schema, and no other."""
     with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
-            "AND nspname NOT IN ('information_schema', 'public')"
-        ).fetchall()
-        for (schema,) in rows:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
@@ -43,6 +36,7 @@ async def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             db = PostgresDatabase(url)
         else:
             with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS install_{n} CASCADE")  # a crashed run's
                 conn.execute(f"CREATE SCHEMA install_{n}")
             db = PostgresDatabase(f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dinstall_{n}")
         await db.open()
@@ -54,6 +48,10 @@ async def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     finally:
         for db in opened:
             await db.close()
+        if url and len(opened) > 1:
+            with psycopg.connect(url, autocommit=True) as conn:
+                for n in range(1, len(opened)):
+                    conn.execute(f"DROP SCHEMA install_{n} CASCADE")
 
 
 @pytest.fixture
