@@ -17,8 +17,8 @@ import uvicorn
 
 from jurist.api.app import create_app
 from jurist.backends.base import Backend
-from jurist.ids import Clock
 from jurist.composition import Services, build_services
+from jurist.ids import Clock
 from jurist.settings import Settings
 
 API_KEY = "sk-test-key-0123456789"

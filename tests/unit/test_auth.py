@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from jurist.composition import build_authenticator
 from jurist.errors import AuthenticationFailed
 from jurist.service.auth import Authenticator, extract_key
-from jurist.composition import build_authenticator
 from jurist.settings import load_settings
 from jurist.store.keys import KeyFile, digest
 

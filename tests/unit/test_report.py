@@ -252,8 +252,8 @@ def test_cli_report_table_json_and_html(tmp_path: Path) -> None:
 async def test_a_jurist_run_output_file_reports_like_a_batch(tmp_path: Path) -> None:
     from jurist.backends.fake import FakeBackend
     from jurist.cli.report import build_from_files
-    from jurist.service.chat import ChatService, JudgeModel
     from jurist.runner.local_run import read_requests, run_file
+    from jurist.service.chat import ChatService, JudgeModel
     from jurist.settings import ModelConfig
     from tests.support.verdicts import pairwise_verdict_json
 

@@ -19,8 +19,8 @@ from jurist.api.files import create_file, delete_file, file_content, list_files,
 from jurist.api.middleware import RequestIdMiddleware
 from jurist.api.models import healthz, list_models, metrics, openapi, readyz, retrieve_model
 from jurist.api.variants import enveloped
-from jurist.errors import JuristError
 from jurist.composition import Services
+from jurist.errors import JuristError
 
 
 def create_app(services: Services) -> Starlette:

@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from jurist.composition import Services
 from jurist.errors import InvalidJSON, InvalidRequest, PayloadTooLarge
 from jurist.service.auth import Tenant
-from jurist.composition import Services
 
 
 def services_of(request: Request) -> Services:

@@ -18,8 +18,9 @@ from jurist.judging.criteria import (
     resolve_criteria,
     scene_guidance,
 )
-from jurist.judging.items import JudgeItem, Mode, PairwiseItem, SingleItem
 from jurist.judging.verdict import ScoreScale, verdict_schema
+from jurist.protocol.items import JudgeItem, PairwiseItem, SingleItem
+from jurist.protocol.judgment import Mode
 
 _LANGUAGE_NAMES: dict[Language, str] = {"en": "English", "zh": "Chinese (简体中文)"}
 

@@ -1,10 +1,14 @@
-"""Chat Completions wire models: the request (with PAI's judge content items) and the response."""
+"""Chat Completions wire models: the request (with PAI's judge content items and Jurist's extensions)
+and the response (with the typed ``judgment``)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from jurist.protocol.items import JudgeItem, TaggedJudgeItem
+from jurist.protocol.judgment import Judgment
 
 
 class _Wire(BaseModel):
@@ -47,10 +51,26 @@ class ChatCompletionRequest(_Wire):
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    # --- Jurist's extensions ---
+    cache: bool | None = None  # false: bypass the judge cache for this request
+    metadata: dict[str, Any] | None = None  # carried to reports (model_a / model_b name the answers' models)
+    judge: TaggedJudgeItem | None = None  # the judge item as a top-level field (what extra_body sends)
+    _item: JudgeItem | None = PrivateAttr(default=None)
 
     @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def judge_item(self) -> JudgeItem | None:
+        """The request's judge item, in whichever form it came (see ``service.requests``); None for a
+        custom template."""
+        return self._item
+
+    @property
+    def passthrough(self) -> dict[str, Any]:
+        """Fields Jurist does not know, sent on to an upstream as they came (custom templates)."""
+        return dict(self.model_extra or {})
 
 
 class Usage(BaseModel):
@@ -83,7 +103,7 @@ class ChatCompletion(BaseModel):
     usage: Usage
     system_fingerprint: str = ""
     service_tier: str | None = None
-    judgment: dict[str, Any] | None = None
+    judgment: Judgment | None = None
     _cache: str | None = PrivateAttr(default=None)  # "hit" / "miss" / None (not cacheable)
 
     @property
@@ -111,7 +131,7 @@ class ChatCompletionChunk(BaseModel):
     choices: list[ChunkChoice]
     usage: Usage | None = None
     system_fingerprint: str | None = None
-    judgment: dict[str, Any] | None = None
+    judgment: Judgment | None = None
 
 
 class ModelJudging(BaseModel):

@@ -14,9 +14,8 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Protocol
-
 from dataclasses import dataclass
+from typing import Protocol
 
 from jurist.errors import JuristError
 from jurist.ids import Clock, new_id, new_ids, request_id

@@ -7,14 +7,15 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
+from jurist.protocol.chat import ChatCompletionRequest
 from jurist.settings import ModelConfig
 
 # Fields that cannot change the answer (or are Jurist's own switches) are left out of the key.
-_NOT_IN_KEY = frozenset({"stream", "stream_options", "user", "metadata", "cache", "store", "service_tier"})
+_NOT_IN_KEY: set[str] = {"stream", "stream_options", "user", "metadata", "cache", "store", "service_tier"}
 
 
 class CacheStore(Protocol):
@@ -29,14 +30,13 @@ class CacheCounter(Protocol):
     def cache_result(self, result: str, n: int = 1) -> None: ...
 
 
-def cacheable(raw: dict[str, Any], config: ModelConfig) -> bool:
+def cacheable(request: ChatCompletionRequest, config: ModelConfig) -> bool:
     """Only deterministic requests: temperature 0 (the request's, or the model's default), one choice,
     and not switched off with ``"cache": false``."""
-    if raw.get("cache") is False:
+    if request.cache is False:
         return False
-    temperature = raw.get("temperature")
-    effective = config.temperature if temperature is None else temperature
-    return effective == 0 and raw.get("n") in (None, 1)
+    temperature = config.temperature if request.temperature is None else request.temperature
+    return temperature == 0 and request.n in (None, 1)
 
 
 @functools.lru_cache(maxsize=64)
@@ -48,8 +48,9 @@ def _identity(config: ModelConfig) -> bytes:
     return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
 
 
-def cache_key(raw: dict[str, Any], config: ModelConfig) -> str:
-    semantic = {k: v for k, v in raw.items() if k not in _NOT_IN_KEY}
+def cache_key(request: ChatCompletionRequest, config: ModelConfig) -> str:
+    """The fields the client sent (as validated: ``0`` and ``0.0`` are one temperature) and the model."""
+    semantic = request.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=_NOT_IN_KEY)
     digest = hashlib.sha256(_identity(config))
     digest.update(orjson.dumps(semantic, option=orjson.OPT_SORT_KEYS))
     return digest.hexdigest()

@@ -13,22 +13,25 @@ from typing import Any, TypeVar
 
 import aiohttp
 import orjson
+from pydantic import TypeAdapter
 
 from jurist.evaluation.datasets import GradedItem, Label, PairItem
 from jurist.evaluation.metrics import Correlation, TwoOrderReport, correlation, two_orders
-from jurist.protocol.chat import ChatCompletionRequest
+from jurist.protocol.judgment import Judgment, PairwiseJudgment, SingleJudgment
 from jurist.service.chat import ChatService
+from jurist.service.requests import parse_chat_request
 
-Judgment = dict[str, Any] | None
-Judgments = Callable[[dict[str, Any]], Awaitable[Judgment]]
+Judged = SingleJudgment | PairwiseJudgment | None
+Judgments = Callable[[dict[str, Any]], Awaitable[Judged]]
+_READ_JUDGMENT: TypeAdapter[SingleJudgment | PairwiseJudgment] = TypeAdapter(Judgment)
 T = TypeVar("T")
 _WINNER_LABEL = {"response_1": 1, "response_2": 2, "tie": 0}
 _FLIP: dict[int, int] = {1: 2, 2: 1, 0: 0}
 
 
 def local_judgments(chat: ChatService) -> Judgments:
-    async def judge(raw: dict[str, Any]) -> Judgment:
-        completion = await chat.complete(ChatCompletionRequest.model_validate(raw), raw)
+    async def judge(raw: dict[str, Any]) -> Judged:
+        completion = await chat.complete(parse_chat_request(raw))
         return completion.judgment
 
     return judge
@@ -38,10 +41,11 @@ def server_judgments(session: aiohttp.ClientSession, base_url: str, key: str) ->
     url = base_url.rstrip("/") + "/chat/completions"
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
-    async def judge(raw: dict[str, Any]) -> Judgment:
+    async def judge(raw: dict[str, Any]) -> Judged:
         async with session.post(url, data=orjson.dumps(raw), headers=headers) as resp:
             data = orjson.loads(await resp.read())
-        return data.get("judgment") if resp.status == 200 else None
+        found = data.get("judgment") if resp.status == 200 else None
+        return None if found is None else _READ_JUDGMENT.validate_python(found)
 
     return judge
 
@@ -75,17 +79,16 @@ def grade_request(model: str, item: GradedItem) -> dict[str, Any]:
     return _judge_item(model, "single", fields)
 
 
-def label_of(judgment: Judgment) -> Label:
-    if not judgment or not judgment.get("scored"):
+def label_of(judgment: Judged) -> Label:
+    if not isinstance(judgment, PairwiseJudgment) or not judgment.scored or judgment.winner is None:
         return None
-    return _WINNER_LABEL.get(str(judgment.get("winner")))
+    return _WINNER_LABEL[judgment.winner]
 
 
-def score_of(judgment: Judgment) -> float | None:
-    if not judgment or not judgment.get("scored"):
+def score_of(judgment: Judged) -> float | None:
+    if not isinstance(judgment, SingleJudgment) or not judgment.scored or judgment.overall_score is None:
         return None
-    score = judgment.get("overall_score")
-    return float(score) if isinstance(score, (int, float)) else None
+    return float(judgment.overall_score)
 
 
 async def _each(
