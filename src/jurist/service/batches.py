@@ -110,9 +110,7 @@ class BatchService:
         _check_metadata(params.metadata)
         source = await self.store.get_file(tenant, params.input_file_id)
         if source is None:
-            error = file_not_found(params.input_file_id)
-            error.param = "input_file_id"
-            raise error
+            raise file_not_found(params.input_file_id, param="input_file_id")
         if source.purpose != "batch":
             raise InvalidRequest(
                 f"File {source.id} has purpose {source.purpose!r}; batch input needs purpose 'batch'.",
