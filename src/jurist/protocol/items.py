@@ -6,9 +6,18 @@ judgment can warn about each one: a typo such as ``refrence`` changes the verdic
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from jurist.protocol.judgment import Mode
 
@@ -135,4 +144,19 @@ class PairwiseItem(_ItemBase):
 
 
 JudgeItem = SingleItem | PairwiseItem
-TaggedJudgeItem = Annotated[SingleItem | PairwiseItem, Field(discriminator="mode")]
+_TAGS = {"single": "SingleItem", "pairwise": "PairwiseItem"}  # capitalised: error paths leave them out
+
+
+def _item_tag(value: Any) -> str | None:
+    mode = value.get("mode") if isinstance(value, dict) else getattr(value, "mode", None)
+    return _TAGS.get(mode) if isinstance(mode, str) else None
+
+
+TaggedJudgeItem = Annotated[
+    Annotated[SingleItem, Tag("SingleItem")] | Annotated[PairwiseItem, Tag("PairwiseItem")],
+    Discriminator(
+        _item_tag,
+        custom_error_type="invalid_judge_mode",
+        custom_error_message="a judge item needs 'mode': 'single' or 'pairwise'",
+    ),
+]
