@@ -1,0 +1,64 @@
+"""``GET /openapi.json``: OpenAI's own schemas for the endpoints Jurist serves, with Jurist's extensions
+described next to them — the typed ``judgment`` on chat completions (and on the last stream chunk),
+and the request's ``judge`` item and ``cache`` switch. The document is built once per app."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import Any
+
+from pydantic import TypeAdapter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from jurist.protocol.items import TaggedJudgeItem
+from jurist.protocol.judgment import Judgment
+
+_REF = "#/components/schemas/{model}"
+_JUDGMENT = "JuristJudgment"
+_JUDGE_ITEM = "JuristJudgeItem"
+
+
+def _extension(adapter: TypeAdapter[Any], schemas: dict[str, Any], name: str) -> None:
+    schema = adapter.json_schema(mode="validation", ref_template=_REF)
+    defs = schema.pop("$defs", {})
+    clash = (set(defs) | {name}) & set(schemas)
+    if clash:
+        raise RuntimeError(f"Jurist's schemas would replace OpenAI's: {sorted(clash)}")
+    schemas.update(defs)
+    schemas[name] = schema
+
+
+def build_openapi() -> bytes:
+    """The packaged OpenAI document plus Jurist's extension schemas."""
+    doc: dict[str, Any] = json.loads(files("jurist.api").joinpath("openapi.json").read_bytes())
+    schemas: dict[str, Any] = doc["components"]["schemas"]
+    _extension(TypeAdapter(Judgment), schemas, _JUDGMENT)
+    _extension(TypeAdapter(TaggedJudgeItem), schemas, _JUDGE_ITEM)
+    judgment = {
+        "anyOf": [{"$ref": _REF.format(model=_JUDGMENT)}, {"type": "null"}],
+        "description": "Jurist: the structured verdict (null for a custom template).",
+    }
+    for name in ("CreateChatCompletionResponse", "CreateChatCompletionStreamResponse"):
+        schemas[name].setdefault("properties", {})["judgment"] = judgment
+    request = schemas["CreateChatCompletionRequest"]
+    request["allOf"].append(
+        {
+            "type": "object",
+            "description": "Jurist's extensions of the request.",
+            "properties": {
+                "judge": {
+                    "$ref": _REF.format(model=_JUDGE_ITEM),
+                    "description": "The judge item as a top-level field (one of three equivalent forms).",
+                },
+                "cache": {"type": "boolean", "description": "false: bypass the judge cache."},
+            },
+        }
+    )
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+async def openapi(request: Request) -> Response:
+    """The OpenAPI document (built at start-up, see ``create_app``)."""
+    return Response(request.app.state.openapi, media_type="application/json")
