@@ -37,8 +37,8 @@ class _Sparse(_Value):
     """Leaves its optional blocks out of the JSON when they are absent (None or empty)."""
 
     @model_serializer(mode="wrap")
-    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
+    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
         for key in _LEFT_OUT_WHEN_NONE:
             if key in data and data[key] is None:
                 del data[key]
@@ -122,24 +122,13 @@ class _GameTag(_Value):
     sample: int = 0  # earlier versions (before ensembles) wrote no sample: it was 0
 
 
-def _tag_first(data: dict[str, Any]) -> dict[str, Any]:
-    return {"order": data.pop("order"), "sample": data.pop("sample"), **data}
-
-
+# The tag's fields come first (pydantic orders inherited fields by reversed MRO).
 class SingleGame(_SingleCore, _GameTag):
     """One judge call of an ensemble, as the judge saw it (single mode has no order to undo)."""
-
-    @model_serializer(mode="wrap")
-    def _game_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _tag_first(self._leave_out_absent(handler))
 
 
 class PairwiseGame(_PairwiseCore, _GameTag):
     """One judge call of a swap or ensemble, mapped back to the caller's order."""
-
-    @model_serializer(mode="wrap")
-    def _game_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _tag_first(self._leave_out_absent(handler))
 
 
 class Swap(_Value):
@@ -155,35 +144,20 @@ class _EnsembleCore(_Sparse):
     samples: int
     total_games: int
     scored_games: int
-    agreement: float | None = None  # share of scored games that voted for the final verdict
 
 
 class PairwiseEnsemble(_EnsembleCore):
     votes: dict[Winner, int] = {}
+    agreement: float | None = None  # share of scored games that voted for the final winner
     mean_scores: PairMeans = PairMeans()
     games: list[PairwiseGame] | None = None  # here when there is no ``swap`` block to hold them
-
-    @model_serializer(mode="wrap")
-    def _wire_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _ensemble_order(self._leave_out_absent(handler))
 
 
 class SingleEnsemble(_EnsembleCore):
     votes: dict[str, int] = {}  # by overall score, ascending
+    agreement: float | None = None  # share of scored games that gave the final score
     mean_score: float | None = None
     games: list[SingleGame] | None = None
-
-    @model_serializer(mode="wrap")
-    def _wire_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _ensemble_order(self._leave_out_absent(handler))
-
-
-_ENSEMBLE_ORDER = ("samples", "total_games", "scored_games", "votes", "agreement")
-
-
-def _ensemble_order(data: dict[str, Any]) -> dict[str, Any]:
-    head = {key: data.pop(key) for key in _ENSEMBLE_ORDER if key in data}
-    return {**head, **data}
 
 
 class SingleJudgment(_SingleCore):
