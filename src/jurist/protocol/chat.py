@@ -56,6 +56,7 @@ class ChatCompletionRequest(_Wire):
     metadata: dict[str, Any] | None = None  # carried to reports (model_a / model_b name the answers' models)
     judge: TaggedJudgeItem | None = None  # the judge item as a top-level field (what extra_body sends)
     _item: JudgeItem | None = PrivateAttr(default=None)
+    _source: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def token_limit(self) -> int | None:
@@ -66,6 +67,12 @@ class ChatCompletionRequest(_Wire):
         """The request's judge item, in whichever form it came (see ``service.requests``); None for a
         custom template."""
         return self._item
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """The JSON object this request was validated from (the judge cache keys it, as batch lines are
+        keyed before they are parsed)."""
+        return self._source
 
     @property
     def passthrough(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jurist.backends.base import Backend, GenerationRequest
-from jurist.errors import InvalidRequest, ModelNotFound
+from jurist.errors import ModelNotFound
 from jurist.ids import chat_completion_id, new_ids
 from jurist.judging.prompts import build_task
 from jurist.protocol.chat import (
@@ -27,7 +27,6 @@ from jurist.protocol.items import JudgeItem, PairwiseItem
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.cache import CacheCounter, CachedBody, CacheStore, cache_key, cacheable, refreshed
 from jurist.service.ensemble import EnsemblePlan, JudgeOutcome, judge_item
-from jurist.service.requests import parse_chat_request
 from jurist.settings import ModelConfig
 
 _STREAM_PIECE = 64
@@ -86,9 +85,9 @@ class ChatService:
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
         """One completion; deterministic requests (temperature 0) are served from the judge cache."""
         model = self.resolve(request.model)
-        if self._cache is None or not cacheable(request, model.config):
+        if self._cache is None or not cacheable(request.source, model.config):
             return await self._complete(request, model)
-        key = cache_key(request, model.config)
+        key = cache_key(request.source, model.config)
         cached = await self._cache.cache_get(key)
         if cached is not None:
             self._count("hit")
@@ -106,15 +105,11 @@ class ChatService:
 
     def cache_key_for(self, body: dict[str, Any]) -> str | None:
         """The judge-cache key of a request body (a batch line's, at validation), or None when it is
-        not cacheable — or not valid: then it fails with its error when it runs."""
+        not cacheable. An invalid body may get a key: nothing is ever cached under it."""
         model = self._models.get(str(body.get("model")))
-        if self._cache is None or model is None:
+        if self._cache is None or model is None or not cacheable(body, model.config):
             return None
-        try:
-            request = parse_chat_request(body)
-        except InvalidRequest:
-            return None
-        return cache_key(request, model.config) if cacheable(request, model.config) else None
+        return cache_key(body, model.config)
 
     async def cached(self, keys: list[str]) -> dict[str, CachedBody]:
         """``chat.completion`` bodies the cache holds for these keys, as JSON with a fresh id and

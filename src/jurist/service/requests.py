@@ -37,6 +37,7 @@ def parse_chat_request(body: Any, prefix: str = "") -> ChatCompletionRequest:
     except ValidationError as exc:
         message, param = first_error(exc, prefix)
         raise InvalidRequest(message, param=param) from exc
+    request._source = body
     found = _content_items(request.messages, prefix)
     if request.judge is not None:
         top = _join(prefix, "judge")
