@@ -75,6 +75,14 @@ class ChatCompletionRequest(_Wire):
         return self._source
 
     @property
+    def sent_messages(self) -> list[dict[str, Any]]:
+        """The messages as the client sent them (for a custom template, forwarded unchanged)."""
+        sent = self._source.get("messages")
+        if isinstance(sent, list):
+            return sent
+        return [m.model_dump(mode="json", exclude_unset=True, by_alias=True) for m in self.messages]
+
+    @property
     def passthrough(self) -> dict[str, Any]:
         """Fields Jurist does not know, sent on to an upstream as they came (custom templates)."""
         return dict(self.model_extra or {})

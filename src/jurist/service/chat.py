@@ -73,7 +73,7 @@ class ChatService:
         if request.judge_item is not None:
             return GenerationRequest(messages=[], **common)
         return GenerationRequest(
-            messages=[m.model_dump(mode="json", exclude_unset=True, by_alias=True) for m in request.messages],
+            messages=request.sent_messages,
             stop=request.stop,
             response_format=request.response_format,
             logprobs=request.logprobs,
