@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jurist.protocol.items import TaggedJudgeItem
+from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.protocol.judgment import Judgment
 
 _REF = "#/components/schemas/{model}"
@@ -20,7 +21,13 @@ _JUDGMENT = "JuristJudgment"
 _JUDGE_ITEM = "JuristJudgeItem"
 
 
-def _extension(adapter: TypeAdapter[Any], schemas: dict[str, Any], name: str) -> None:
+def _object(value: JsonValue) -> JSONObject:
+    if not isinstance(value, dict):
+        raise TypeError("the packaged OpenAPI document is not what Jurist expects")
+    return value
+
+
+def _extension(adapter: TypeAdapter[Any], schemas: JSONObject, name: str) -> None:
     schema = adapter.json_schema(mode="validation", ref_template=_REF)
     defs = schema.pop("$defs", {})
     clash = (set(defs) | {name}) & set(schemas)
@@ -32,18 +39,20 @@ def _extension(adapter: TypeAdapter[Any], schemas: dict[str, Any], name: str) ->
 
 def build_openapi() -> bytes:
     """The packaged OpenAI document plus Jurist's extension schemas."""
-    doc: dict[str, Any] = json.loads(files("jurist.api").joinpath("openapi.json").read_bytes())
-    schemas: dict[str, Any] = doc["components"]["schemas"]
+    doc = _object(json.loads(files("jurist.api").joinpath("openapi.json").read_bytes()))
+    schemas = _object(_object(doc["components"])["schemas"])
     _extension(TypeAdapter(Judgment), schemas, _JUDGMENT)
     _extension(TypeAdapter(TaggedJudgeItem), schemas, _JUDGE_ITEM)
-    judgment = {
+    judgment: JSONObject = {
         "anyOf": [{"$ref": _REF.format(model=_JUDGMENT)}, {"type": "null"}],
         "description": "Jurist: the structured verdict (null for a custom template).",
     }
     for name in ("CreateChatCompletionResponse", "CreateChatCompletionStreamResponse"):
-        schemas[name].setdefault("properties", {})["judgment"] = judgment
-    request = schemas["CreateChatCompletionRequest"]
-    request["allOf"].append(
+        _object(_object(schemas[name])["properties"])["judgment"] = judgment
+    extended = _object(schemas["CreateChatCompletionRequest"])["allOf"]
+    if not isinstance(extended, list):
+        raise TypeError("the packaged OpenAPI document is not what Jurist expects")
+    extended.append(
         {
             "type": "object",
             "description": "Jurist's extensions of the request.",

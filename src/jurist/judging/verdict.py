@@ -7,8 +7,9 @@ A criterion score of ``None`` means *not applicable* (rendered ``N/A``), never a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.protocol.judgment import WINNERS, ParsedBy, Winner
 
 __all__ = ["WINNERS", "ParsedBy", "Winner"]  # re-exported: the verdict's vocabulary
@@ -74,21 +75,22 @@ class ScoreScale:
         return self.low + 0.75 * (self.high - self.low)
 
 
-def _score_schema(scale: ScoreScale, nullable: bool) -> dict[str, Any]:
+def _score_schema(scale: ScoreScale, nullable: bool) -> JSONObject:
     """An integer on the scale (or null for N/A). ``anyOf`` + typed ``enum`` is the form that
     llama.cpp's grammar converter, xgrammar and OpenAI's strict mode all enforce."""
-    score = {"type": "integer", "enum": scale.values}
+    values: list[JsonValue] = list(scale.values)
+    score: JSONObject = {"type": "integer", "enum": values}
     return {"anyOf": [score, {"type": "null"}]} if nullable else score
 
 
-def _text_schema(max_chars: int | None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string"}
+def _text_schema(max_chars: int | None) -> JSONObject:
+    schema: JSONObject = {"type": "string"}
     if max_chars is not None:
         schema["maxLength"] = max_chars
     return schema
 
 
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
+def _object(properties: JSONObject) -> JSONObject:
     return {
         "type": "object",
         "properties": properties,
@@ -102,7 +104,7 @@ def verdict_schema(
     criteria: list[str],
     scale: ScoreScale,
     reason_max_chars: int | None = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """The JSON schema of the judge model's answer. Reasons come before scores, the overall verdict
     comes last; criteria are fixed keys in order, so a grammar can force every one of them."""
     reason = _text_schema(reason_max_chars)

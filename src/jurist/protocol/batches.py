@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from jurist.protocol.json_types import JSONObject
 
 
 class BatchCreate(BaseModel):
@@ -77,7 +79,7 @@ class Batch(BaseModel):
     usage: BatchUsage | None
     metadata: dict[str, str] | None
 
-    def pai_compatible(self) -> dict[str, Any]:
+    def pai_compatible(self) -> JSONObject:
         """PAI's own spelling (seed 000): its status names and ``in_process_at`` / ``FinalizingAt``."""
         data = self.model_dump(mode="json")
         data["status"] = PAI_STATUS.get(self.status, self.status)
@@ -101,7 +103,7 @@ PAI_STATUS = {
 
 class BatchList(BaseModel):
     object: Literal["list"] = "list"
-    data: list[dict[str, Any]]
+    data: list[JSONObject]
     first_id: str | None
     last_id: str | None
     has_more: bool

@@ -4,13 +4,13 @@ cancel; and the Batch wire object."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import ValidationError
 
 from jurist.errors import InvalidRequest, NotFound
 from jurist.ids import Clock, new_id
 from jurist.protocol.batches import Batch, BatchCreate, BatchErrors, BatchList, BatchUsage, RequestCounts
+from jurist.protocol.json_types import JSONObject
 from jurist.service.files import not_found as file_not_found
 from jurist.service.validation import first_error
 from jurist.store.records import TERMINAL, VALIDATING, BatchRecord
@@ -82,13 +82,11 @@ class BatchService:
         if self.on_change is not None:
             self.on_change()
 
-    def wire(self, record: BatchRecord) -> dict[str, Any]:
+    def wire(self, record: BatchRecord) -> JSONObject:
         batch = batch_object(record)
         return batch.pai_compatible() if self.style == "pai" else batch.model_dump(mode="json")
 
-    async def create(
-        self, tenant: str, body: dict[str, Any], idempotency_key: str | None = None
-    ) -> BatchRecord:
+    async def create(self, tenant: str, body: JSONObject, idempotency_key: str | None = None) -> BatchRecord:
         """Create a batch. With an ``Idempotency-Key``, a retried create returns the batch the first
         call made instead of a duplicate (the SDK retries POSTs on timeouts and 5xx)."""
         if idempotency_key:

@@ -24,6 +24,7 @@ from jurist.protocol.chat import (
     Usage,
 )
 from jurist.protocol.items import JudgeItem, PairwiseItem
+from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.cache import CacheCounter, CachedBody, CacheStore, cache_key, cacheable, refreshed
 from jurist.service.ensemble import EnsemblePlan, JudgeOutcome, judge_item
@@ -64,22 +65,23 @@ class ChatService:
         return model
 
     def _generation(self, request: ChatCompletionRequest, model: JudgeModel) -> GenerationRequest:
-        common: dict[str, Any] = {
-            "max_tokens": request.token_limit or model.config.max_tokens,
-            "temperature": model.config.temperature if request.temperature is None else request.temperature,
-            "top_p": request.top_p,
-            "seed": request.seed,
-        }
+        sampling = GenerationRequest(
+            messages=[],
+            max_tokens=request.token_limit or model.config.max_tokens,
+            temperature=model.config.temperature if request.temperature is None else request.temperature,
+            top_p=request.top_p,
+            seed=request.seed,
+        )
         if request.judge_item is not None:
-            return GenerationRequest(messages=[], **common)
-        return GenerationRequest(
+            return sampling
+        return dataclasses.replace(
+            sampling,
             messages=request.sent_messages,
             stop=request.stop,
             response_format=request.response_format,
             logprobs=request.logprobs,
             top_logprobs=request.top_logprobs,
             extra=request.passthrough,
-            **common,
         )
 
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
@@ -103,7 +105,7 @@ class ChatService:
             await self._cache.cache_put(key, request.model, completion.model_dump_json(), int(time.time()))
         return completion
 
-    def cache_key_for(self, body: dict[str, Any]) -> str | None:
+    def cache_key_for(self, body: JSONObject) -> str | None:
         """The judge-cache key of a request body (a batch line's, at validation), or None when it is
         not cacheable. An invalid body may get a key: nothing is ever cached under it."""
         model = self._models.get(str(body.get("model")))

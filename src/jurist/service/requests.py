@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from jurist.errors import InvalidRequest
 from jurist.protocol.chat import ChatCompletionRequest, ChatMessage
 from jurist.protocol.items import MODES, JudgeItem, PairwiseItem, SingleItem
+from jurist.protocol.json_types import JSONObject
 from jurist.service.validation import first_error
 
 
@@ -85,7 +86,7 @@ def _content_items(messages: list[ChatMessage], prefix: str) -> list[_Found]:
     return found
 
 
-def _json_item(text: str) -> dict[str, Any] | None:
+def _json_item(text: str) -> JSONObject | None:
     """A text that is a JSON object with a judge ``mode``, or None (then it is plain text)."""
     if not text.lstrip().startswith("{"):
         return None
@@ -100,7 +101,7 @@ def _json_item(text: str) -> dict[str, Any] | None:
     return data
 
 
-def _pai_part(mode: str, fields: dict[str, Any] | None, where: str) -> JudgeItem:
+def _pai_part(mode: str, fields: JSONObject | None, where: str) -> JudgeItem:
     if mode not in MODES:
         raise InvalidRequest(
             f"Unknown judge mode {mode!r}; use 'single' or 'pairwise'.", param=f"{where}.mode"
@@ -112,7 +113,7 @@ def _pai_part(mode: str, fields: dict[str, Any] | None, where: str) -> JudgeItem
     return _item({**fields, "mode": mode}, f"{where}.json")
 
 
-def _item(fields: dict[str, Any], where: str) -> JudgeItem:
+def _item(fields: JSONObject, where: str) -> JudgeItem:
     cls: type[SingleItem] | type[PairwiseItem] = SingleItem if fields["mode"] == "single" else PairwiseItem
     try:
         return cls.model_validate(fields)
