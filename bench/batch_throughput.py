@@ -2,7 +2,7 @@
 """Batch runner throughput and memory, against the stub upstream, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/batch_throughput.py [--lines 20000] [--delay-ms 50] [--concurrency 128]
-        [--databases sqlite,postgresql] [--memory-lines 1000,50000]
+        [--databases sqlite,postgresql] [--memory-lines 1000,50000] [--source OTHER_CHECKOUT/src]
 
 For each database: a Jurist server (pinned to CPU 1, one process, in-process worker) against the stub
 (CPU 0; the client too). Throughput: a ``--lines`` batch of custom-template lines; lines/s from
@@ -135,7 +135,9 @@ def run_database(kind: str, url: str | None, args: argparse.Namespace, stub_url:
                JURIST_LOG_LEVEL="warning", JURIST_MAX_BATCH_LINES="200000", JURIST_MAX_FILE_BYTES=str(64 << 20))  # fmt: skip
     if url:
         env["JURIST_DATABASE_URL"] = url
-    out: dict[str, Any] = {"database": kind}
+    if args.source:  # another checkout's code (a before/after comparison), run with this venv
+        env["PYTHONPATH"] = str(Path(args.source).resolve())
+    out: dict[str, Any] = {"database": kind, "source": args.source or str(ROOT / "src")}
     port = _port()
     base = f"http://127.0.0.1:{port}/v1"
     with _proc([str(ROOT / ".venv/bin/jurist"), "serve", "--port", str(port)], env, cpu="1") as server:
@@ -184,6 +186,7 @@ def main() -> None:
     p.add_argument("--databases", default="sqlite,postgresql")
     p.add_argument("--ingest-lines", type=int, default=40_000)
     p.add_argument("--memory-lines", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 50_000])
+    p.add_argument("--source", help="a src/ directory to run instead of this checkout's (before/after runs)")
     args = p.parse_args()
     stub_port = _port()
     stub_url = f"http://127.0.0.1:{stub_port}/v1"

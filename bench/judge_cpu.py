@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """CPU cost of the judging domain alone (no HTTP, no model): build the prompt and schema, parse a
-well-formed JSON verdict, render the PAI text and the ``judgment`` object.
+well-formed JSON verdict, render the PAI text, decide the typed ``judgment`` and serialise it.
 
     .venv/bin/python bench/judge_cpu.py [-n 5000]
 """
@@ -12,11 +12,11 @@ import json
 import time
 
 from jurist.judging.criteria import DEFAULT_CRITERIA
-from jurist.judging.items import PairwiseItem, SingleItem
+from jurist.judging.judgment import Context, Game, decide
 from jurist.judging.parsing import parse_verdict
 from jurist.judging.prompts import build_task
 from jurist.judging.render import render
-from jurist.judging.verdict import JudgmentInfo, judgment_object
+from jurist.protocol.items import PairwiseItem, SingleItem
 
 QUESTION = "According to the first couplet, give the second couplet. first couplet: To climb the mountain, reach the peak"
 NAMES = [c.name for c in DEFAULT_CRITERIA["en"]]
@@ -57,7 +57,8 @@ def once(mode: str) -> None:
     verdict, how, _ = parse_verdict(text, task)
     assert verdict is not None
     render(verdict, task.mode, task.scale, task.language)
-    judgment_object(verdict, JudgmentInfo(task.mode, task.scale, task.scene, task.language, how))
+    context = Context(task.mode, task.scale, task.scene, task.language)
+    decide(context, [Game("as_given", 0, verdict, how, 1)]).judgment.model_dump_json()
 
 
 def main() -> None:

@@ -2,9 +2,10 @@
 
     JuristError                      500 server_error
     ├── ConfigError                  500 (bad configuration; raised at start-up)
-    ├── InvalidRequest               400 invalid_request_error
+    ├── InvalidRequest               400 invalid_request_error (code given: integer_above_max_value…)
     │   ├── InvalidJSON              400 code=invalid_json
-    │   └── PayloadTooLarge          413 code=payload_too_large
+    │   ├── PayloadTooLarge          413 code=payload_too_large
+    │   └── MethodNotAllowed         405
     ├── AuthenticationFailed         401 code=invalid_api_key
     ├── NotFound                     404 invalid_request_error
     │   └── ModelNotFound            404 code=model_not_found
@@ -18,7 +19,9 @@
                                          so one that reaches a client is a server fault)
 
 Each class carries ``status_code``, ``type`` and ``code``; ``param`` names the offending request
-field when there is one. The default message is the class docstring.
+field when there is one. The default message is the class docstring. An error is raised complete:
+``code`` (and, for an HTTP status passed through, ``status_code``) is given to the constructor, never
+set afterwards.
 """
 
 from __future__ import annotations
@@ -31,9 +34,20 @@ class JuristError(Exception):
     type = "server_error"
     code: str | None = None
 
-    def __init__(self, message: str | None = None, *, param: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
         self.message = message or (self.__doc__ or "").strip().splitlines()[0]
         self.param = param
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
         super().__init__(self.message)
 
     def to_envelope(self) -> dict[str, dict[str, str | None]]:
@@ -71,6 +85,12 @@ class PayloadTooLarge(InvalidRequest):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class MethodNotAllowed(InvalidRequest):
+    """The method is not allowed on this route."""
+
+    status_code = 405
 
 
 class AuthenticationFailed(JuristError):

@@ -11,8 +11,8 @@ from openai import OpenAI
 
 from jurist.backends.base import GenerationRequest
 from jurist.backends.llama_cpp import LlamaCppBackend, bundled_model_path
-from jurist.judging.items import PairwiseItem
 from jurist.judging.prompts import build_task
+from jurist.protocol.items import PairwiseItem
 from jurist.settings import ModelConfig
 from tests.support.live import API_KEY, LiveServer, live_server
 from tests.support.openapi import validate
@@ -116,7 +116,7 @@ async def test_grammar_output_always_matches_the_verdict_schema(data_dir: Path) 
 
 async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Path) -> None:
     """The top-choice-first decoder must produce exactly the tokens of the stock grammar sampler."""
-    from jurist.judging.items import SingleItem
+    from jurist.protocol.items import SingleItem
 
     backend = LlamaCppBackend(ModelConfig(reason_max_chars=40), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="75", criteria=["Accuracy"]), 40)
@@ -136,7 +136,7 @@ async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Pa
 
 async def test_sampled_verdicts_are_seeded_and_carry_logprobs(data_dir: Path) -> None:
     from jurist.judging.expected import expected_scores
-    from jurist.judging.items import SingleItem
+    from jurist.protocol.items import SingleItem
 
     backend = LlamaCppBackend(ModelConfig(reason_max_chars=40), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="12", criteria=["Accuracy"]), 40)

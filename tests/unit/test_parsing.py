@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from jurist.judging.items import PairwiseItem, SingleItem
 from jurist.judging.parsing import parse_verdict
 from jurist.judging.prompts import build_task
 from jurist.judging.render import render
 from jurist.judging.verdict import PairwiseVerdict, SingleVerdict
+from jurist.protocol.items import PairwiseItem, SingleItem
 
 SINGLE = build_task(
     SingleItem(question="What is 7+5?", answer="12", criteria=["Accuracy", "Clarity and structure"])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from jurist.judging.ensemble import aggregate_pairwise
-from jurist.judging.items import PairwiseItem
 from jurist.judging.reconcile import swapped, unswap
 from jurist.judging.verdict import PairCriterionScore, PairwiseVerdict, Unscored
+from jurist.protocol.items import PairwiseItem
 
 
 def reconcile(

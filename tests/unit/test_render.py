@@ -70,9 +70,9 @@ SEED_PAIRWISE = (
 
 
 def seed_single_verdict() -> SingleVerdict:
-    from jurist.judging.items import SingleItem
     from jurist.judging.parsing import verdict_from_text
     from jurist.judging.prompts import build_task
+    from jurist.protocol.items import SingleItem
 
     task = build_task(SingleItem(question="q", answer="a"))
     verdict = verdict_from_text(SEED_SINGLE, task)
@@ -92,9 +92,9 @@ def test_single_seed_text_round_trips_exactly() -> None:
 
 
 def test_pairwise_seed_text_round_trips_exactly() -> None:
-    from jurist.judging.items import PairwiseItem
     from jurist.judging.parsing import verdict_from_text
     from jurist.judging.prompts import build_task
+    from jurist.protocol.items import PairwiseItem
 
     task = build_task(PairwiseItem(question="q", answer1="a", answer2="b"))
     verdict = verdict_from_text(SEED_PAIRWISE, task)

@@ -17,7 +17,8 @@ from jurist.api.chat import create_chat_completion
 from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
 from jurist.api.middleware import RequestIdMiddleware
-from jurist.api.models import healthz, list_models, metrics, openapi, readyz, retrieve_model
+from jurist.api.models import healthz, list_models, metrics, readyz, retrieve_model
+from jurist.api.openapi import build_openapi, openapi
 from jurist.api.variants import enveloped
 from jurist.composition import Services
 from jurist.errors import JuristError
@@ -74,4 +75,5 @@ def create_app(services: Services) -> Starlette:
     )
     app.state.services = services
     app.state.started_at = int(time.time())
+    app.state.openapi = build_openapi()
     return app

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import orjson
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from jurist.api.deps import json_object_body, services_of, tenant_of
-from jurist.errors import InvalidRequest, JuristError
-from jurist.protocol.chat import ChatCompletionChunk, ChatCompletionRequest
-from jurist.service.validation import first_error
+from jurist.errors import JuristError
+from jurist.protocol.chat import ChatCompletionChunk
+from jurist.service.requests import parse_chat_request
 
 _JSON = "application/json"
 _DONE = b"data: [DONE]\n\n"
@@ -22,25 +21,17 @@ async def create_chat_completion(request: Request) -> Response:
     services = services_of(request)
     tenant_of(request)
     raw = await json_object_body(request, services.settings.max_request_bytes)
-    try:
-        body = ChatCompletionRequest.model_validate(raw)
-    except ValidationError as exc:
-        message, param = first_error(exc)
-        raise InvalidRequest(message, param=param) from exc
-    kind = (
-        "judge"
-        if any(isinstance(m.content, list) and any(p.mode for p in m.content) for m in body.messages)
-        else "custom"
-    )
+    body = parse_chat_request(raw)
+    kind = "custom" if body.judge_item is None else "judge"
     services.metrics.chat.labels(body.model if body.model in services.chat.models else "unknown", kind).inc()
     if body.stream:
-        chunks = services.chat.open_stream(body, raw)
+        chunks = services.chat.open_stream(body)
         return StreamingResponse(
             _sse(chunks),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    completion = await services.chat.complete(body, raw)
+    completion = await services.chat.complete(body)
     headers = {"x-jurist-cache": completion.cache_status} if completion.cache_status else None
     return Response(completion.model_dump_json(), media_type=_JSON, headers=headers)
 
@@ -48,7 +39,16 @@ async def create_chat_completion(request: Request) -> Response:
 async def _sse(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[bytes]:
     try:
         async for chunk in chunks:
-            yield b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n"
+            yield b"data: " + _chunk_json(chunk) + b"\n\n"
     except JuristError as exc:  # headers are gone: the error travels as an SSE event
         yield b"data: " + orjson.dumps(exc.to_envelope()) + b"\n\n"
     yield _DONE
+
+
+def _chunk_json(chunk: ChatCompletionChunk) -> bytes:
+    """A chunk without its unset (null) fields, as OpenAI sends them; the judgment, on the last
+    content chunk, keeps its own nulls (a criterion scored N/A is ``null``, not missing)."""
+    if chunk.judgment is None:
+        return chunk.model_dump_json(exclude_none=True).encode()
+    head = chunk.model_dump_json(exclude_none=True, exclude={"judgment"}).encode()
+    return head[:-1] + b',"judgment":' + chunk.judgment.model_dump_json().encode() + b"}"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from starlette.requests import Request
 
 from jurist.composition import Services
 from jurist.errors import InvalidJSON, InvalidRequest, PayloadTooLarge
+from jurist.protocol.json_types import JSONObject
 from jurist.service.auth import Tenant
 
 
@@ -36,7 +35,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def json_object_body(request: Request, limit: int) -> dict[str, Any]:
+async def json_object_body(request: Request, limit: int) -> JSONObject:
     """The body as a JSON object, whatever the Content-Type (curl's default is form-urlencoded)."""
     body = await read_body(request, limit)
     if not body.strip():

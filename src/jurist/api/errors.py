@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jurist.errors import BackendError, InvalidRequest, JuristError, NotFound, RateLimited
+from jurist.errors import BackendError, JuristError, MethodNotAllowed, NotFound, RateLimited
 
 log = logging.getLogger("jurist.api")
 
@@ -44,9 +44,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         error = NotFound(f"Unknown route: {request.method} {request.url.path}")
     elif exc.status_code == 405:
-        error = InvalidRequest(f"Method {request.method} is not allowed on {request.url.path}")
-        error.status_code = 405
+        error = MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}")
     else:
-        error = JuristError(str(exc.detail))
-        error.status_code = exc.status_code
+        error = JuristError(str(exc.detail), status_code=exc.status_code)
     return envelope_response(error, dict(exc.headers or {}))

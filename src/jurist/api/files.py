@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Message
@@ -78,10 +80,9 @@ async def create_file(request: Request) -> Response:
         )
     try:
         form = await _limited(request, limit).form(max_files=1, max_fields=20)
-    except PayloadTooLarge:
-        raise
-    except Exception as exc:  # malformed multipart
-        raise InvalidRequest(f"Could not read the multipart body: {exc}", param="file") from exc
+    except (MultiPartException, HTTPException) as exc:  # malformed multipart (HTTPException: starlette's 400)
+        detail = exc.message if isinstance(exc, MultiPartException) else exc.detail
+        raise InvalidRequest(f"Could not read the multipart body: {detail}", param="file") from exc
     try:
         upload, purpose = form.get("file"), form.get("purpose")
         if not isinstance(upload, UploadFile):

@@ -64,11 +64,3 @@ async def metrics(request: Request) -> Response:
     services = services_of(request)
     body = await services.metrics.render(services.stores.queue)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
-
-
-async def openapi(request: Request) -> Response:
-    """The OpenAPI document of the OpenAI-compatible endpoints (OpenAI's own schemas)."""
-    from importlib.resources import files
-
-    body = files("jurist.api").joinpath("openapi.json").read_bytes()
-    return Response(body, media_type="application/json")

@@ -18,19 +18,17 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
             f"Invalid '{name}': expected an integer, got {raw[:40]!r}.", param=name
         ) from None
     if value > high:
-        error = InvalidRequest(
+        raise InvalidRequest(
             f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
             param=name,
+            code="integer_above_max_value",
         )
-        error.code = "integer_above_max_value"
-        raise error
     if value < low:
-        error = InvalidRequest(
+        raise InvalidRequest(
             f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
             param=name,
+            code="integer_below_min_value",
         )
-        error.code = "integer_below_min_value"
-        raise error
     return value
 
 

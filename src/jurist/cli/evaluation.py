@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -52,14 +52,14 @@ def run_eval(
     concurrency: int,
     settings_factory: Callable[[], Settings] | None,
     criteria: list[str] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     if is_graded(data):
         return run_grading(data, model, server, key, limit, concurrency, settings_factory)
     items = load_pairwise(data)[:limit] if limit else load_pairwise(data)
     gold = [i.label for i in items]
     base = baselines(items)
     table = _table(f"{data.name}: {len(items)} items")
-    out: dict[str, Any] = {"data": str(data), "items": len(items)}
+    out: dict[str, object] = {"data": str(data), "items": len(items)}
     if judgments is not None:
         predicted = load_judgments(judgments)
         report = classification(gold, [predicted.get(i.id) for i in items])
@@ -73,7 +73,8 @@ def run_eval(
                 lambda judge, advance: evaluate_pairs(items, judge, model, concurrency, advance, criteria),
             )
         )  # fmt: skip
-        out["timing"] = _timing(len(items), time.perf_counter() - started)
+        timing = _timing(len(items), time.perf_counter() - started)
+        out["timing"] = timing
         out["criteria"] = criteria
         out["predictions"] = [
             {"id": i.id, "label": i.label, "as_given": a, "swapped": b}
@@ -88,7 +89,7 @@ def run_eval(
             f"[{100 * low:.1f}–{100 * high:.1f}], "
             f"positional agreement {100 * two.positional_agreement:.1f}%, "
             f"parse failures {two.parse_failures}; "
-            f"{out['timing']['items_per_second']:.3f} items/s ({out['timing']['seconds']:.0f} s, both orders)"
+            f"{timing['items_per_second']:.3f} items/s ({timing['seconds']:.0f} s, both orders)"
         )
     for name, report in base.items():
         _row(table, f"baseline: {name}", report)
@@ -144,7 +145,7 @@ def run_grading(
     limit: int | None,
     concurrency: int,
     settings_factory: Callable[[], Settings] | None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Single-answer grading: Pearson and Kendall's tau-b against the reference scores."""
     items = load_graded(data)[:limit] if limit else load_graded(data)
     started = time.perf_counter()

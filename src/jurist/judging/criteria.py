@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from jurist.judging.items import CriterionSpec
+from jurist.protocol.items import CriterionSpec
 
 Language = Literal["en", "zh"]
 

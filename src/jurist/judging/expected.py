@@ -15,31 +15,32 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 from jurist.judging.verdict import ScoreScale
+from jurist.protocol.json_types import JSONObject
 
 _SCORE_TOKEN = re.compile(r"\s*(\d+)\s*[,}\]]?\s*")
 _KEYS = {"single": ("overall_score",), "pairwise": ("response_1_score", "response_2_score")}
 
 
-def _tokens(logprobs: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+def _tokens(logprobs: JSONObject | None) -> list[JSONObject] | None:
     content = (logprobs or {}).get("content")
     if not isinstance(content, list) or not content:
         return None
-    if not all(isinstance(t, dict) and isinstance(t.get("token"), str) for t in content):
-        return None
-    return content
+    tokens = [t for t in content if isinstance(t, dict) and isinstance(t.get("token"), str)]
+    return tokens if len(tokens) == len(content) else None
 
 
-def _token_bytes(token: dict[str, Any]) -> bytes:
+def _token_bytes(token: JSONObject) -> bytes:
     raw = token.get("bytes")
-    if isinstance(raw, list) and all(isinstance(b, int) and 0 <= b < 256 for b in raw):
-        return bytes(raw)
+    if isinstance(raw, list):
+        values = [b for b in raw if isinstance(b, int) and 0 <= b < 256]
+        if len(values) == len(raw):
+            return bytes(values)
     return str(token["token"]).encode("utf-8")
 
 
-def _token_at(tokens: list[dict[str, Any]], offset: int) -> dict[str, Any] | None:
+def _token_at(tokens: list[JSONObject], offset: int) -> JSONObject | None:
     """The token covering byte ``offset`` of the text."""
     position = 0
     for token in tokens:
@@ -50,11 +51,14 @@ def _token_at(tokens: list[dict[str, Any]], offset: int) -> dict[str, Any] | Non
     return None
 
 
-def distribution(token: dict[str, Any], scale: ScoreScale) -> dict[int, float] | None:
+def distribution(token: JSONObject, scale: ScoreScale) -> dict[int, float] | None:
     """P(score) at one token: its alternatives (and the token itself) that are scores on the scale,
     renormalised. None when none is."""
     seen: dict[str, float] = {}
-    for alt in [token, *(token.get("top_logprobs") or [])]:
+    alternatives = token.get("top_logprobs")
+    for alt in [token, *(alternatives if isinstance(alternatives, list) else [])]:
+        if not isinstance(alt, dict):
+            continue
         text, logprob = alt.get("token"), alt.get("logprob")
         if isinstance(text, str) and isinstance(logprob, (int, float)) and text not in seen:
             seen[text] = float(logprob)
@@ -73,7 +77,7 @@ def distribution(token: dict[str, Any], scale: ScoreScale) -> dict[int, float] |
 
 
 def expected_scores(
-    text: str, logprobs: dict[str, Any] | None, mode: str, scale: ScoreScale
+    text: str, logprobs: JSONObject | None, mode: str, scale: ScoreScale
 ) -> dict[str, float] | None:
     """``{key: expected score}`` for the verdict's overall score key(s) (``overall_score``, or
     ``response_1_score`` and ``response_2_score``), or None when it cannot be known."""

@@ -22,6 +22,7 @@ from jurist.judging.verdict import (
     Verdict,
     Winner,
 )
+from jurist.protocol.json_types import JSONObject
 
 # strict=False: raw control characters (a newline) inside strings are accepted — llama.cpp's grammar for
 # length-capped strings lets small models emit them, and the verdict is still perfectly readable.
@@ -49,7 +50,7 @@ def _score(value: Any, scale: ScoreScale, nullable: bool) -> int | None:
     return value
 
 
-def _criteria_entries(raw: Any, names: list[str]) -> list[tuple[str, dict[str, Any]]]:
+def _criteria_entries(raw: Any, names: list[str]) -> list[tuple[str, JSONObject]]:
     """Match the model's criteria (an object keyed by name, or a list of named objects) to ours."""
     if isinstance(raw, list):
         raw = {str(e.get("name", "")): e for e in raw if isinstance(e, dict)}
@@ -63,7 +64,7 @@ def _criteria_entries(raw: Any, names: list[str]) -> list[tuple[str, dict[str, A
     return out
 
 
-def _reason(entry: dict[str, Any]) -> str:
+def _reason(entry: JSONObject) -> str:
     return str(entry.get("reason") or entry.get("explanation") or "").strip()
 
 
@@ -222,7 +223,7 @@ def verdict_from_text(text: str, task: JudgeTask) -> Verdict:
 
 def _dedupe(items: list[Any]) -> list[Any]:
     """Keep the last occurrence of each criterion (last-match wins)."""
-    seen: dict[str, Any] = {}
+    seen: JSONObject = {}
     for item in items:
         seen.pop(item.name, None)
         seen[item.name] = item

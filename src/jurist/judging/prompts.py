@@ -8,7 +8,6 @@ example that a small model could echo back as a verdict.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from jurist.judging.criteria import (
     Criterion,
@@ -18,8 +17,10 @@ from jurist.judging.criteria import (
     resolve_criteria,
     scene_guidance,
 )
-from jurist.judging.items import JudgeItem, Mode, PairwiseItem, SingleItem
 from jurist.judging.verdict import ScoreScale, verdict_schema
+from jurist.protocol.items import JudgeItem, PairwiseItem, SingleItem
+from jurist.protocol.json_types import JSONObject
+from jurist.protocol.judgment import Mode
 
 _LANGUAGE_NAMES: dict[Language, str] = {"en": "English", "zh": "Chinese (简体中文)"}
 
@@ -77,7 +78,7 @@ class JudgeTask:
     scene: str
     language: Language
     messages: list[dict[str, str]]
-    schema: dict[str, Any]
+    schema: JSONObject
 
     @property
     def criterion_names(self) -> list[str]:

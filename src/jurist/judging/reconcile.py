@@ -4,8 +4,8 @@ back to the caller's order. The rules that reconcile the two orders are ``ensemb
 
 from __future__ import annotations
 
-from jurist.judging.items import PairwiseItem
 from jurist.judging.verdict import PairCriterionScore, PairwiseVerdict, Winner
+from jurist.protocol.items import PairwiseItem
 
 _FLIP: dict[Winner, Winner] = {"response_1": "response_2", "response_2": "response_1", "tie": "tie"}
 

@@ -1,17 +1,18 @@
-"""Verdicts: what a judgment decided, the JSON schema the judge model must answer in, and the
-``judgment`` object returned to clients.
+"""Verdicts: what one judge call decided, and the JSON schema the judge model must answer in. The
+``judgment`` returned to clients is built from verdicts by ``judging.judgment``.
 
 A criterion score of ``None`` means *not applicable* (rendered ``N/A``), never a made-up number.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
-Winner = Literal["response_1", "response_2", "tie"]
-ParsedBy = Literal["json", "text", "repair_json", "repair_text", "unscored"]
-WINNERS: tuple[Winner, ...] = ("response_1", "response_2", "tie")
+from jurist.protocol.json_types import JSONObject, JsonValue
+from jurist.protocol.judgment import WINNERS, ParsedBy, Winner
+
+__all__ = ["WINNERS", "ParsedBy", "Winner"]  # re-exported: the verdict's vocabulary
 
 
 @dataclass(frozen=True)
@@ -74,21 +75,22 @@ class ScoreScale:
         return self.low + 0.75 * (self.high - self.low)
 
 
-def _score_schema(scale: ScoreScale, nullable: bool) -> dict[str, Any]:
+def _score_schema(scale: ScoreScale, nullable: bool) -> JSONObject:
     """An integer on the scale (or null for N/A). ``anyOf`` + typed ``enum`` is the form that
     llama.cpp's grammar converter, xgrammar and OpenAI's strict mode all enforce."""
-    score = {"type": "integer", "enum": scale.values}
+    values: list[JsonValue] = list(scale.values)
+    score: JSONObject = {"type": "integer", "enum": values}
     return {"anyOf": [score, {"type": "null"}]} if nullable else score
 
 
-def _text_schema(max_chars: int | None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string"}
+def _text_schema(max_chars: int | None) -> JSONObject:
+    schema: JSONObject = {"type": "string"}
     if max_chars is not None:
         schema["maxLength"] = max_chars
     return schema
 
 
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
+def _object(properties: JSONObject) -> JSONObject:
     return {
         "type": "object",
         "properties": properties,
@@ -102,7 +104,7 @@ def verdict_schema(
     criteria: list[str],
     scale: ScoreScale,
     reason_max_chars: int | None = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """The JSON schema of the judge model's answer. Reasons come before scores, the overall verdict
     comes last; criteria are fixed keys in order, so a grammar can force every one of them."""
     reason = _text_schema(reason_max_chars)
@@ -132,61 +134,3 @@ def verdict_schema(
             "winner": {"type": "string", "enum": list(WINNERS)},
         }
     )
-
-
-@dataclass
-class JudgmentInfo:
-    """Context carried next to a verdict into the ``judgment`` object."""
-
-    mode: Literal["single", "pairwise"]
-    scale: ScoreScale
-    scene: str
-    language: str
-    parsed_by: ParsedBy
-    attempts: int = 1
-    prompt: list[dict[str, str]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def judgment_object(verdict: Verdict | Unscored, info: JudgmentInfo) -> dict[str, Any]:
-    """The structured verdict clients read as ``completion.judgment``."""
-    out: dict[str, Any] = {
-        "mode": info.mode,
-        "scored": not isinstance(verdict, Unscored),
-        "score_range": [info.scale.low, info.scale.high],
-        "scene": info.scene,
-        "language": info.language,
-        "parsed_by": info.parsed_by,
-        "attempts": info.attempts,
-    }
-    if isinstance(verdict, Unscored):
-        out.update(unscored_reason=verdict.reason, unscored_detail=verdict.detail)
-        if info.mode == "single":
-            out.update(overall_score=None, criteria=[])
-        else:
-            out.update(winner=None, scores={"response_1": None, "response_2": None}, criteria=[])
-        out["summary"] = None
-    elif isinstance(verdict, SingleVerdict):
-        out.update(
-            overall_score=verdict.overall,
-            criteria=[{"name": c.name, "score": c.score, "reason": c.reason} for c in verdict.criteria],
-            summary=verdict.summary,
-        )
-    else:
-        out.update(
-            winner=verdict.winner,
-            scores={"response_1": verdict.score1, "response_2": verdict.score2},
-            criteria=[
-                {
-                    "name": c.name,
-                    "scores": {"response_1": c.score1, "response_2": c.score2},
-                    "reason": c.reason,
-                }
-                for c in verdict.criteria
-            ],
-            summary=verdict.summary,
-        )
-    if info.prompt is not None:
-        out["prompt"] = info.prompt
-    out.update(info.extra)
-    return out

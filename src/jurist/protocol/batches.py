@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from jurist.protocol.json_types import JSONObject
 
 
 class BatchStatus(StrEnum):
@@ -98,7 +100,7 @@ class Batch(BaseModel):
     usage: BatchUsage | None
     metadata: dict[str, str] | None
 
-    def pai_compatible(self) -> dict[str, Any]:
+    def pai_compatible(self) -> JSONObject:
         """PAI's own spelling (seed 000): its status names and ``in_process_at`` / ``FinalizingAt``."""
         data = self.model_dump(mode="json")
         data["status"] = PAI_STATUS[self.status]
@@ -122,7 +124,7 @@ PAI_STATUS = {
 
 class BatchList(BaseModel):
     object: Literal["list"] = "list"
-    data: list[dict[str, Any]]
+    data: list[JSONObject]
     first_id: str | None
     last_id: str | None
     has_more: bool

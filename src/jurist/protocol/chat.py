@@ -1,10 +1,15 @@
-"""Chat Completions wire models: the request (with PAI's judge content items) and the response."""
+"""Chat Completions wire models: the request (with PAI's judge content items and Jurist's extensions)
+and the response (with the typed ``judgment``)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from jurist.protocol.items import JudgeItem, TaggedJudgeItem
+from jurist.protocol.json_types import JSONObject
+from jurist.protocol.judgment import Judgment
 
 
 class _Wire(BaseModel):
@@ -19,7 +24,7 @@ class ContentPart(_Wire):
     type: str | None = None
     text: str | None = None
     mode: str | None = None
-    json_: dict[str, Any] | None = Field(default=None, alias="json")
+    json_: JSONObject | None = Field(default=None, alias="json")
 
 
 class ChatMessage(_Wire):
@@ -44,13 +49,44 @@ class ChatCompletionRequest(_Wire):
     n: int | None = Field(default=None, ge=1, le=1)
     seed: int | None = None
     stop: str | list[str] | None = None
-    response_format: dict[str, Any] | None = None
+    response_format: JSONObject | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    # --- Jurist's extensions ---
+    cache: bool | None = None  # false: bypass the judge cache for this request
+    metadata: JSONObject | None = None  # carried to reports (model_a / model_b name the answers' models)
+    judge: TaggedJudgeItem | None = None  # the judge item as a top-level field (what extra_body sends)
+    _item: JudgeItem | None = PrivateAttr(default=None)
+    _source: JSONObject = PrivateAttr(default_factory=dict)
 
     @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def judge_item(self) -> JudgeItem | None:
+        """The request's judge item, in whichever form it came (see ``service.requests``); None for a
+        custom template."""
+        return self._item
+
+    @property
+    def source(self) -> JSONObject:
+        """The JSON object this request was validated from (the judge cache keys it, as batch lines are
+        keyed before they are parsed)."""
+        return self._source
+
+    @property
+    def sent_messages(self) -> list[JSONObject]:
+        """The messages as the client sent them (for a custom template, forwarded unchanged)."""
+        sent = self._source.get("messages")
+        if isinstance(sent, list) and all(isinstance(m, dict) for m in sent):
+            return [m for m in sent if isinstance(m, dict)]
+        return [m.model_dump(mode="json", exclude_unset=True, by_alias=True) for m in self.messages]
+
+    @property
+    def passthrough(self) -> JSONObject:
+        """Fields Jurist does not know, sent on to an upstream as they came (custom templates)."""
+        return dict(self.model_extra or {})
 
 
 class Usage(BaseModel):
@@ -69,7 +105,7 @@ class Choice(BaseModel):
     index: int = 0
     message: ResponseMessage
     finish_reason: Literal["stop", "length", "content_filter", "tool_calls", "function_call"]
-    logprobs: dict[str, Any] | None = None
+    logprobs: JSONObject | None = None
 
 
 class ChatCompletion(BaseModel):
@@ -83,7 +119,7 @@ class ChatCompletion(BaseModel):
     usage: Usage
     system_fingerprint: str = ""
     service_tier: str | None = None
-    judgment: dict[str, Any] | None = None
+    judgment: Judgment | None = None
     _cache: str | None = PrivateAttr(default=None)  # "hit" / "miss" / None (not cacheable)
 
     @property
@@ -100,7 +136,7 @@ class ChunkChoice(BaseModel):
     index: int = 0
     delta: ChunkDelta
     finish_reason: str | None = None
-    logprobs: dict[str, Any] | None = None
+    logprobs: JSONObject | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -111,7 +147,7 @@ class ChatCompletionChunk(BaseModel):
     choices: list[ChunkChoice]
     usage: Usage | None = None
     system_fingerprint: str | None = None
-    judgment: dict[str, Any] | None = None
+    judgment: Judgment | None = None
 
 
 class ModelJudging(BaseModel):

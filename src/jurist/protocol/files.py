@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+
+from jurist.protocol.json_types import JSONObject
 
 
 class FileObject(BaseModel):
@@ -19,9 +21,9 @@ class FileObject(BaseModel):
     status_details: str | None = None
 
     @model_serializer(mode="wrap")
-    def _drop_unset_optionals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _drop_unset_optionals(self, handler: SerializerFunctionWrapHandler) -> JSONObject:
         """``expires_at`` and ``status_details`` are optional strings/ints in the spec, not nullable."""
-        data: dict[str, Any] = handler(self)
+        data: JSONObject = handler(self)
         for key in ("expires_at", "status_details"):
             if data.get(key) is None:
                 data.pop(key, None)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
-from pydantic import ValidationError
 
-from jurist.errors import BackendError, InvalidRequest, JuristError, RateLimited
+from jurist.errors import BackendError, InvalidJSON, JuristError, RateLimited
 from jurist.ids import new_id, request_id
-from jurist.protocol.chat import ChatCompletionRequest
 from jurist.service.chat import ChatService
-from jurist.service.validation import first_error
+from jurist.service.requests import parse_chat_request
 from jurist.store.records import ClaimedRequest, RequestResult
 
 
@@ -55,13 +53,11 @@ async def execute_line(
 ) -> RequestResult | Retry:
     rid = request_id()
     try:
-        raw = orjson.loads(claimed.body)
         try:
-            request = ChatCompletionRequest.model_validate(raw)
-        except ValidationError as exc:
-            message, param = first_error(exc)
-            raise InvalidRequest(message, param=param) from exc
-        completion = await chat.complete(request, raw)
+            raw = orjson.loads(claimed.body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidJSON("The request body is not valid JSON.") from exc
+        completion = await chat.complete(parse_chat_request(raw))
     except JuristError as error:
         if _retryable(error) and claimed.attempts < max_attempts:
             return Retry(backoff(claimed.attempts, retry_base, error), error)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
+from jurist.protocol.json_types import JSONObject
 from jurist.store.records import RequestLine
 
 MAX_REPORTED_ERRORS = 1000
@@ -19,7 +19,7 @@ class ValidLine:
     line: int
     custom_id: str
     model: str
-    body: dict[str, Any]
+    body: JSONObject
 
     def queued(self) -> RequestLine:
         return RequestLine(self.line, self.custom_id, self.model, orjson.dumps(self.body).decode())
@@ -32,7 +32,7 @@ class LineValidator:
     endpoint: str
     models: frozenset[str]
     max_lines: int
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[JSONObject] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     used_models: list[str] = field(default_factory=list)
     count: int = 0
@@ -100,7 +100,7 @@ class LineValidator:
             self.used_models.append(model)
         return ValidLine(number, custom_id, model, body)
 
-    def finish(self) -> list[dict[str, Any]]:
+    def finish(self) -> list[JSONObject]:
         if self.count == 0 and not self.errors:
             self._error(None, "empty_file", "The input file has no requests.")
         return self.errors

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import orjson
 
+from jurist.protocol.json_types import JSONObject
 from jurist.runner.execute import Retry, execute_line
 from jurist.runner.lines import LineValidator
 from jurist.service.chat import ChatService
@@ -49,7 +50,7 @@ def _done_ids(path: Path) -> set[str]:
 
 def read_requests(
     path: Path, models: frozenset[str], max_lines: int
-) -> tuple[list[RequestLine], list[dict[str, object]]]:
+) -> tuple[list[RequestLine], list[JSONObject]]:
     validator = LineValidator("/v1/chat/completions", models, max_lines)
     lines = []
     with path.open("rb") as fh:

@@ -4,7 +4,6 @@ cancel; and the Batch wire object."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,6 +18,7 @@ from jurist.protocol.batches import (
     BatchUsage,
     RequestCounts,
 )
+from jurist.protocol.json_types import JSONObject
 from jurist.service.files import not_found as file_not_found
 from jurist.service.validation import first_error
 from jurist.store.batches import BatchStore
@@ -92,13 +92,11 @@ class BatchService:
         if self.on_change is not None:
             self.on_change()
 
-    def wire(self, record: BatchRecord) -> dict[str, Any]:
+    def wire(self, record: BatchRecord) -> JSONObject:
         batch = batch_object(record)
         return batch.pai_compatible() if self.style == "pai" else batch.model_dump(mode="json")
 
-    async def create(
-        self, tenant: str, body: dict[str, Any], idempotency_key: str | None = None
-    ) -> BatchRecord:
+    async def create(self, tenant: str, body: JSONObject, idempotency_key: str | None = None) -> BatchRecord:
         """Create a batch. With an ``Idempotency-Key``, a retried create returns the batch the first
         call made instead of a duplicate (the SDK retries POSTs on timeouts and 5xx)."""
         if idempotency_key:
@@ -120,9 +118,7 @@ class BatchService:
         _check_metadata(params.metadata)
         source = await self.files.get(tenant, params.input_file_id)
         if source is None:
-            error = file_not_found(params.input_file_id)
-            error.param = "input_file_id"
-            raise error
+            raise file_not_found(params.input_file_id, param="input_file_id")
         if source.purpose != "batch":
             raise InvalidRequest(
                 f"File {source.id} has purpose {source.purpose!r}; batch input needs purpose 'batch'.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,14 +22,15 @@ class CacheCounter(Protocol):
     def cache_result(self, result: str, n: int = 1) -> None: ...
 
 
-def cacheable(raw: dict[str, Any], config: ModelConfig) -> bool:
+def cacheable(body: Mapping[str, Any], config: ModelConfig) -> bool:
     """Only deterministic requests: temperature 0 (the request's, or the model's default), one choice,
-    and not switched off with ``"cache": false``."""
-    if raw.get("cache") is False:
+    and not switched off with ``"cache": false``. Read from the JSON body, so a batch line is checked at
+    validation without being parsed into a request."""
+    if body.get("cache") is False:
         return False
-    temperature = raw.get("temperature")
+    temperature = body.get("temperature")
     effective = config.temperature if temperature is None else temperature
-    return effective == 0 and raw.get("n") in (None, 1)
+    return effective == 0 and body.get("n") in (None, 1)
 
 
 @functools.lru_cache(maxsize=64)
@@ -40,8 +42,10 @@ def _identity(config: ModelConfig) -> bytes:
     return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
 
 
-def cache_key(raw: dict[str, Any], config: ModelConfig) -> str:
-    semantic = {k: v for k, v in raw.items() if k not in _NOT_IN_KEY}
+def cache_key(body: Mapping[str, Any], config: ModelConfig) -> str:
+    """The body's fields that can change the answer, and the model. From the JSON body as sent (a
+    request's ``source``), so batch lines are keyed at validation for ~1 µs, unparsed."""
+    semantic = {k: v for k, v in body.items() if k not in _NOT_IN_KEY}
     digest = hashlib.sha256(_identity(config))
     digest.update(orjson.dumps(semantic, option=orjson.OPT_SORT_KEYS))
     return digest.hexdigest()

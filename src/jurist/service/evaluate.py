@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 import orjson
+from pydantic import TypeAdapter
 
 from jurist.evaluation.datasets import GradedItem, Label, PairItem
 from jurist.evaluation.metrics import Correlation, TwoOrderReport, correlation, two_orders
-from jurist.protocol.chat import ChatCompletionRequest
+from jurist.protocol.json_types import JSONObject
+from jurist.protocol.judgment import Judgment, PairwiseJudgment, SingleJudgment
 from jurist.service.chat import ChatService
+from jurist.service.requests import parse_chat_request
 
-Judgment = dict[str, Any] | None
-Judgments = Callable[[dict[str, Any]], Awaitable[Judgment]]
+Judged = SingleJudgment | PairwiseJudgment | None
+Judgments = Callable[[JSONObject], Awaitable[Judged]]
+_READ_JUDGMENT: TypeAdapter[SingleJudgment | PairwiseJudgment] = TypeAdapter(Judgment)
 T = TypeVar("T")
 _WINNER_LABEL = {"response_1": 1, "response_2": 2, "tie": 0}
 _FLIP: dict[int, int] = {1: 2, 2: 1, 0: 0}
 
 
 def local_judgments(chat: ChatService) -> Judgments:
-    async def judge(raw: dict[str, Any]) -> Judgment:
-        completion = await chat.complete(ChatCompletionRequest.model_validate(raw), raw)
+    async def judge(raw: JSONObject) -> Judged:
+        completion = await chat.complete(parse_chat_request(raw))
         return completion.judgment
 
     return judge
@@ -38,15 +42,16 @@ def server_judgments(session: aiohttp.ClientSession, base_url: str, key: str) ->
     url = base_url.rstrip("/") + "/chat/completions"
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
-    async def judge(raw: dict[str, Any]) -> Judgment:
+    async def judge(raw: JSONObject) -> Judged:
         async with session.post(url, data=orjson.dumps(raw), headers=headers) as resp:
             data = orjson.loads(await resp.read())
-        return data.get("judgment") if resp.status == 200 else None
+        found = data.get("judgment") if resp.status == 200 else None
+        return None if found is None else _READ_JUDGMENT.validate_python(found)
 
     return judge
 
 
-def _judge_item(model: str, mode: str, fields: dict[str, Any]) -> dict[str, Any]:
+def _judge_item(model: str, mode: str, fields: JSONObject) -> JSONObject:
     return {
         "model": model,
         "messages": [{"role": "user", "content": [{"mode": mode, "type": "json", "json": fields}]}],
@@ -55,17 +60,17 @@ def _judge_item(model: str, mode: str, fields: dict[str, Any]) -> dict[str, Any]
 
 def pair_request(
     model: str, question: str, answer1: str, answer2: str, criteria: Sequence[str] | None = None
-) -> dict[str, Any]:
+) -> JSONObject:
     """One order of a pair; ``swap: false`` because the evaluation judges both orders itself (a model's
     ``samples`` still apply)."""
-    fields: dict[str, Any] = {"question": question, "answer1": answer1, "answer2": answer2, "swap": False}
+    fields: JSONObject = {"question": question, "answer1": answer1, "answer2": answer2, "swap": False}
     if criteria:
         fields["criteria"] = list(criteria)
     return _judge_item(model, "pairwise", fields)
 
 
-def grade_request(model: str, item: GradedItem) -> dict[str, Any]:
-    fields: dict[str, Any] = {
+def grade_request(model: str, item: GradedItem) -> JSONObject:
+    fields: JSONObject = {
         "question": item.question,
         "answer": item.answer,
         "criteria": [{"name": item.rubric_name[:100] or "Rubric", "description": item.rubric[:2000]}],
@@ -75,17 +80,16 @@ def grade_request(model: str, item: GradedItem) -> dict[str, Any]:
     return _judge_item(model, "single", fields)
 
 
-def label_of(judgment: Judgment) -> Label:
-    if not judgment or not judgment.get("scored"):
+def label_of(judgment: Judged) -> Label:
+    if not isinstance(judgment, PairwiseJudgment) or not judgment.scored or judgment.winner is None:
         return None
-    return _WINNER_LABEL.get(str(judgment.get("winner")))
+    return _WINNER_LABEL[judgment.winner]
 
 
-def score_of(judgment: Judgment) -> float | None:
-    if not judgment or not judgment.get("scored"):
+def score_of(judgment: Judged) -> float | None:
+    if not isinstance(judgment, SingleJudgment) or not judgment.scored or judgment.overall_score is None:
         return None
-    score = judgment.get("overall_score")
-    return float(score) if isinstance(score, (int, float)) else None
+    return float(judgment.overall_score)
 
 
 async def _each(

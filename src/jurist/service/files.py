@@ -24,8 +24,8 @@ class FileLimits:
     tenant_quota_bytes: int
 
 
-def not_found(file_id: str) -> NotFound:
-    return NotFound(f"No such File object: {file_id}", param="id")
+def not_found(file_id: str, param: str = "id") -> NotFound:
+    return NotFound(f"No such File object: {file_id}", param=param)
 
 
 def file_object(record: FileRecord) -> FileObject:

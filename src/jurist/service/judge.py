@@ -1,36 +1,38 @@
-"""Running one judgment: prompt → backend → parsing ladder → rendered PAI text + ``judgment``.
+"""Running one game: prompt → backend → parsing ladder → a ``judging.judgment.Game``.
 
 The ladder: constrained JSON (grammar or ``response_format``) → tolerant JSON / last-match text
-parsing → one repair re-ask → an explicit unscored verdict. Never a default score.
+parsing → one repair re-ask → an explicit unscored verdict. Never a default score. Building the
+``judgment`` from the games played is ``judging.judgment.decide``'s business, not this module's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from jurist.backends.base import Backend, GenerationRequest
 from jurist.judging.expected import expected_scores
+from jurist.judging.judgment import Game
 from jurist.judging.parsing import parse_verdict
 from jurist.judging.prompts import REPAIR_INSTRUCTION, JudgeTask
-from jurist.judging.render import render
-from jurist.judging.verdict import JudgmentInfo, ParsedBy, Unscored, Verdict, judgment_object
+from jurist.judging.verdict import ParsedBy, Unscored, Verdict
+from jurist.protocol.judgment import Order
 
 
 @dataclass(frozen=True)
-class JudgeOutcome:
-    text: str
-    judgment: dict[str, Any]
-    verdict: Verdict | Unscored
+class Played:
+    """A game and what it cost."""
+
+    game: Game
     prompt_tokens: int
     completion_tokens: int
-    finish_reason: str
-    info: JudgmentInfo | None = None
-    expected: dict[str, float] | None = None  # by verdict key, see judging.expected
 
 
-async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationRequest) -> JudgeOutcome:
+async def run_judgment(
+    task: JudgeTask, backend: Backend, request: GenerationRequest, order: Order = "as_given", sample: int = 0
+) -> Played:
+    """One game of ``task`` (``request`` carries the sampling settings; the prompt is the task's)."""
+    request = dataclasses.replace(request, messages=task.messages, json_schema=task.schema)
     first = await backend.generate(request)
     prompt_tokens, completion_tokens = first.prompt_tokens, first.completion_tokens
     verdict, how, problem = parse_verdict(first.text, task)
@@ -56,6 +58,7 @@ async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationReq
         if verdict is None and second.finish_reason == "length":
             problem += " (the judge model's output was cut off by max_tokens)"
     final: Verdict | Unscored
+    expected = None
     if verdict is None:
         parsed_by = "unscored"
         final = Unscored(
@@ -63,39 +66,8 @@ async def run_judgment(task: JudgeTask, backend: Backend, request: GenerationReq
         )
     else:
         final = verdict
-    info = JudgmentInfo(
-        mode="single" if task.mode == "single" else "pairwise",
-        scale=task.scale,
-        scene=task.scene,
-        language=task.language,
-        parsed_by=parsed_by,
-        attempts=attempts,
-        prompt=task.messages if task.item.return_prompt else None,
-    )
-    expected = None
-    if verdict is not None and how == "json":
-        expected = expected_scores(decisive.text, decisive.logprobs, task.mode, task.scale)
-    judgment = judgment_object(final, info)
-    if expected is not None:
-        judgment["expected_score"] = expected_score_field(expected)
-    text = render(final, task.mode, task.scale, task.language)
-    return JudgeOutcome(
-        text=text,
-        judgment=judgment,
-        verdict=final,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        finish_reason="stop",
-        info=info,
-        expected=expected,
-    )
-
-
-def expected_score_field(expected: dict[str, float]) -> float | dict[str, float]:
-    """``judgment.expected_score``: a number (single) or one per response (pairwise)."""
-    if "overall_score" in expected:
-        return round(expected["overall_score"], 4)
-    return {
-        "response_1": round(expected["response_1_score"], 4),
-        "response_2": round(expected["response_2_score"], 4),
-    }
+        if how == "json":
+            expected = expected_scores(decisive.text, decisive.logprobs, task.mode, task.scale)
+    prompt = task.messages if task.item.return_prompt else None
+    game = Game(order, sample, final, parsed_by, attempts, expected, prompt)
+    return Played(game, prompt_tokens, completion_tokens)

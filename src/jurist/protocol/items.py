@@ -1,34 +1,51 @@
-"""The judge content items of PAI's API (``mode: single | pairwise``), validated."""
+"""The judge items of PAI's API (``mode: single | pairwise``), validated.
+
+Unknown fields are kept, not rejected (PAI ignores them), and named by ``unknown_fields()`` so the
+judgment can warn about each one: a typo such as ``refrence`` changes the verdict.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
-Mode = Literal["single", "pairwise"]
+from jurist.protocol.judgment import Mode
+
 MODES: tuple[Mode, ...] = ("single", "pairwise")
 
 
-class CriterionSpec(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _Lenient(BaseModel):
+    """Keeps unknown fields, so they can be reported."""
 
+    model_config = ConfigDict(extra="allow")
+
+    def _unknown(self) -> list[str]:
+        return list(self.model_extra or ())
+
+
+class CriterionSpec(_Lenient):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=2000)
 
 
-class Turn(BaseModel):
+class Turn(_Lenient):
     """One turn of a conversation given as the question (MT-Bench style multi-turn judging)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     role: Literal["user", "assistant"]
     content: str
 
 
-class _ItemBase(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class _ItemBase(_Lenient):
     question: str | list[Turn] = Field(min_length=1)
     reference: str | None = None
     criteria: list[str | CriterionSpec] | None = Field(default=None, min_length=1, max_length=20)
@@ -82,6 +99,28 @@ class _ItemBase(BaseModel):
     def high(self) -> int:
         return self.score_range[1] if self.score_range else 5
 
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the judgment warns about this item (set by ``located``)."""
+        return self._warnings
+
+    def located(self, where: str) -> None:
+        """Record where the item was found, naming each ignored field by its full path."""
+        self._warnings = [f"Unknown field '{where}.{name}' was ignored." for name in self.unknown_fields()]
+
+    def unknown_fields(self) -> list[str]:
+        """Dotted paths of the fields this item ignored (``refrence``, ``criteria[1].desc``)."""
+        names = [n for n in self._unknown() if n not in ("mode", "type")]
+        for i, c in enumerate(self.criteria or []):
+            if isinstance(c, CriterionSpec):
+                names += [f"criteria[{i}].{n}" for n in c._unknown()]
+        if isinstance(self.question, list):
+            for i, t in enumerate(self.question):
+                names += [f"question[{i}].{n}" for n in t._unknown()]
+        return names
+
     def criterion_specs(self) -> list[CriterionSpec] | None:
         if self.criteria is None:
             return None
@@ -91,15 +130,33 @@ class _ItemBase(BaseModel):
 class SingleItem(_ItemBase):
     """Grade one answer: overall score plus per-criterion scores."""
 
+    mode: Literal["single"] = "single"
     answer: str
 
 
 class PairwiseItem(_ItemBase):
     """Compare two answers: winner or tie, plus per-criterion scores for each."""
 
+    mode: Literal["pairwise"] = "pairwise"
     answer1: str
     answer2: str
     swap: bool | None = None  # judge both orders and reconcile (None: the model's default)
 
 
 JudgeItem = SingleItem | PairwiseItem
+_TAGS = {"single": "SingleItem", "pairwise": "PairwiseItem"}  # capitalised: error paths leave them out
+
+
+def _item_tag(value: Any) -> str | None:
+    mode = value.get("mode") if isinstance(value, dict) else getattr(value, "mode", None)
+    return _TAGS.get(mode) if isinstance(mode, str) else None
+
+
+TaggedJudgeItem = Annotated[
+    Annotated[SingleItem, Tag("SingleItem")] | Annotated[PairwiseItem, Tag("PairwiseItem")],
+    Discriminator(
+        _item_tag,
+        custom_error_type="invalid_judge_mode",
+        custom_error_message="a judge item needs 'mode': 'single' or 'pairwise'",
+    ),
+]

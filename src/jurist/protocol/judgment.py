@@ -1,0 +1,178 @@
+"""The typed ``judgment``: Jurist's structured verdict, returned next to OpenAI's ``choices`` on every
+judged completion, written into batch output lines, and read back by reports.
+
+    Judgment = SingleJudgment | PairwiseJudgment          (discriminated on ``mode``)
+    ├── scored, score_range, scene, language, parsed_by, attempts, unscored_reason/_detail
+    ├── single:   overall_score, criteria[{name, score, reason}], summary
+    ├── pairwise: winner, scores{response_1, response_2}, criteria[{name, scores, reason}], summary
+    ├── prompt            the judge prompt (``return_prompt``)
+    ├── expected_score    probability-weighted score from token log-probabilities
+    ├── swap              pairwise, both orders: consistent, rule, mean_scores, games
+    ├── ensemble          several samples: votes, agreement, means (and games without swap)
+    └── warnings          what Jurist ignored in the request (an unknown judge-item field, say)
+
+Optional blocks are left out of the JSON when absent (never ``null``), so the wire format of a plain
+verdict is exactly what earlier versions wrote. Reading is lenient: unknown keys are ignored and
+fields added by later versions have defaults, so lines written by earlier versions still read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+Mode = Literal["single", "pairwise"]
+Winner = Literal["response_1", "response_2", "tie"]
+ParsedBy = Literal["json", "text", "repair_json", "repair_text", "unscored"]
+Order = Literal["as_given", "swapped"]
+WINNERS: tuple[Winner, ...] = ("response_1", "response_2", "tie")
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Sparse(_Value):
+    """Leaves its optional blocks out of the JSON when they are absent (None or empty)."""
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for key in _LEFT_OUT_WHEN_NONE:
+            if key in data and data[key] is None:
+                del data[key]
+        if "warnings" in data and not data["warnings"]:
+            del data["warnings"]
+        return data
+
+
+_LEFT_OUT_WHEN_NONE = (
+    "unscored_reason", "unscored_detail", "prompt", "expected_score", "swap", "ensemble", "games",
+)  # fmt: skip
+
+
+class PromptMessage(_Value):
+    role: str
+    content: str
+
+
+class SingleCriterion(_Value):
+    name: str
+    score: int | None = None  # None: not applicable (N/A)
+    reason: str = ""
+
+
+class PairScores(_Value):
+    response_1: int | None = None
+    response_2: int | None = None
+
+
+class PairCriterion(_Value):
+    name: str
+    scores: PairScores = PairScores()
+    reason: str = ""
+
+
+class PairExpected(_Value):
+    response_1: float
+    response_2: float
+
+
+class PairMeans(_Value):
+    response_1: float | None = None
+    response_2: float | None = None
+
+
+class _Core(_Sparse):
+    """What every judgment and every game of an ensemble says, in wire order."""
+
+    mode: Mode
+    scored: bool = False
+    score_range: tuple[int, int] = (1, 5)
+    scene: str | None = None
+    language: str | None = None
+    parsed_by: ParsedBy | None = None
+    attempts: int = 1
+    unscored_reason: str | None = None
+    unscored_detail: str | None = None
+
+
+class _SingleCore(_Core):
+    mode: Literal["single"] = "single"
+    overall_score: int | None = None
+    criteria: list[SingleCriterion] = []
+    summary: str | None = None
+    prompt: list[PromptMessage] | None = None
+    expected_score: float | None = None
+
+
+class _PairwiseCore(_Core):
+    mode: Literal["pairwise"] = "pairwise"
+    winner: Winner | None = None
+    scores: PairScores = PairScores()
+    criteria: list[PairCriterion] = []
+    summary: str | None = None
+    prompt: list[PromptMessage] | None = None
+    expected_score: PairExpected | None = None
+
+
+class _GameTag(_Value):
+    order: Order = "as_given"
+    sample: int = 0  # earlier versions (before ensembles) wrote no sample: it was 0
+
+
+# The tag's fields come first (pydantic orders inherited fields by reversed MRO).
+class SingleGame(_SingleCore, _GameTag):
+    """One judge call of an ensemble, as the judge saw it (single mode has no order to undo)."""
+
+
+class PairwiseGame(_PairwiseCore, _GameTag):
+    """One judge call of a swap or ensemble, mapped back to the caller's order."""
+
+
+class Swap(_Value):
+    """Both orders of a pair were judged; when they disagree the verdict is a tie."""
+
+    consistent: bool | None = None  # None: an order had no scored game
+    rule: Literal["disagreement_is_tie"] = "disagreement_is_tie"
+    mean_scores: PairMeans = PairMeans()
+    games: list[PairwiseGame] = []
+
+
+class _EnsembleCore(_Sparse):
+    samples: int
+    total_games: int
+    scored_games: int
+
+
+class PairwiseEnsemble(_EnsembleCore):
+    votes: dict[Winner, int] = {}
+    agreement: float | None = None  # share of scored games that voted for the final winner
+    mean_scores: PairMeans = PairMeans()
+    games: list[PairwiseGame] | None = None  # here when there is no ``swap`` block to hold them
+
+
+class SingleEnsemble(_EnsembleCore):
+    votes: dict[str, int] = {}  # by overall score, ascending
+    agreement: float | None = None  # share of scored games that gave the final score
+    mean_score: float | None = None
+    games: list[SingleGame] | None = None
+
+
+class SingleJudgment(_SingleCore):
+    """One answer graded: an overall score and a score per criterion."""
+
+    ensemble: SingleEnsemble | None = None
+    warnings: list[str] = []
+
+
+class PairwiseJudgment(_PairwiseCore):
+    """Two answers compared: a winner or a tie, and both answers' scores per criterion."""
+
+    swap: Swap | None = None
+    ensemble: PairwiseEnsemble | None = None
+    warnings: list[str] = []
+
+
+Judgment = Annotated[SingleJudgment | PairwiseJudgment, Field(discriminator="mode")]
