@@ -24,7 +24,7 @@ from jurist.store.records import BatchRecord, FileRecord, FinishedLine, LineStat
 
 _LINE_STATES = {state.value: state for state in LineState}  # faster than LineState(value), per row
 _TO_FINALIZING_WHEN_DONE = (
-    "UPDATE batches SET status = :f, outcome = :done, finalizing_at = :now "
+    "UPDATE batches SET status = :f, outcome = :outcome, finalizing_at = :now "
     "WHERE id = :id AND status = :p AND completed + failed >= total"
 )
 
@@ -32,7 +32,7 @@ _TO_FINALIZING_WHEN_DONE = (
 def finalizing_when_done(batch_id: str, now: int) -> tuple[str, dict[str, Any]]:
     """The statement (and its parameters) that moves an in-progress batch whose every line has
     finished to finalizing, bound for completed."""
-    params = {"f": BatchStatus.FINALIZING, "done": BatchStatus.COMPLETED, "now": now, "id": batch_id,
+    params = {"f": BatchStatus.FINALIZING, "outcome": BatchStatus.COMPLETED, "now": now, "id": batch_id,
               "p": BatchStatus.IN_PROGRESS}  # fmt: skip
     return _TO_FINALIZING_WHEN_DONE, params
 
@@ -186,11 +186,11 @@ class SqlBatchTasks:
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM batch_requests WHERE batch_id = :b", {"b": batch_id})
             n = await tx.execute(
-                "UPDATE batches SET status = :failed, failed_at = :now, errors = :e, task_owner = NULL, "
+                "UPDATE batches SET status = :status, failed_at = :now, errors = :e, task_owner = NULL, "
                 "task_until = NULL, completed = 0, failed = 0, input_tokens = 0, output_tokens = 0 "
                 "WHERE id = :id AND status = :v AND task_owner = :o",
                 {
-                    "failed": BatchStatus.FAILED,
+                    "status": BatchStatus.FAILED,
                     "now": now,
                     "e": json.dumps(errors),
                     "id": batch_id,
@@ -208,12 +208,12 @@ class SqlBatchTasks:
                 {"x": LineState.EXPIRED, "b": batch_id, "q": LineState.QUEUED, "r": LineState.RUNNING},
             )
             await tx.execute(
-                "UPDATE batches SET failed = failed + :n, status = :f, outcome = :expired, "
+                "UPDATE batches SET failed = failed + :n, status = :f, outcome = :outcome, "
                 "finalizing_at = :now WHERE id = :id AND status = :p AND task_owner = :o",
                 {
                     "n": n,
                     "f": BatchStatus.FINALIZING,
-                    "expired": BatchStatus.EXPIRED,
+                    "outcome": BatchStatus.EXPIRED,
                     "now": now,
                     "id": batch_id,
                     "p": BatchStatus.IN_PROGRESS,
@@ -253,16 +253,17 @@ class SqlBatchTasks:
     ) -> bool:
         async with self._db.transaction() as tx:
             n = await tx.execute(
-                "UPDATE batches SET status = COALESCE(outcome, :done), "
-                "completed_at = CASE WHEN COALESCE(outcome, :done) = :done THEN :now ELSE completed_at END, "
-                "expired_at = CASE WHEN outcome = :expired THEN :now ELSE expired_at END, "
-                "cancelled_at = CASE WHEN outcome = :cancelled THEN :now ELSE cancelled_at END, "
+                "UPDATE batches SET status = COALESCE(outcome, :completed_status), "
+                "completed_at = CASE WHEN COALESCE(outcome, :completed_status) = :completed_status "
+                "THEN :now ELSE completed_at END, "
+                "expired_at = CASE WHEN outcome = :expired_status THEN :now ELSE expired_at END, "
+                "cancelled_at = CASE WHEN outcome = :cancelled_status THEN :now ELSE cancelled_at END, "
                 "output_file_id = :out, error_file_id = :err, task_owner = NULL, task_until = NULL "
                 "WHERE id = :id AND status IN (:f, :c) AND task_owner = :o",
                 {
-                    "done": BatchStatus.COMPLETED,
-                    "expired": BatchStatus.EXPIRED,
-                    "cancelled": BatchStatus.CANCELLED,
+                    "completed_status": BatchStatus.COMPLETED,
+                    "expired_status": BatchStatus.EXPIRED,
+                    "cancelled_status": BatchStatus.CANCELLED,
                     "now": now,
                     "out": output.id if output else None,
                     "err": error.id if error else None,
@@ -276,7 +277,7 @@ class SqlBatchTasks:
                 await insert_files(tx, [f for f in (output, error) if f is not None])
                 # lines a cancel left undone leave the queue for good
                 await tx.execute(
-                    "UPDATE batch_requests SET state = :cancelled WHERE batch_id = :id AND state = :q",
-                    {"cancelled": LineState.CANCELLED, "id": batch_id, "q": LineState.QUEUED},
+                    "UPDATE batch_requests SET state = :undone WHERE batch_id = :id AND state = :q",
+                    {"undone": LineState.CANCELLED, "id": batch_id, "q": LineState.QUEUED},
                 )
         return n == 1

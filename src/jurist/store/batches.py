@@ -91,11 +91,11 @@ class SqlBatchStore:
     async def request_cancel(self, tenant: str, batch_id: str, now: int) -> BatchRecord | None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "UPDATE batches SET status = :cancelling, cancelling_at = :now, outcome = :cancelled, "
+                "UPDATE batches SET status = :status, cancelling_at = :now, outcome = :outcome, "
                 "task_until = NULL WHERE id = :id AND tenant = :t AND status IN (:v, :p, :f)",
                 {
-                    "cancelling": BatchStatus.CANCELLING,
-                    "cancelled": BatchStatus.CANCELLED,
+                    "status": BatchStatus.CANCELLING,
+                    "outcome": BatchStatus.CANCELLED,
                     "now": now,
                     "id": batch_id,
                     "t": tenant,
