@@ -12,8 +12,8 @@ import asyncio
 import functools
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -64,24 +64,8 @@ def row_lock(dialect: Dialect, *, skip_locked: bool = False) -> str:
 _UNIQUE = {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
 
 
-@contextmanager
-def _sqlite_conflicts() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
-        if getattr(exc, "sqlite_errorcode", None) in _UNIQUE:
-            raise Conflict(str(exc)) from exc
-        raise
-
-
-@contextmanager
-def _postgres_conflicts() -> Iterator[None]:
-    from psycopg.errors import UniqueViolation
-
-    try:
-        yield
-    except UniqueViolation as exc:
-        raise Conflict(str(exc).strip()) from exc
+def _is_unique_violation(exc: sqlite3.IntegrityError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in _UNIQUE
 
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -97,16 +81,24 @@ class _SqliteTx:
         self._conn = conn
 
     async def _run(self, sql: str, params: Params | None) -> Any:
-        with _sqlite_conflicts():
+        try:
             return await self._conn.execute(sql, dict(params or {}))
+        except sqlite3.IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise Conflict(str(exc)) from exc
+            raise
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         cursor = await self._run(sql, params)
         return int(cursor.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        with _sqlite_conflicts():
+        try:
             await self._conn.executemany(sql, [dict(r) for r in rows])
+        except sqlite3.IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise Conflict(str(exc)) from exc
+            raise
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
         cursor = await self._run(sql, params)
@@ -171,11 +163,16 @@ class SqliteDatabase:
 
 class _PostgresTx:
     def __init__(self, conn: Any) -> None:
+        from psycopg.errors import UniqueViolation  # imported with the pool, so only a lookup here
+
         self._conn = conn
+        self._unique_violation = UniqueViolation
 
     async def _run(self, sql: str, params: Params | None) -> Any:
-        with _postgres_conflicts():
+        try:
             return await self._conn.execute(to_pyformat(sql), dict(params or {}))
+        except self._unique_violation as exc:
+            raise Conflict(str(exc).strip()) from exc
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         cursor = await self._run(sql, params)
@@ -183,8 +180,10 @@ class _PostgresTx:
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self._conn.cursor() as cursor:
-            with _postgres_conflicts():
+            try:
                 await cursor.executemany(to_pyformat(sql), [dict(r) for r in rows])
+            except self._unique_violation as exc:
+                raise Conflict(str(exc).strip()) from exc
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
         cursor = await self._run(sql, params)
