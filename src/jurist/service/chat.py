@@ -110,8 +110,10 @@ class ChatService:
         self, request: ChatCompletionRequest, raw: dict[str, Any], model: JudgeModel, judge: bool
     ) -> GenerationRequest:
         common: dict[str, Any] = {
-            "max_tokens": request.token_limit or model.config.max_tokens,
-            "temperature": model.config.temperature if request.temperature is None else request.temperature,
+            "max_tokens": request.token_limit or model.config.judging.max_tokens,
+            "temperature": model.config.judging.temperature
+            if request.temperature is None
+            else request.temperature,
             "top_p": request.top_p,
             "seed": request.seed,
         }
@@ -266,16 +268,16 @@ class ChatService:
         self, request: ChatCompletionRequest, raw: dict[str, Any], model: JudgeModel, item: JudgeItem
     ) -> JudgeOutcome:
         config = model.config
-        reason_chars = config.reason_max_chars if config.backend == "llama_cpp" else None
+        reason_chars = config.reason_limit
         base = self._generation(request, raw, model, True)
         if config.wants_logprobs:
-            base = _with(base, logprobs=True, top_logprobs=config.top_logprobs)
-        swap = isinstance(item, PairwiseItem) and (config.swap if item.swap is None else item.swap)
+            base = _with(base, logprobs=True, top_logprobs=config.judging.top_logprobs)
+        swap = isinstance(item, PairwiseItem) and (config.judging.swap if item.swap is None else item.swap)
         plan = EnsemblePlan(
-            samples=config.samples if item.samples is None else item.samples,
+            samples=config.judging.samples if item.samples is None else item.samples,
             swap=swap,
-            sample_temperature=config.sample_temperature,
-            seed=config.seed,
+            sample_temperature=config.judging.sample_temperature,
+            seed=config.judging.seed,
         )
         if plan.calls > 1:
             return await run_ensemble(item, lambda i: build_task(i, reason_chars), model.backend, base, plan)
