@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 from jurist.errors import ConfigError
 from jurist.settings.models import ModelConfig, default_models
-from jurist.settings.tables import ModelSet, ModelTable, parse_models
+from jurist.settings.tables import ModelSet, parse_models
 
 
 class Settings(BaseSettings):
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         path = init_settings().get("config") or env_settings().get("config")
         if path:
             if not Path(path).is_file():
-                raise ConfigError(f"JURIST_CONFIG names {str(path)!r}, which is not a file")
+                raise ConfigError(f"the configuration file {str(path)!r} (JURIST_CONFIG) is not a file")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
         return tuple(sources)
 
@@ -86,8 +86,7 @@ class Settings(BaseSettings):
         the backend registry), or the two PAI model names on the embedded model."""
         if not self.models:
             return ModelSet(default_models(self.embedded_n_threads))
-        tables: dict[str, ModelTable] = dict(self.models)
-        return parse_models(tables, kinds)
+        return parse_models(self.models, kinds)
 
     @property
     def resolved_database_url(self) -> str:
