@@ -405,13 +405,19 @@ def test_config_show_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "'samples' moved to [models.local.judging]" in result.stderr
 
 
-def test_config_show_reports_a_bad_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", [["config", "show"], ["worker"], ["run", "in.jsonl", "-o", "out.jsonl"]])
+def test_commands_report_a_bad_option(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "jurist.toml"
     path.write_text('[models.m]\nbackend = "openai"\nbase_url = "http://x/v1"\nn_ctx = 1\n')
     monkeypatch.setenv("JURIST_CONFIG", str(path))
-    result = CliRunner().invoke(app, ["config", "show"])
-    assert result.exit_code == 2
-    assert "model 'm' (backend 'openai'): unknown option 'n_ctx'" in result.stderr
+    monkeypatch.setenv("JURIST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text("")
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "model 'm' (backend 'openai'): unknown option 'n_ctx'" in " ".join(result.stderr.split())
 
 
 def test_invalid_configurations_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

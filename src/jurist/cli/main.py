@@ -125,7 +125,10 @@ def worker(
         finally:
             await services.aclose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
 
 
 def _worker_main() -> None:
@@ -193,6 +196,8 @@ def eval_command(
     except aiohttp.ClientError as exc:
         err.print(f"[red]could not reach the judge server {server}:[/red] {exc}")
         raise typer.Exit(2) from exc
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2))
 
@@ -213,7 +218,11 @@ def run_command(
     settings = _settings()
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
     errors = errors or output.with_name(output.name.removesuffix(".jsonl") + ".errors.jsonl")
-    raise typer.Exit(run_local(settings, input_file, output, errors))
+    try:
+        code = run_local(settings, input_file, output, errors)
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
+    raise typer.Exit(code)
 
 
 @app.command("report")
