@@ -254,16 +254,12 @@ async def test_a_jurist_run_output_file_reports_like_a_batch(tmp_path: Path) -> 
     from jurist.cli.report import build_from_files
     from jurist.runner.local_run import read_requests, run_file
     from jurist.service.chat import ChatService, JudgeModel
-    from jurist.settings import ModelConfig
+    from jurist.settings import OpenAIModelConfig
     from tests.support.verdicts import pairwise_verdict_json
 
     fake = FakeBackend(pairwise_verdict_json(5, 2, "response_1"))
     chat = ChatService(
-        {
-            "pai-judge": JudgeModel(
-                "pai-judge", ModelConfig(backend="openai", base_url="http://127.0.0.1:9/v1"), fake
-            )
-        }
+        {"pai-judge": JudgeModel("pai-judge", OpenAIModelConfig(base_url="http://127.0.0.1:9/v1"), fake)}
     )
     inputs = [
         pair_input(f"r{i}", "a longer first answer", "short", "first-model", "second-model") for i in range(6)

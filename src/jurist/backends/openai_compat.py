@@ -20,7 +20,7 @@ from jurist.errors import (
     BackendUnavailable,
     RateLimited,
 )
-from jurist.settings import ModelConfig
+from jurist.settings import OpenAIModelConfig
 
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -49,8 +49,7 @@ def _upstream_message(body: bytes) -> str:
 class OpenAIBackend:
     """A judge model served by an OpenAI-compatible HTTP endpoint."""
 
-    def __init__(self, alias: str, config: ModelConfig) -> None:
-        assert config.base_url is not None
+    def __init__(self, alias: str, config: OpenAIModelConfig) -> None:
         self._alias = alias
         self._config = config
         self._url = config.base_url.rstrip("/") + "/chat/completions"
