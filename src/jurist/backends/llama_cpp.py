@@ -16,6 +16,7 @@ from typing import Any
 
 from jurist.backends.base import Generation, GenerationChunk, GenerationRequest, flatten_content
 from jurist.errors import BackendError, BackendRejected, ConfigError
+from jurist.protocol.json_types import JSONObject
 from jurist.settings import LlamaCppModelConfig
 
 BUNDLED_MODEL_NOTICE = (
@@ -126,8 +127,8 @@ class LlamaCppBackend:
         self._executor.shutdown(wait=True)
         self._llama = None
 
-    def _messages(self, messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-        plain = [{"role": m["role"], "content": flatten_content(m.get("content"))} for m in messages]
+    def _messages(self, messages: list[JSONObject]) -> list[dict[str, str]]:
+        plain = [{"role": str(m.get("role")), "content": flatten_content(m.get("content"))} for m in messages]
         if not self._merge_system:
             return plain
         system = "\n\n".join(m["content"] for m in plain if m["role"] in ("system", "developer"))
@@ -159,8 +160,9 @@ class LlamaCppBackend:
             kwargs["grammar"] = LlamaGrammar.from_string(json_grammar(request.json_schema), verbose=False)
         elif request.response_format and request.response_format.get("type") != "text":
             fmt = request.response_format
+            spec = fmt.get("json_schema")
             schema = (
-                (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+                spec.get("schema") if fmt.get("type") == "json_schema" and isinstance(spec, dict) else None
             )
             kwargs["response_format"] = {
                 "type": "json_object",
