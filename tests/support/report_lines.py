@@ -165,3 +165,39 @@ def arena(
         )
         outputs.append(pair_output(cid, winner))
     return inputs, outputs
+
+
+def sample_batch() -> tuple[list[Any], list[Any], list[Any]]:
+    """(inputs, outputs, errors) of a batch that touches every figure of a report: a three-model arena,
+    swapped pairs (consistent, not, half unscored), an ensemble with expected scores, a competitor
+    against itself, single lines on two scales with N/A criteria, a custom-template line, failed and
+    malformed lines, and input lines a report cannot use."""
+    inputs, outputs = arena({"alpha": 1.0, "beta": 0.0, "gamma": -1.0}, 45, seed=3)
+    swaps = [("response_1", "response_1"), ("response_1", "response_2"), ("tie", "response_2"),
+             (None, "response_1"), ("response_2", "response_2"), ("response_1", None)]  # fmt: skip
+    for i, (as_given, swapped) in enumerate(swaps):
+        inputs.append(pair_input(f"w{i}", "a longer answer " * (1 + i % 3), "short", "alpha", "delta"))
+        outputs.append(swapped_output(f"w{i}", as_given, swapped))
+    inputs.append(pair_input("same", "a", "b", "alpha", "alpha"))  # one competitor on both sides
+    outputs.append(pair_output("same", "response_1"))
+    inputs.append(pair_input("plus", "ééé", "abcde", "beta", "delta"))
+    votes = {"response_1": 5, "response_2": 1, "tie": 0}
+    ensemble = {"samples": 3, "total_games": 6, "scored_games": 6, "votes": votes, "agreement": 5 / 6,
+                "mean_scores": {"response_1": 4.2, "response_2": 2.8}}  # fmt: skip
+    expected = {"response_1": 4.125, "response_2": 2.875}
+    outputs.append(pair_output("plus", "response_1", ensemble=ensemble, expected_score=expected))
+    outputs.append(pair_output("unscored", None))
+    outputs.append(_output("other-judge", pair_judgment("tie", 3, 3, parsed_by="repair_json"), "judge-b"))
+    for i, overall in enumerate([1, 2, 3, 3, 4, 5, 5, 4]):
+        criteria = {"Accuracy": overall, "Clarity": None if i % 3 == 0 else 4}
+        outputs.append(single_output(f"s{i}", overall, criteria, expected_score=overall + 0.25))
+    outputs.append(single_output("ten", 7, {"Accuracy": 8}, score_range=[0, 10]))
+    outputs.append(single_output("s-unscored", None))
+    outputs.append(custom_output("custom"))
+    outputs.append(error_line("e-out", 500, "server_error"))
+    outputs.append("not json")
+    inputs += [{"custom_id": 12, "body": []}, "not json", {"custom_id": "odd", "body": {"messages": "x"},
+               "metadata": ["model_a"]}]  # fmt: skip
+    errors = [error_line("e1"), error_line("e2", 429, "rate_limit_exceeded"),
+              {"custom_id": "e3", "response": None, "error": {"code": "batch_expired", "message": "x"}}]  # fmt: skip
+    return inputs, outputs, errors
