@@ -45,6 +45,13 @@ def pair_judgment(
     }
 
 
+def ensemble(samples: int, scored_games: int, agreement: float | None, **extra: Any) -> dict[str, Any]:
+    """A pairwise ``ensemble`` block as pai-judge-plus writes it (without swap: one game per sample)."""
+    votes = {"response_1": 0, "response_2": 0, "tie": 0}
+    return {"samples": samples, "total_games": samples, "scored_games": scored_games, "votes": votes,
+            "agreement": agreement, **extra}  # fmt: skip
+
+
 def pair_output(custom_id: str, winner: str | None, s1: int = 4, s2: int = 3, **extra: Any) -> dict[str, Any]:
     judgment = pair_judgment(winner, s1, s2)
     judgment.update(extra)
@@ -181,11 +188,9 @@ def sample_batch() -> tuple[list[Any], list[Any], list[Any]]:
     inputs.append(pair_input("same", "a", "b", "alpha", "alpha"))  # one competitor on both sides
     outputs.append(pair_output("same", "response_1"))
     inputs.append(pair_input("plus", "ééé", "abcde", "beta", "delta"))
-    votes = {"response_1": 5, "response_2": 1, "tie": 0}
-    ensemble = {"samples": 3, "total_games": 6, "scored_games": 6, "votes": votes, "agreement": 5 / 6,
-                "mean_scores": {"response_1": 4.2, "response_2": 2.8}}  # fmt: skip
+    plus = ensemble(6, 6, 5 / 6, mean_scores={"response_1": 4.2, "response_2": 2.8})
     expected = {"response_1": 4.125, "response_2": 2.875}
-    outputs.append(pair_output("plus", "response_1", ensemble=ensemble, expected_score=expected))
+    outputs.append(pair_output("plus", "response_1", ensemble=plus, expected_score=expected))
     outputs.append(pair_output("unscored", None))
     outputs.append(_output("other-judge", pair_judgment("tie", 3, 3, parsed_by="repair_json"), "judge-b"))
     for i, overall in enumerate([1, 2, 3, 3, 4, 5, 5, 4]):
