@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _output(custom_id: str, judgment: dict[str, Any] | None, model: str = "pai-judge") -> dict[str, Any]:
+def output_line(custom_id: str, judgment: object, model: str = "pai-judge") -> dict[str, Any]:
+    """An output line of a request that succeeded; ``judgment`` None: a custom template's (no judgment)."""
     body: dict[str, Any] = {
         "id": f"chatcmpl-{custom_id}",
         "object": "chat.completion",
@@ -55,7 +56,7 @@ def ensemble(samples: int, scored_games: int, agreement: float | None, **extra: 
 def pair_output(custom_id: str, winner: str | None, s1: int = 4, s2: int = 3, **extra: Any) -> dict[str, Any]:
     judgment = pair_judgment(winner, s1, s2)
     judgment.update(extra)
-    return _output(custom_id, judgment)
+    return output_line(custom_id, judgment)
 
 
 def swapped_output(custom_id: str, as_given: str | None, swapped: str | None) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def swapped_output(custom_id: str, as_given: str | None, swapped: str | None) ->
             {"order": "swapped", **pair_judgment(swapped)},
         ],
     }
-    return _output(custom_id, judgment)
+    return output_line(custom_id, judgment)
 
 
 def single_output(
@@ -94,11 +95,11 @@ def single_output(
         else [],
     }
     judgment.update(extra)
-    return _output(custom_id, judgment)
+    return output_line(custom_id, judgment)
 
 
 def custom_output(custom_id: str) -> dict[str, Any]:
-    return _output(custom_id, None)
+    return output_line(custom_id, None)
 
 
 def error_line(custom_id: str, status: int = 502, code: str = "upstream_error") -> dict[str, Any]:
@@ -192,7 +193,7 @@ def sample_batch() -> tuple[list[Any], list[Any], list[Any]]:
     expected = {"response_1": 4.125, "response_2": 2.875}
     outputs.append(pair_output("plus", "response_1", ensemble=plus, expected_score=expected))
     outputs.append(pair_output("unscored", None))
-    outputs.append(_output("other-judge", pair_judgment("tie", 3, 3, parsed_by="repair_json"), "judge-b"))
+    outputs.append(output_line("other-judge", pair_judgment("tie", 3, 3, parsed_by="repair_json"), "judge-b"))
     for i, overall in enumerate([1, 2, 3, 3, 4, 5, 5, 4]):
         criteria = {"Accuracy": overall, "Clarity": None if i % 3 == 0 else 4}
         outputs.append(single_output(f"s{i}", overall, criteria, expected_score=overall + 0.25))
