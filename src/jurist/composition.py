@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from jurist.backends.base import Backend
 from jurist.backends.llama_cpp import BUNDLED_MODEL_NOTICE
-from jurist.backends.registry import build_backends
+from jurist.backends.registry import BACKENDS, Registry, build_backends, configured_models
 from jurist.errors import ConfigError
 from jurist.ids import Clock, SystemClock
 from jurist.runner.worker import RunnerConfig, Worker
@@ -21,7 +21,7 @@ from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
-from jurist.settings import Settings
+from jurist.settings import LlamaCppModelConfig, Settings
 from jurist.store.batch_tasks import BatchTasks, SqlBatchTasks
 from jurist.store.batches import BatchStore, SqlBatchStore
 from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
@@ -137,21 +137,26 @@ def build_authenticator(settings: Settings) -> tuple[Authenticator, str | None]:
 
 
 def build_services(
-    settings: Settings, backends: Mapping[str, Backend] | None = None, clock: Clock | None = None
+    settings: Settings,
+    backends: Mapping[str, Backend] | None = None,
+    clock: Clock | None = None,
+    registry: Registry = BACKENDS,
 ) -> Services:
-    """Wire everything. ``backends`` overrides the configured ones per model name (tests, demos)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    auth, new_key = build_authenticator(settings)
-    configs = settings.effective_models
+    """Wire everything. ``backends`` overrides the configured ones per model name (tests, demos);
+    ``registry`` is the set of backends the configuration may name."""
+    configured = configured_models(settings, registry)  # a bad model option stops here, before any I/O
+    configs = configured.models
     overrides = dict(backends or {})
     unknown = set(overrides) - set(configs)
     if unknown:
         raise ConfigError(f"backend overrides for unconfigured models: {sorted(unknown)}")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    auth, new_key = build_authenticator(settings)
     to_build = {name: cfg for name, cfg in configs.items() if name not in overrides}
-    built = {**build_backends(to_build, settings.data_dir), **overrides}
+    built = {**build_backends(to_build, settings.data_dir, registry), **overrides}
     models = {name: JudgeModel(name, configs[name], built[name]) for name in configs}
-    notices = []
-    if any(cfg.is_bundled_model for name, cfg in to_build.items()):
+    notices = list(configured.notices)
+    if any(isinstance(cfg, LlamaCppModelConfig) and cfg.is_bundled_model for cfg in to_build.values()):
         notices.append(BUNDLED_MODEL_NOTICE)
     unique: list[Backend] = []
     for backend in built.values():

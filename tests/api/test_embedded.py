@@ -13,7 +13,7 @@ from jurist.backends.base import GenerationRequest
 from jurist.backends.llama_cpp import LlamaCppBackend, bundled_model_path
 from jurist.judging.prompts import build_task
 from jurist.protocol.items import PairwiseItem
-from jurist.settings import ModelConfig
+from jurist.settings import LlamaCppModelConfig
 from tests.support.live import API_KEY, LiveServer, live_server
 from tests.support.openapi import validate
 
@@ -100,7 +100,7 @@ async def test_grammar_output_always_matches_the_verdict_schema(data_dir: Path) 
 
     from jsonschema import Draft202012Validator
 
-    backend = LlamaCppBackend(ModelConfig(reason_max_chars=60), bundled_model_path(data_dir))
+    backend = LlamaCppBackend(LlamaCppModelConfig(), bundled_model_path(data_dir))
     task = build_task(
         PairwiseItem(question="What is 7+5?", answer1="75", answer2="12", criteria=["Accuracy"]), 60
     )
@@ -118,7 +118,7 @@ async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Pa
     """The top-choice-first decoder must produce exactly the tokens of the stock grammar sampler."""
     from jurist.protocol.items import SingleItem
 
-    backend = LlamaCppBackend(ModelConfig(reason_max_chars=40), bundled_model_path(data_dir))
+    backend = LlamaCppBackend(LlamaCppModelConfig(), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="75", criteria=["Accuracy"]), 40)
     request = GenerationRequest(
         messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=200
@@ -138,7 +138,7 @@ async def test_sampled_verdicts_are_seeded_and_carry_logprobs(data_dir: Path) ->
     from jurist.judging.expected import expected_scores
     from jurist.protocol.items import SingleItem
 
-    backend = LlamaCppBackend(ModelConfig(reason_max_chars=40), bundled_model_path(data_dir))
+    backend = LlamaCppBackend(LlamaCppModelConfig(), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="12", criteria=["Accuracy"]), 40)
     request = GenerationRequest(
         messages=task.messages, json_schema=task.schema, temperature=0.9, seed=7, max_tokens=200,

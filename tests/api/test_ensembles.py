@@ -20,7 +20,7 @@ from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
 UPSTREAM = {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}
 MODELS = {
-    "pai-judge": {**UPSTREAM, "logprobs": True, "top_logprobs": 5},
+    "pai-judge": {**UPSTREAM, "description": "An upstream judge", "logprobs": True, "top_logprobs": 5},
     "pai-judge-plus": {**UPSTREAM, "swap": True, "samples": 3, "sample_temperature": 0.9},
 }
 
@@ -166,3 +166,12 @@ def test_models_say_how_they_judge_and_what_an_item_costs(client: OpenAI) -> Non
     listed = {m.id: m.judging for m in client.models.list()}  # type: ignore[attr-defined]
     assert listed["pai-judge"]["calls_per_item"] == {"single": 1, "pairwise": 1}
     assert listed["pai-judge"]["expected_score"] is True  # logprobs = true in its config
+
+
+def test_models_show_their_configured_description(client: OpenAI) -> None:
+    judge: Any = client.models.retrieve("pai-judge")
+    assert judge.description == "An upstream judge"
+    plus: Any = client.models.retrieve("pai-judge-plus")
+    assert plus.description is None  # none configured
+    listed: dict[str, Any] = {m.id: m.description for m in client.models.list()}  # type: ignore[attr-defined]
+    assert listed == {"pai-judge": "An upstream judge", "pai-judge-plus": None}

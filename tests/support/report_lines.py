@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _output(custom_id: str, judgment: dict[str, Any] | None, model: str = "pai-judge") -> dict[str, Any]:
+def output_line(custom_id: str, judgment: object, model: str = "pai-judge") -> dict[str, Any]:
+    """An output line of a request that succeeded; ``judgment`` None: a custom template's (no judgment)."""
     body: dict[str, Any] = {
         "id": f"chatcmpl-{custom_id}",
         "object": "chat.completion",
@@ -45,10 +46,17 @@ def pair_judgment(
     }
 
 
+def ensemble(samples: int, scored_games: int, agreement: float | None, **extra: Any) -> dict[str, Any]:
+    """A pairwise ``ensemble`` block as pai-judge-plus writes it (without swap: one game per sample)."""
+    votes = {"response_1": 0, "response_2": 0, "tie": 0}
+    return {"samples": samples, "total_games": samples, "scored_games": scored_games, "votes": votes,
+            "agreement": agreement, **extra}  # fmt: skip
+
+
 def pair_output(custom_id: str, winner: str | None, s1: int = 4, s2: int = 3, **extra: Any) -> dict[str, Any]:
     judgment = pair_judgment(winner, s1, s2)
     judgment.update(extra)
-    return _output(custom_id, judgment)
+    return output_line(custom_id, judgment)
 
 
 def swapped_output(custom_id: str, as_given: str | None, swapped: str | None) -> dict[str, Any]:
@@ -68,7 +76,7 @@ def swapped_output(custom_id: str, as_given: str | None, swapped: str | None) ->
             {"order": "swapped", **pair_judgment(swapped)},
         ],
     }
-    return _output(custom_id, judgment)
+    return output_line(custom_id, judgment)
 
 
 def single_output(
@@ -87,11 +95,11 @@ def single_output(
         else [],
     }
     judgment.update(extra)
-    return _output(custom_id, judgment)
+    return output_line(custom_id, judgment)
 
 
 def custom_output(custom_id: str) -> dict[str, Any]:
-    return _output(custom_id, None)
+    return output_line(custom_id, None)
 
 
 def error_line(custom_id: str, status: int = 502, code: str = "upstream_error") -> dict[str, Any]:
@@ -165,3 +173,37 @@ def arena(
         )
         outputs.append(pair_output(cid, winner))
     return inputs, outputs
+
+
+def sample_batch() -> tuple[list[Any], list[Any], list[Any]]:
+    """(inputs, outputs, errors) of a batch that touches every figure of a report: a three-model arena,
+    swapped pairs (consistent, not, half unscored), an ensemble with expected scores, a competitor
+    against itself, single lines on two scales with N/A criteria, a custom-template line, failed and
+    malformed lines, and input lines a report cannot use."""
+    inputs, outputs = arena({"alpha": 1.0, "beta": 0.0, "gamma": -1.0}, 45, seed=3)
+    swaps = [("response_1", "response_1"), ("response_1", "response_2"), ("tie", "response_2"),
+             (None, "response_1"), ("response_2", "response_2"), ("response_1", None)]  # fmt: skip
+    for i, (as_given, swapped) in enumerate(swaps):
+        inputs.append(pair_input(f"w{i}", "a longer answer " * (1 + i % 3), "short", "alpha", "delta"))
+        outputs.append(swapped_output(f"w{i}", as_given, swapped))
+    inputs.append(pair_input("same", "a", "b", "alpha", "alpha"))  # one competitor on both sides
+    outputs.append(pair_output("same", "response_1"))
+    inputs.append(pair_input("plus", "ééé", "abcde", "beta", "delta"))
+    plus = ensemble(6, 6, 5 / 6, mean_scores={"response_1": 4.2, "response_2": 2.8})
+    expected = {"response_1": 4.125, "response_2": 2.875}
+    outputs.append(pair_output("plus", "response_1", ensemble=plus, expected_score=expected))
+    outputs.append(pair_output("unscored", None))
+    outputs.append(output_line("other-judge", pair_judgment("tie", 3, 3, parsed_by="repair_json"), "judge-b"))
+    for i, overall in enumerate([1, 2, 3, 3, 4, 5, 5, 4]):
+        criteria = {"Accuracy": overall, "Clarity": None if i % 3 == 0 else 4}
+        outputs.append(single_output(f"s{i}", overall, criteria, expected_score=overall + 0.25))
+    outputs.append(single_output("ten", 7, {"Accuracy": 8}, score_range=[0, 10]))
+    outputs.append(single_output("s-unscored", None))
+    outputs.append(custom_output("custom"))
+    outputs.append(error_line("e-out", 500, "server_error"))
+    outputs.append("not json")
+    inputs += [{"custom_id": 12, "body": []}, "not json", {"custom_id": "odd", "body": {"messages": "x"},
+               "metadata": ["model_a"]}]  # fmt: skip
+    errors = [error_line("e1"), error_line("e2", 429, "rate_limit_exceeded"),
+              {"custom_id": "e3", "response": None, "error": {"code": "batch_expired", "message": "x"}}]  # fmt: skip
+    return inputs, outputs, errors

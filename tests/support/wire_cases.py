@@ -7,39 +7,11 @@ before the judgment became a typed value (commit 7bb0ba4), with ids and timestam
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from jurist.judging.criteria import DEFAULT_CRITERIA
-
-
-def single_json(overall: int, na: tuple[str, ...] = ("Timeliness",)) -> str:
-    criteria = {
-        c.name: {"reason": f"{c.name} reason.", "score": None if c.name in na else overall}
-        for c in DEFAULT_CRITERIA["en"]
-    }
-    return json.dumps({"criteria": criteria, "summary": "It is weak.", "overall_score": overall})
-
-
-def pair_json(s1: int = 4, s2: int = 4, winner: str = "tie") -> str:
-    criteria = {
-        c.name: {
-            "reason": f"{c.name} reason.",
-            "response_1_score": None if c.name == "Timeliness" else s1,
-            "response_2_score": None if c.name == "Timeliness" else s2,
-        }
-        for c in DEFAULT_CRITERIA["en"]
-    }
-    return json.dumps(
-        {
-            "criteria": criteria,
-            "summary": "Both are comparable.",
-            "response_1_score": s1,
-            "response_2_score": s2,
-            "winner": winner,
-        }
-    )
+from tests.support.verdicts import pairwise_verdict_json as pair_json
+from tests.support.verdicts import single_verdict_json as single_json
 
 
 def body(mode: str, fields: dict[str, Any]) -> dict[str, Any]:

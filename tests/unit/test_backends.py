@@ -4,13 +4,13 @@ import pytest
 
 from jurist.backends.base import GenerationRequest
 from jurist.backends.openai_compat import OpenAIBackend
-from jurist.settings import ModelConfig
+from jurist.settings import OpenAIModelConfig
 
 SCHEMA = {"type": "object", "properties": {"overall_score": {"enum": [1, 2, 3, 4, 5]}}}
 
 
 def backend(**cfg: object) -> OpenAIBackend:
-    return OpenAIBackend("pai-judge", ModelConfig(backend="openai", base_url="http://u/v1", **cfg))  # type: ignore[arg-type]
+    return OpenAIBackend("pai-judge", OpenAIModelConfig(base_url="http://u/v1", **cfg))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from jurist.evaluation.datasets import PairItem, load_pairwise
 from jurist.evaluation.metrics import baselines, bootstrap_ci, classification
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.evaluate import evaluate_pairs, local_judgments
-from jurist.settings import ModelConfig
+from jurist.settings import OpenAIModelConfig
 from tests.support.verdicts import pairwise_verdict_json
 
 PANDALM = Path(__file__).parents[1] / "data" / "pandalm"
@@ -63,7 +63,7 @@ def test_pandalm_gold_is_the_majority_and_odd_items_load() -> None:
 
 async def test_a_judge_that_always_picks_the_first_shown_scores_half_and_never_agrees() -> None:
     fake = FakeBackend(default=pairwise_verdict_json(5, 2, "response_1"))
-    config = ModelConfig(backend="openai", base_url="http://127.0.0.1:9/v1")
+    config = OpenAIModelConfig(base_url="http://127.0.0.1:9/v1")
     chat = ChatService({"pai-judge": JudgeModel("pai-judge", config, fake)})
     items = [PairItem(str(i), f"q{i}", "short", "a much longer answer", 1 + i % 2) for i in range(20)]
     report, first, second = await evaluate_pairs(items, local_judgments(chat), "pai-judge", concurrency=4)
@@ -132,7 +132,7 @@ async def test_grading_through_the_engine_correlates_with_reference_scores() -> 
     for item in items:  # a judge that agrees with GPT-4 (rounded mean)
         score = min(5, max(1, round(item.mean_score)))
         fake.enqueue(json.dumps({"criteria": {}, "summary": "", "overall_score": score}))
-    config = ModelConfig(backend="openai", base_url="http://127.0.0.1:9/v1")
+    config = OpenAIModelConfig(base_url="http://127.0.0.1:9/v1")
     chat = ChatService({"pai-judge": JudgeModel("pai-judge", config, fake)})
     result, scores = await evaluate_grades(items, local_judgments(chat), "pai-judge", concurrency=1)
     assert result.scored == 12 and result.pearson is not None and result.pearson > 0.9

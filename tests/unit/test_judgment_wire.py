@@ -13,7 +13,7 @@ from jurist.backends.fake import FakeBackend
 from jurist.protocol.judgment import Judgment, PairwiseJudgment, SingleJudgment
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.requests import parse_chat_request
-from jurist.settings import ModelConfig
+from jurist.settings import LlamaCppModelConfig
 from tests.support.wire_cases import CASES, normalised
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "data" / "judgment_wire" / "golden.json").read_text())
@@ -23,7 +23,7 @@ READ: TypeAdapter[SingleJudgment | PairwiseJudgment] = TypeAdapter(Judgment)
 def _chat(answers: list[str]) -> ChatService:
     fake = FakeBackend()
     fake.enqueue(*answers)
-    return ChatService({"m": JudgeModel("m", ModelConfig(), fake)})
+    return ChatService({"m": JudgeModel("m", LlamaCppModelConfig(), fake)})
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

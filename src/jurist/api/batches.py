@@ -59,7 +59,7 @@ async def batch_report(request: Request) -> Response:
     seed = int_param(request, "seed", 0, 0, 2**32 - 1)
     report = await services.reports.report(tenant, request.path_params["batch_id"], rounds, seed)
     if fmt == "json":
-        return Response(orjson.dumps(report, option=orjson.OPT_SERIALIZE_NUMPY), media_type=_JSON)
+        return _json(report.model_dump(mode="json"))
     from jurist.evaluation.report_html import render_html
 
     page = await asyncio.to_thread(

@@ -14,12 +14,17 @@ from jurist.store.database import ping
 def _card(request: Request, name: str) -> ModelCard:
     config = services_of(request).chat.models[name].config
     judging = ModelJudging(
-        swap=config.swap,
-        samples=config.samples,
+        swap=config.judging.swap,
+        samples=config.judging.samples,
         expected_score=config.wants_logprobs,
-        calls_per_item=config.calls_per_item,
+        calls_per_item=config.judging.calls_per_item,
     )
-    return ModelCard(id=name, created=request.app.state.started_at, judging=judging)
+    return ModelCard(
+        id=name,
+        created=request.app.state.started_at,
+        description=config.description or None,
+        judging=judging,
+    )
 
 
 async def list_models(request: Request) -> Response:

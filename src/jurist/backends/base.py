@@ -6,23 +6,25 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from jurist.protocol.json_types import JSONObject
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
     """What a backend is asked to do. ``json_schema`` asks for output constrained to that schema
     (when the backend can); ``response_format`` is a caller's own, passed through as it is."""
 
-    messages: list[dict[str, Any]]
+    messages: list[JSONObject]
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     stop: str | list[str] | None = None
     seed: int | None = None
-    json_schema: dict[str, Any] | None = None
-    response_format: dict[str, Any] | None = None
+    json_schema: JSONObject | None = None
+    response_format: JSONObject | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JSONObject = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Generation:
     finish_reason: str = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    logprobs: dict[str, Any] | None = None
+    logprobs: JSONObject | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from llama_cpp.llama_chat_format import format_gemma
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from jurist.errors import BackendError, BackendRejected
+from jurist.protocol.json_types import JSONObject, JsonValue
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Decoded:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
-    logprobs: dict[str, Any] | None = None  # OpenAI's shape, when asked for
+    logprobs: JSONObject | None = None  # OpenAI's shape, when asked for
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ _LOOSE_CHAR = r'char ::= [^"\\]'
 _STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
 
 
-def json_grammar(schema: dict[str, Any]) -> str:
+def json_grammar(schema: JSONObject) -> str:
     """GBNF for ``schema`` whose strings are valid JSON strings: llama-cpp-python's converter lets a
     string character be any byte but a quote or backslash (raw newlines included, which strict JSON
     forbids and small models do emit); this grammar excludes control characters, as llama.cpp's own
@@ -79,7 +80,7 @@ def _sample(logits: Any, sampling: Sampling, rng: np.random.Generator) -> int:
     return int(top[rng.choice(k, p=weights / weights.sum())])
 
 
-def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> dict[str, Any]:
+def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> JSONObject:
     """The chosen token's log-probability and the ``top`` best alternatives (float32 throughout:
     one pass over the vocabulary for the normaliser, one partial sort)."""
     peak = float(logits.max())
@@ -87,7 +88,7 @@ def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> dict[str, A
     best = np.argpartition(logits, -top)[-top:]
     best = best[np.argsort(-logits[best])]
 
-    def entry(token: int) -> dict[str, Any]:
+    def entry(token: int) -> JSONObject:
         piece = llm.detokenize([token])
         return {
             "token": piece.decode("utf-8", errors="replace"),
@@ -99,7 +100,7 @@ def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> dict[str, A
 
 
 def decode_json(
-    llm: Any, prompt: str, schema: dict[str, Any], max_tokens: int, sampling: Sampling | None = None
+    llm: Any, prompt: str, schema: JSONObject, max_tokens: int, sampling: Sampling | None = None
 ) -> Decoded:
     """Generate text that matches ``schema``. ``llm`` is a loaded ``llama_cpp.Llama``."""
     sampling = sampling or Sampling()
@@ -121,7 +122,7 @@ def decode_json(
     full: Any = None
     full_view: Any = None
     out: list[int] = []
-    recorded: list[dict[str, Any]] = []
+    recorded: list[JsonValue] = []
     finish = "length"
     try:
         llm.reset()
@@ -155,5 +156,5 @@ def decode_json(
     finally:
         C.llama_sampler_free(sampler)
     text = llm.detokenize(out).decode("utf-8", errors="replace")
-    logprobs = {"content": recorded} if sampling.top_logprobs else None
+    logprobs: JSONObject | None = {"content": recorded} if sampling.top_logprobs else None
     return Decoded(text, len(tokens), len(out), finish, logprobs)

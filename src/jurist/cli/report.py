@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import orjson
 from rich.console import Console
 
 from jurist.evaluation.report import ReportBuilder
+from jurist.evaluation.report_model import Report
 
 Format = Literal["table", "json", "html"]
 FORMATS: dict[str, Format] = {"table": "table", "json": "json", "html": "html"}
 MALFORMED = object()  # a line that is not JSON: counted, not fatal
 
 
-def read_jsonl(path: Path) -> Iterator[Any]:
+def read_jsonl(path: Path) -> Iterator[object]:
     """Parsed lines of a JSONL file, one at a time (blank lines skipped)."""
     with path.open("rb") as fh:
         for raw in fh:
@@ -32,7 +33,7 @@ def read_jsonl(path: Path) -> Iterator[Any]:
 
 def build_from_files(
     output: Path, inputs: Path | None, errors: Path | None, rounds: int, seed: int
-) -> dict[str, Any]:
+) -> Report:
     builder = ReportBuilder()
     if inputs is not None:
         for line in read_jsonl(inputs):
@@ -45,10 +46,10 @@ def build_from_files(
     return builder.build(rounds, seed)
 
 
-def render(report: dict[str, Any], fmt: Format, title: str, console: Console) -> str | None:
+def render(report: Report, fmt: Format, title: str, console: Console) -> str | None:
     """The report as text for a file or stdout (json, html); ``table`` prints to the console instead."""
     if fmt == "json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
     if fmt == "html":
         from jurist.evaluation.report_html import render_html
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jurist.protocol.json_types import JSONObject, JsonValue
+
 Label = int | None
 
 
@@ -34,6 +36,13 @@ def parse_label(value: Any) -> Label:
     return {"1": 1, "2": 2, "0": 0, "tie": 0, "a": 1, "b": 2}.get(text)
 
 
+def _score(value: JsonValue) -> float:
+    """A reference score: a number, or a string holding one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"a score must be a number, not {value!r}")
+    return float(value)
+
+
 def _majority(values: list[Any]) -> int:
     label, count = Counter(parse_label(v) for v in values).most_common(1)[0]
     if label is None or count * 2 <= len(values):
@@ -41,7 +50,7 @@ def _majority(values: list[Any]) -> int:
     return label
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
+def _records(path: Path) -> list[JSONObject]:
     text = path.read_text("utf-8")
     if text.lstrip().startswith("["):
         data = json.loads(text)
@@ -141,7 +150,7 @@ def load_graded(path: Path) -> list[GradedItem]:
                     sections.get("reference answer (score 5)") or None,
                     title.strip().strip("[]") or "Rubric",
                     levels.strip(),
-                    tuple(float(s) for s in (scores if isinstance(scores, list) else [scores])),
+                    tuple(_score(s) for s in (scores if isinstance(scores, list) else [scores])),
                 )
             )
         else:
@@ -151,10 +160,10 @@ def load_graded(path: Path) -> list[GradedItem]:
                     str(record.get("id", number)),
                     _text(record["question"]),
                     _text(record["answer"]),
-                    record.get("reference"),
+                    None if record.get("reference") is None else _text(record.get("reference")),
                     "Overall quality",
                     str(record.get("rubric", "")),
-                    tuple(float(s) for s in (score if isinstance(score, list) else [score])),
+                    tuple(_score(s) for s in (score if isinstance(score, list) else [score])),
                 )
             )
     return items

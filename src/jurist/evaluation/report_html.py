@@ -1,5 +1,5 @@
-"""A batch report (``evaluation.report``) as one self-contained HTML page: plotly charts with plotly.js
-inlined once (no CDN, opens offline), plus the figures as tables.
+"""A batch report (``evaluation.report_model.Report``) as one self-contained HTML page: plotly charts
+with plotly.js inlined once (no CDN, opens offline), plus the figures as tables.
 
 Every chart is a ``<section class="report-chart">`` holding the plotly div whose id is one of
 ``CHART_IDS`` (stable, so tests and users can find them)."""
@@ -7,12 +7,22 @@ Every chart is a ``<section class="report-chart">`` holding the plotly div whose
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from jurist.evaluation.report_table import HEALTH_LABELS, ci_text, health_rows, leaderboard_rows, num, pct
+from jurist.evaluation.report_model import (
+    CI,
+    JudgeHealth,
+    LeaderboardRow,
+    PairCriterionMeans,
+    PairwiseSection,
+    Report,
+    SingleSection,
+)
+from jurist.evaluation.report_table import ci_text, health_rates, health_rows, leaderboard_rows, num, pct
 
 CHART_IDS = {
     "score_distribution": "chart-score-distribution",
@@ -35,7 +45,7 @@ th:first-child, td:first-child { text-align: left; }
 """
 
 
-def _errors(cis: list[Any], centres: list[float | None]) -> dict[str, Any]:
+def _errors(cis: Sequence[CI | None], centres: Sequence[float | None]) -> dict[str, object]:
     """Asymmetric error bars from [low, high] CIs around the plotted values."""
     plus = [(ci[1] - c) if ci and c is not None else 0 for ci, c in zip(cis, centres, strict=True)]
     minus = [(c - ci[0]) if ci and c is not None else 0 for ci, c in zip(cis, centres, strict=True)]
@@ -53,32 +63,32 @@ def _layout(fig: go.Figure, title: str, height: int = 380, **extra: Any) -> go.F
     return fig
 
 
-def _score_distribution(section: dict[str, Any]) -> go.Figure:
-    dist = section["distribution"]
+def _score_distribution(section: SingleSection) -> go.Figure:
+    dist = section.distribution
     fig = go.Figure(
         go.Bar(
-            x=[str(d["score"]) for d in dist],
-            y=[d["count"] for d in dist],
+            x=[str(d.score) for d in dist],
+            y=[d.count for d in dist],
             marker_color=_BLUE,
-            text=[pct(d["share"]) for d in dist],
+            text=[pct(d.share) for d in dist],
             textposition="outside",
         )
     )
     return _layout(fig, "Overall score distribution", xaxis_title="score", yaxis_title="lines")
 
 
-def _criteria(section: dict[str, Any]) -> go.Figure:
-    crit = [c for c in section["criteria"] if c["mean"] is not None]
-    means = [c["mean"] for c in crit]
+def _criteria(section: SingleSection) -> go.Figure:
+    crit = [c for c in section.criteria if c.mean is not None]
+    means = [c.mean for c in crit]
     fig = go.Figure(
         go.Bar(
-            x=[c["name"] for c in crit],
+            x=[c.name for c in crit],
             y=means,
-            error_y=_errors([c["ci"] for c in crit], means),
+            error_y=_errors([c.ci for c in crit], means),
             marker_color=_BLUE,
         )
     )
-    low, high = section["score_range"]
+    low, high = section.score_range
     return _layout(
         fig,
         "Per-criterion mean score (95% CI)",
@@ -86,58 +96,55 @@ def _criteria(section: dict[str, Any]) -> go.Figure:
     )
 
 
-def _outcomes(section: dict[str, Any]) -> go.Figure:
-    o = section["outcomes"]
+def _outcomes(section: PairwiseSection) -> go.Figure:
+    o = section.outcomes
     fig = go.Figure(
         go.Bar(
             x=["response 1 wins", "tie", "response 2 wins"],
-            y=[o["response_1"], o["tie"], o["response_2"]],
+            y=[o.response_1, o.tie, o.response_2],
             marker_color=[_BLUE, _GREY, _ORANGE],
         )
     )
-    title = (
-        f"Win / tie / loss — response 1 win rate {pct(section['win_rate'])} {ci_text(section['win_rate_ci'])}"
-    )
+    title = f"Win / tie / loss — response 1 win rate {pct(section.win_rate)} {ci_text(section.win_rate_ci)}"
     return _layout(fig, title, yaxis_title="lines")
 
 
-def _scored_pair_criteria(section: dict[str, Any]) -> list[dict[str, Any]]:
+def _scored_pair_criteria(section: PairwiseSection) -> list[PairCriterionMeans]:
     """Criteria with at least one score (a criterion N/A everywhere has nothing to draw)."""
-    return [
-        c
-        for c in section["criteria"]
-        if c["response_1"]["mean"] is not None or c["response_2"]["mean"] is not None
-    ]
+    return [c for c in section.criteria if c.response_1.mean is not None or c.response_2.mean is not None]
 
 
-def _pair_criteria(section: dict[str, Any]) -> go.Figure:
+def _pair_criteria(section: PairwiseSection) -> go.Figure:
     fig = go.Figure()
     crit = _scored_pair_criteria(section)
-    names = [c["name"] for c in crit]
-    for side, colour in (("response_1", _BLUE), ("response_2", _ORANGE)):
-        means = [c[side]["mean"] for c in crit]
+    names = [c.name for c in crit]
+    for label, sides, colour in (
+        ("response 1", [c.response_1 for c in crit], _BLUE),
+        ("response 2", [c.response_2 for c in crit], _ORANGE),
+    ):
+        means = [side.mean for side in sides]
         fig.add_trace(
             go.Bar(
-                name=side.replace("_", " "),
+                name=label,
                 x=names,
                 y=means,
-                error_y=_errors([c[side]["ci"] for c in crit], means),
+                error_y=_errors([side.ci for side in sides], means),
                 marker_color=colour,
             )
         )
     return _layout(fig, "Per-criterion mean scores (95% CI)", barmode="group", yaxis_title="mean score")
 
 
-def _leaderboard(board: list[dict[str, Any]]) -> go.Figure:
+def _leaderboard(board: list[LeaderboardRow]) -> go.Figure:
     rows = list(reversed(board))  # best at the top
-    ratings = [r["rating"] for r in rows]
+    ratings = [r.rating for r in rows]
     fig = go.Figure(
         go.Scatter(
             x=ratings,
-            y=[r["model"] for r in rows],
+            y=[r.model for r in rows],
             mode="markers",
             marker={"size": 12, "color": _BLUE},
-            error_x=_errors([r["ci"] for r in rows], ratings),
+            error_x=_errors([r.ci for r in rows], ratings),
         )
     )
     return _layout(
@@ -148,38 +155,39 @@ def _leaderboard(board: list[dict[str, Any]]) -> go.Figure:
     )
 
 
-def _health(health: dict[str, Any]) -> go.Figure:
-    labels, values, cis = ["parse-failure rate"], [health["parse_failure_rate"] or 0.0], [None]
-    for key, label in HEALTH_LABELS.items():
-        if health[key] is not None:
+def _health(health: JudgeHealth) -> go.Figure:
+    labels, values = ["parse-failure rate"], [health.parse_failure_rate or 0.0]
+    cis: list[CI | None] = [None]
+    for label, figure in health_rates(health):
+        if figure is not None:
             labels.append(label)
-            values.append(health[key]["rate"])
-            cis.append(health[key]["ci"])
-    if health["ensemble_agreement"]:
+            values.append(figure.rate)
+            cis.append(figure.ci)
+    if health.ensemble_agreement is not None:
         labels.append("ensemble agreement")
-        values.append(health["ensemble_agreement"]["mean"])
+        values.append(health.ensemble_agreement.mean)
         cis.append(None)
     fig = go.Figure(go.Bar(x=labels, y=values, error_y=_errors(cis, list(values)), marker_color=_GREY))
     fig.add_hline(y=0.5, line_dash="dot", line_color="#cc3333", annotation_text="0.5")
     return _layout(fig, "Judge health (95% CI)", yaxis={"range": [0, 1.05], "tickformat": ".0%"})
 
 
-def charts(report: dict[str, Any]) -> dict[str, go.Figure]:
+def charts(report: Report) -> dict[str, go.Figure]:
     """The charts the report has figures for, keyed like ``CHART_IDS``."""
     out: dict[str, go.Figure] = {}
-    single, pair = report["single"], report["pairwise"]
-    if single:
+    single, pair = report.single, report.pairwise
+    if single is not None:
         out["score_distribution"] = _score_distribution(single)
-        if any(c["mean"] is not None for c in single["criteria"]):
+        if any(c.mean is not None for c in single.criteria):
             out["criteria"] = _criteria(single)
-    if pair:
+    if pair is not None:
         out["outcomes"] = _outcomes(pair)
         if _scored_pair_criteria(pair):
             out["pair_criteria"] = _pair_criteria(pair)
-        if pair["leaderboard"]:
-            out["leaderboard"] = _leaderboard(pair["leaderboard"])
-    if report["lines"]["judged"]:
-        out["health"] = _health(report["health"])
+        if pair.leaderboard:
+            out["leaderboard"] = _leaderboard(pair.leaderboard)
+    if report.lines.judged:
+        out["health"] = _health(report.health)
     return out
 
 
@@ -189,61 +197,51 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _tables(report: dict[str, Any]) -> str:
-    lines = report["lines"]
-    parts = [
-        "<h2>Lines</h2>",
-        _table(["", "lines"], [[k.replace("_", " "), str(v)] for k, v in lines.items() if v is not None]),
-    ]
-    single, pair = report["single"], report["pairwise"]
-    if single:
-        overall = single["overall"]
-        rows = [["overall", f"{num(overall['mean'])} {ci_text(overall['ci'], False)}", str(overall["n"]), ""]]
-        for c in single["criteria"]:
-            rows.append(
-                [
-                    c["name"],
-                    f"{num(c['mean'])} {ci_text(c['ci'], False)}",
-                    str(c["n"]),
-                    str(c["not_applicable"]),
-                ]
-            )
+def _tables(report: Report) -> str:
+    lines = [[name.replace("_", " "), str(count)] for name, count in report.lines if count is not None]
+    parts = ["<h2>Lines</h2>", _table(["", "lines"], lines)]
+    single, pair = report.single, report.pairwise
+    if single is not None:
+        overall = single.overall
+        rows = [["overall", f"{num(overall.mean)} {ci_text(overall.ci, False)}", str(overall.n), ""]]
+        for c in single.criteria:
+            rows.append([c.name, f"{num(c.mean)} {ci_text(c.ci, False)}", str(c.n), str(c.not_applicable)])
         parts += ["<h2>Single: mean scores</h2>", _table(["", "mean [95% CI]", "n", "N/A"], rows)]
-    if pair:
-        o = pair["outcomes"]
+    if pair is not None:
+        o = pair.outcomes
         row = [
-            str(o["response_1"]),
-            str(o["tie"]),
-            str(o["response_2"]),
-            f"{pct(pair['win_rate'])} {ci_text(pair['win_rate_ci'])}",
+            str(o.response_1),
+            str(o.tie),
+            str(o.response_2),
+            f"{pct(pair.win_rate)} {ci_text(pair.win_rate_ci)}",
         ]
         parts += [
             "<h2>Pairwise: outcomes</h2>",
             _table(["response 1 wins", "ties", "response 2 wins", "response 1 win rate [95% CI]"], [row]),
         ]
-    if pair and pair["leaderboard"]:
-        rows = leaderboard_rows(pair["leaderboard"])
+    if pair is not None and pair.leaderboard:
+        rows = leaderboard_rows(pair.leaderboard)
         parts += [
             "<h2>Leaderboard</h2>",
             _table(["#", "model", "rating", "95% CI", "battles", "win rate"], rows),
         ]
-    rows = health_rows(report["health"])
+    rows = health_rows(report.health)
     parts += ["<h2>Judge health</h2>", _table(["figure", "value [95% CI]", "n"], rows)]
     return "\n".join(parts)
 
 
-def render_html(report: dict[str, Any], title: str = "Jurist batch report") -> str:
+def render_html(report: Report, title: str = "Jurist batch report") -> str:
     sections = []
     for key, fig in charts(report).items():
         div = fig.to_html(
             full_html=False, include_plotlyjs=False, div_id=CHART_IDS[key], config={"responsive": True}
         )
         sections.append(f'<section class="report-chart" data-chart="{key}">{div}</section>')
-    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in report["notes"])
-    method = report["method"]
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in report.notes)
+    method = report.method
     footer = (
-        f"CIs: percentile bootstrap, {method['bootstrap_rounds']} rounds, seed {method['seed']}. "
-        f"Ties: {method['ties']}. Leaderboard: {method['leaderboard']}."
+        f"CIs: percentile bootstrap, {method.bootstrap_rounds} rounds, seed {method.seed}. "
+        f"Ties: {method.ties}. Leaderboard: {method.leaderboard}."
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

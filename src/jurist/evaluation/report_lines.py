@@ -1,13 +1,26 @@
-"""Reading batch lines for reports: the few numbers a report needs from each judgment (single or
-pairwise, with its swap games), and from each input line (who wrote each answer, and how long it is).
-Lenient: anything missing or malformed reads as None, never as an error."""
+"""Reading batch lines for reports.
+
+Output lines: the ``judgment`` is read with the model the service writes (``protocol.judgment``), so
+lines written by earlier versions read too (unknown keys are ignored, later fields have defaults); a
+judgment that does not fit the model (wrong types) is unreadable, with the reason, never an error.
+Only the few numbers a report needs are kept per line (``SingleLine``, ``PairLine``).
+
+Input lines are the caller's request bodies, arbitrary user input: they are read leniently (anything
+missing or malformed reads as None) for who wrote each answer and how long each answer is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-FIRST_SHOWN = {"as_given": "response_1", "swapped": "response_2"}
+from pydantic import TypeAdapter, ValidationError
+
+from jurist.protocol.items import item_in_text
+from jurist.protocol.judgment import Judgment, Order, PairwiseJudgment, SingleJudgment, Winner
+
+FIRST_SHOWN: dict[Order, Winner] = {"as_given": "response_1", "swapped": "response_2"}
+_JUDGMENT: TypeAdapter[SingleJudgment | PairwiseJudgment] = TypeAdapter(Judgment)
 
 
 @dataclass(frozen=True)
@@ -20,7 +33,7 @@ class Competitors:
     length_2: int | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class SingleLine:
     scored: bool
     overall: float | None
@@ -30,42 +43,94 @@ class SingleLine:
     expected: float | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class PairLine:
     custom_id: str | None
     scored: bool
-    winner: str | None
+    winner: Winner | None
     criteria: list[tuple[str, float | None, float | None]]
     consistent: bool | None
-    games: list[tuple[str, str]]  # (order, winner) of every scored game, in the caller's order
+    games: list[tuple[Order, Winner]]  # (order, winner) of every scored game, in the caller's order
     expected: tuple[float, float] | None
 
 
-def number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
+def read_judgment(data: object) -> SingleJudgment | PairwiseJudgment | str:
+    """The judgment, or why it cannot be read: where the first problem is, and what it is."""
+    try:
+        return _JUDGMENT.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
 
 
-def utf8_length(value: Any) -> int | None:
+def _float(value: int | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def single_line(judgment: SingleJudgment) -> SingleLine:
+    low, high = judgment.score_range
+    return SingleLine(
+        judgment.scored,
+        _float(judgment.overall_score) if judgment.scored else None,
+        low,
+        high,
+        [(c.name, _float(c.score)) for c in judgment.criteria],
+        judgment.expected_score,
+    )
+
+
+def pair_line(judgment: PairwiseJudgment, custom_id: str | None) -> PairLine:
+    winner = judgment.winner if judgment.scored else None
+    games: list[tuple[Order, Winner]] = []
+    if judgment.swap is not None:
+        games = [(g.order, g.winner) for g in judgment.swap.games if g.scored and g.winner is not None]
+    elif winner is not None:
+        games = [("as_given", winner)]
+    expected = judgment.expected_score
+    return PairLine(
+        custom_id,
+        judgment.scored,
+        winner,
+        [(c.name, _float(c.scores.response_1), _float(c.scores.response_2)) for c in judgment.criteria],
+        judgment.swap.consistent if judgment.swap is not None else None,
+        games,
+        (expected.response_1, expected.response_2) if expected is not None else None,
+    )
+
+
+def _utf8_length(value: object) -> int | None:
     return len(value.encode()) if isinstance(value, str) else None
 
 
-def judge_item(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``json`` of the first content part that has a ``mode`` (as the chat service finds it)."""
-    for message in body.get("messages") or []:
+def judge_item(body: Mapping[str, object]) -> Mapping[str, object] | None:
+    """The fields of the request's judge item in any of its three forms, as the chat service finds it:
+    the top-level ``judge`` field, a content part with ``mode`` (its ``json``), or a text (part or
+    string content) holding a JSON object with ``mode``. None without one."""
+    top = body.get("judge")
+    if isinstance(top, dict):
+        return top
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else []:
         content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
         for part in content if isinstance(content, list) else []:
-            if isinstance(part, dict) and part.get("mode") is not None:
+            if not isinstance(part, dict):
+                continue
+            if part.get("mode") is not None:
                 item = part.get("json")
                 return item if isinstance(item, dict) else None
+            text = part.get("text")
+            found = item_in_text(text) if part.get("type") == "text" and isinstance(text, str) else None
+            if found is not None:
+                return found
     return None
 
 
-def competitors(line: dict[str, Any]) -> Competitors:
+def competitors(line: Mapping[str, object]) -> Competitors:
     """Names from the line's ``metadata`` (or the body's), lengths from the pairwise item's answers."""
     raw_body = line.get("body")
-    body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
+    body: Mapping[str, object] = raw_body if isinstance(raw_body, dict) else {}
     metadata = line.get("metadata")
     if not isinstance(metadata, dict):
         metadata = body.get("metadata")
@@ -74,10 +139,10 @@ def competitors(line: dict[str, Any]) -> Competitors:
     item = judge_item(body) or {}
     names = [metadata.get(k) for k in ("model_a", "model_b")]
     a, b = (n if isinstance(n, str) and n else None for n in names)
-    return Competitors(a, b, utf8_length(item.get("answer1")), utf8_length(item.get("answer2")))
+    return Competitors(a, b, _utf8_length(item.get("answer1")), _utf8_length(item.get("answer2")))
 
 
-def failure_code(line: Any) -> str:
+def failure_code(line: object) -> str:
     if isinstance(line, dict):
         error = line.get("error")
         if isinstance(error, dict) and error.get("code"):
@@ -90,57 +155,3 @@ def failure_code(line: Any) -> str:
                 return str(inner["code"])
             return f"http_{response.get('status_code')}"
     return "unknown"
-
-
-def single_line(judgment: dict[str, Any]) -> SingleLine:
-    low, high = (judgment.get("score_range") or [1, 5])[:2]
-    criteria = [
-        (str(c.get("name")), number(c.get("score")))
-        for c in judgment.get("criteria") or []
-        if isinstance(c, dict)
-    ]
-    scored = judgment.get("scored") is True
-    return SingleLine(
-        scored,
-        number(judgment.get("overall_score")) if scored else None,
-        int(low),
-        int(high),
-        criteria,
-        number(judgment.get("expected_score")),
-    )
-
-
-def pair_line(judgment: dict[str, Any], custom_id: str | None) -> PairLine:
-    scored = judgment.get("scored") is True
-    winner = judgment.get("winner") if scored else None
-    criteria = []
-    for c in judgment.get("criteria") or []:
-        scores = c.get("scores") if isinstance(c, dict) else None
-        if isinstance(scores, dict):
-            criteria.append(
-                (str(c.get("name")), number(scores.get("response_1")), number(scores.get("response_2")))
-            )
-    swap = judgment.get("swap")
-    consistent: bool | None = None
-    games: list[tuple[str, str]] = []
-    if isinstance(swap, dict) and isinstance(swap.get("games"), list):
-        consistent = swap.get("consistent") if isinstance(swap.get("consistent"), bool) else None
-        for game in swap["games"]:
-            if isinstance(game, dict) and game.get("scored") is True and game.get("order") in FIRST_SHOWN:
-                games.append((str(game["order"]), str(game.get("winner"))))
-    elif scored and isinstance(winner, str):
-        games.append(("as_given", winner))
-    expected = judgment.get("expected_score")
-    pair_expected = None
-    if isinstance(expected, dict):
-        e1, e2 = number(expected.get("response_1")), number(expected.get("response_2"))
-        pair_expected = (e1, e2) if e1 is not None and e2 is not None else None
-    return PairLine(
-        custom_id,
-        scored,
-        winner if isinstance(winner, str) else None,
-        criteria,
-        consistent,
-        games,
-        pair_expected,
-    )

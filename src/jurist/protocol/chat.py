@@ -164,6 +164,7 @@ class ModelCard(BaseModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str = "jurist"
+    description: str | None = None  # Jurist's extension: the model's configured description
     judging: ModelJudging | None = None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -19,9 +20,26 @@ from pydantic import (
     model_validator,
 )
 
+from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import Mode
 
 MODES: tuple[Mode, ...] = ("single", "pairwise")
+
+
+def item_in_text(text: str) -> JSONObject | None:
+    """The fields of the judge item a text holds — a JSON object with a judge ``mode`` (PAI's whole
+    part pasted in reads as its ``json`` with the ``mode``) — or None when it is plain text."""
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or data.get("mode") not in MODES:
+        return None
+    if isinstance(data.get("json"), dict):
+        return {**data["json"], "mode": data["mode"]}
+    return data
 
 
 class _Lenient(BaseModel):

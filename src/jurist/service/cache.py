@@ -29,16 +29,15 @@ def cacheable(body: Mapping[str, Any], config: ModelConfig) -> bool:
     if body.get("cache") is False:
         return False
     temperature = body.get("temperature")
-    effective = config.temperature if temperature is None else temperature
+    effective = config.judging.temperature if temperature is None else temperature
     return effective == 0 and body.get("n") in (None, 1)
 
 
 @functools.lru_cache(maxsize=64)
 def _identity(config: ModelConfig) -> bytes:
-    """What about a model decides its answers (not its credentials or pool size)."""
-    fields = config.model_dump(
-        mode="json", exclude={"api_key", "api_key_env", "max_connections", "description"}
-    )
+    """What about a model decides its answers: its backend's options and its judging policy, not its
+    credentials, pool size, timeouts or description (each backend class names those)."""
+    fields = config.model_dump(mode="json", exclude=set(config.not_in_cache_key))
     return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
 
 

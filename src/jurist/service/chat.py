@@ -68,8 +68,10 @@ class ChatService:
     def _generation(self, request: ChatCompletionRequest, model: JudgeModel) -> GenerationRequest:
         sampling = GenerationRequest(
             messages=[],
-            max_tokens=request.token_limit or model.config.max_tokens,
-            temperature=model.config.temperature if request.temperature is None else request.temperature,
+            max_tokens=request.token_limit or model.config.judging.max_tokens,
+            temperature=model.config.judging.temperature
+            if request.temperature is None
+            else request.temperature,
             top_p=request.top_p,
             seed=request.seed,
         )
@@ -211,16 +213,16 @@ class ChatService:
         self, request: ChatCompletionRequest, model: JudgeModel, item: JudgeItem
     ) -> JudgeOutcome:
         config = model.config
-        reason_chars = config.reason_max_chars if config.backend == "llama_cpp" else None
+        reason_chars = config.reason_limit
         base = self._generation(request, model)
         if config.wants_logprobs:
-            base = dataclasses.replace(base, logprobs=True, top_logprobs=config.top_logprobs)
-        swap = isinstance(item, PairwiseItem) and (config.swap if item.swap is None else item.swap)
+            base = dataclasses.replace(base, logprobs=True, top_logprobs=config.judging.top_logprobs)
+        swap = isinstance(item, PairwiseItem) and (config.judging.swap if item.swap is None else item.swap)
         plan = EnsemblePlan(
-            samples=config.samples if item.samples is None else item.samples,
+            samples=config.judging.samples if item.samples is None else item.samples,
             swap=swap,
-            sample_temperature=config.sample_temperature,
-            seed=config.seed,
+            sample_temperature=config.judging.sample_temperature,
+            seed=config.judging.seed,
         )
         return await judge_item(item, lambda i: build_task(i, reason_chars), model.backend, base, plan)
 

@@ -16,6 +16,7 @@ from jurist.judging.judgment import Game
 from jurist.judging.parsing import parse_verdict
 from jurist.judging.prompts import REPAIR_INSTRUCTION, JudgeTask
 from jurist.judging.verdict import ParsedBy, Unscored, Verdict
+from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import Order
 
 
@@ -32,7 +33,8 @@ async def run_judgment(
     task: JudgeTask, backend: Backend, request: GenerationRequest, order: Order = "as_given", sample: int = 0
 ) -> Played:
     """One game of ``task`` (``request`` carries the sampling settings; the prompt is the task's)."""
-    request = dataclasses.replace(request, messages=task.messages, json_schema=task.schema)
+    prompt: list[JSONObject] = [{"role": m["role"], "content": m["content"]} for m in task.messages]
+    request = dataclasses.replace(request, messages=prompt, json_schema=task.schema)
     first = await backend.generate(request)
     prompt_tokens, completion_tokens = first.prompt_tokens, first.completion_tokens
     verdict, how, problem = parse_verdict(first.text, task)
@@ -68,6 +70,6 @@ async def run_judgment(
         final = verdict
         if how == "json":
             expected = expected_scores(decisive.text, decisive.logprobs, task.mode, task.scale)
-    prompt = task.messages if task.item.return_prompt else None
-    game = Game(order, sample, final, parsed_by, attempts, expected, prompt)
+    shown = task.messages if task.item.return_prompt else None
+    game = Game(order, sample, final, parsed_by, attempts, expected, shown)
     return Played(game, prompt_tokens, completion_tokens)

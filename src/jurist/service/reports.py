@@ -4,17 +4,37 @@ output, errors) line by line into ``evaluation.report`` and compute the report o
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import AsyncIterator
 
 import orjson
+from pydantic import BaseModel, ConfigDict
 
 from jurist.errors import InvalidRequest
 from jurist.evaluation.report import ReportBuilder
+from jurist.evaluation.report_model import Report
 from jurist.service.batches import BatchService
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
 
 MALFORMED = object()
+
+
+class BatchRef(BaseModel):
+    """Which batch (and which of its files) a report was computed from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    status: str
+    input_file_id: str
+    output_file_id: str | None
+    error_file_id: str | None
+
+
+class BatchReport(Report):
+    """A batch's report: the ``Report`` and, last, the ``batch`` it is about."""
+
+    batch: BatchRef
 
 
 class ReportService:
@@ -23,7 +43,7 @@ class ReportService:
         self.blobs = blobs
         self.batches = batches
 
-    async def _lines(self, tenant: str, file_id: str | None) -> Any:
+    async def _lines(self, tenant: str, file_id: str | None) -> AsyncIterator[object]:
         """Parsed lines of one of the tenant's files, streamed; nothing when it is gone."""
         if file_id is None or await self.files.get(tenant, file_id) is None:
             return
@@ -34,7 +54,7 @@ class ReportService:
                 except orjson.JSONDecodeError:
                     yield MALFORMED
 
-    async def report(self, tenant: str, batch_id: str, rounds: int = 1000, seed: int = 0) -> dict[str, Any]:
+    async def report(self, tenant: str, batch_id: str, rounds: int = 1000, seed: int = 0) -> BatchReport:
         """The report of a batch of the tenant's (another tenant's batch is a 404, as on GET)."""
         record = await self.batches.get(tenant, batch_id)
         if record.output_file_id is None and record.error_file_id is None:
@@ -51,15 +71,14 @@ class ReportService:
         async for line in self._lines(tenant, record.error_file_id):
             builder.add_error(line)
         report = await asyncio.to_thread(builder.build, rounds, seed)
-        report["batch"] = {
-            "id": record.id,
-            "status": record.status,
-            "input_file_id": record.input_file_id,
-            "output_file_id": record.output_file_id,
-            "error_file_id": record.error_file_id,
-        }
+        notes = list(report.notes)
         if not builder.input_lines:
-            report["notes"].append(
-                f"The input file {record.input_file_id} is gone: no competitors or lengths."
-            )
-        return report
+            notes.append(f"The input file {record.input_file_id} is gone: no competitors or lengths.")
+        batch = BatchRef(
+            id=record.id,
+            status=record.status,
+            input_file_id=record.input_file_id,
+            output_file_id=record.output_file_id,
+            error_file_id=record.error_file_id,
+        )
+        return BatchReport.model_validate({**dict(report), "notes": notes, "batch": batch})

@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from jurist.errors import InvalidRequest
 from jurist.protocol.chat import ChatCompletionRequest, ChatMessage
-from jurist.protocol.items import MODES, JudgeItem, PairwiseItem, SingleItem
+from jurist.protocol.items import MODES, JudgeItem, PairwiseItem, SingleItem, item_in_text
 from jurist.protocol.json_types import JSONObject
 from jurist.service.validation import first_error
 
@@ -71,7 +70,7 @@ def _content_items(messages: list[ChatMessage], prefix: str) -> list[_Found]:
     for i, message in enumerate(messages):
         where = _join(prefix, f"messages[{i}].content")
         if isinstance(message.content, str):
-            fields = _json_item(message.content)
+            fields = item_in_text(message.content)
             if fields is not None:
                 found.append(_Found(_item(fields, where), where, where))
             continue
@@ -80,25 +79,10 @@ def _content_items(messages: list[ChatMessage], prefix: str) -> list[_Found]:
             if part.mode is not None:
                 found.append(_Found(_pai_part(part.mode, part.json_, at), at, f"{at}.json"))
             elif part.type == "text" and part.text is not None:
-                fields = _json_item(part.text)
+                fields = item_in_text(part.text)
                 if fields is not None:
                     found.append(_Found(_item(fields, f"{at}.text"), at, f"{at}.text"))
     return found
-
-
-def _json_item(text: str) -> JSONObject | None:
-    """A text that is a JSON object with a judge ``mode``, or None (then it is plain text)."""
-    if not text.lstrip().startswith("{"):
-        return None
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or data.get("mode") not in MODES:
-        return None
-    if isinstance(data.get("json"), dict):  # PAI's whole part pasted into the text
-        return {**data["json"], "mode": data["mode"]}
-    return data
 
 
 def _pai_part(mode: str, fields: JSONObject | None, where: str) -> JudgeItem:
