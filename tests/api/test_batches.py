@@ -45,7 +45,8 @@ def test_seed_five_step_workflow(client: OpenAI, fake: FakeBackend, tmp_path: Pa
     path = tmp_path / "input.jsonl"
     path.write_text(SEED_INPUT)
     # step 2: upload
-    raw = client.files.with_raw_response.create(file=path.open("rb"), purpose="batch")
+    with path.open("rb") as fh:
+        raw = client.files.with_raw_response.create(file=fh, purpose="batch")
     validate("OpenAIFile", raw.http_response.json())
     uploaded = raw.parse()
     assert (

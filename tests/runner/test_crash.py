@@ -55,7 +55,8 @@ def submit(client: OpenAI, tmp_path: Path) -> str:
     body = {"model": "pai-judge", "messages": [{"role": "user", "content": "Rate this."}]}
     path = tmp_path / "input.jsonl"
     path.write_text("".join(json.dumps({"custom_id": f"c{i}", "body": body}) + "\n" for i in range(LINES)))
-    file_id = client.files.create(file=path.open("rb"), purpose="batch").id
+    with path.open("rb") as fh:
+        file_id = client.files.create(file=fh, purpose="batch").id
     return client.batches.create(
         endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
     ).id

@@ -94,8 +94,11 @@ class StubUpstream:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
                 return self
             if self._proc.poll() is not None:
-                raise RuntimeError(f"stub exited: {self._proc.stderr.read() if self._proc.stderr else ''}")
+                error = self._proc.stderr.read() if self._proc.stderr else b""
+                self.__exit__()
+                raise RuntimeError(f"stub exited: {error!r}")
             time.sleep(0.05)
+        self.__exit__()
         raise RuntimeError("stub did not start")
 
     def __exit__(self, *exc: object) -> None:
@@ -104,6 +107,9 @@ class StubUpstream:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._proc.kill()
+            self._proc.wait()
+        if self._proc.stderr is not None:
+            self._proc.stderr.close()
 
 
 class ManualClock:
