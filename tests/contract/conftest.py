@@ -3,18 +3,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from jurist.store.database import Database, PostgresDatabase, SqliteDatabase
 from jurist.store.migrations import upgrade
 from jurist.store.sql_store import SqlStore
-
-
-def reset_postgres(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+from tests.support.postgres import reset_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
