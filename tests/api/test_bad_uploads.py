@@ -11,31 +11,16 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.api.test_batches import SEED_INPUT, upload
-from tests.support.http import request
-from tests.support.live import API_KEY, LiveServer, live_server
+from tests.support.batches import SEED_INPUT, upload, wait_for
+from tests.support.http import Server, multipart, request
+from tests.support.inprocess import InProcessServer
+from tests.support.live import LiveServer, live_server
+from tests.support.services import API_KEY
 
 
-def stored_files(server: LiveServer) -> list[Path]:
+def stored_files(server: Server) -> list[Path]:
     root = server.services.settings.data_dir / "files"
     return sorted(root.iterdir()) if root.exists() else []
-
-
-def multipart(fields: dict[str, str], file: tuple[str, bytes] | None) -> tuple[bytes, str]:
-    boundary = "jurist-test-boundary"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    if file is not None:
-        name, data = file
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n".encode()
-            + data
-            + b"\r\n"
-        )
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.mark.parametrize(
@@ -57,24 +42,24 @@ def multipart(fields: dict[str, str], file: tuple[str, bytes] | None) -> tuple[b
     ],
 )
 def test_malformed_uploads(
-    server: LiveServer, fields: dict[str, str], file: tuple[str, bytes] | None, status: int, param: str
+    app: InProcessServer, fields: dict[str, str], file: tuple[str, bytes] | None, status: int, param: str
 ) -> None:
     body, content_type = multipart(fields, file)
-    resp = request(
+    resp = app.request(
         "POST",
-        server.base_url + "/files",
+        app.base_url + "/files",
         body,
         {"Authorization": f"Bearer {API_KEY}", "Content-Type": content_type},
     )
     assert resp.status == status, resp.body
     assert resp.json()["error"]["param"] == param
-    assert stored_files(server) == []
+    assert stored_files(app) == []
 
 
 def test_oversize_and_single_huge_line(tmp_path: Path) -> None:
     with live_server(tmp_path, models={"pai-judge": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}},
                      max_file_bytes=1_000_000) as srv:  # fmt: skip
-        client = OpenAI(api_key=API_KEY, base_url=srv.base_url, max_retries=0)
+        client = srv.sdk()
         line = json.dumps(
             {
                 "custom_id": "x",
@@ -102,7 +87,7 @@ def _chunked(data: bytes) -> bytes:
 def test_quota_is_checked_before_accepting_bytes(tmp_path: Path) -> None:
     with live_server(tmp_path, models={"pai-judge": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}},
                      tenant_quota_bytes=1000) as srv:  # fmt: skip
-        client = OpenAI(api_key=API_KEY, base_url=srv.base_url, max_retries=0)
+        client = srv.sdk()
         upload(client, tmp_path, SEED_INPUT)
         with pytest.raises(openai.BadRequestError) as info:
             upload(client, tmp_path, SEED_INPUT, "second.jsonl")
@@ -116,8 +101,6 @@ def test_nested_json_bomb_line_fails_validation_cleanly(client: OpenAI, tmp_path
     batch = client.batches.create(
         endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
     )
-    from tests.api.test_batches import wait_for
-
     failed = wait_for(client, batch.id, {"failed"})
     assert failed.errors and failed.errors.data and failed.errors.data[0].code == "invalid_json_line"
     assert failed.errors.data[0].line == 3
@@ -156,14 +139,14 @@ def test_nested_json_bomb_line_fails_validation_cleanly(client: OpenAI, tmp_path
         ),
     ],
 )
-def test_bad_batch_creates(server: LiveServer, body: dict[str, Any], param: str) -> None:
-    resp = request(
-        "POST", server.base_url + "/batches", json.dumps(body), {"Authorization": f"Bearer {API_KEY}"}
+def test_bad_batch_creates(app: InProcessServer, body: dict[str, Any], param: str) -> None:
+    resp = app.request(
+        "POST", app.base_url + "/batches", json.dumps(body), {"Authorization": f"Bearer {API_KEY}"}
     )
     assert resp.status in (400, 404), resp.body
     assert resp.json()["error"]["param"] == param
     assert (
-        request("GET", server.base_url + "/batches", headers={"Authorization": f"Bearer {API_KEY}"}).json()[
+        app.request("GET", app.base_url + "/batches", headers={"Authorization": f"Bearer {API_KEY}"}).json()[
             "data"
         ]
         == []

@@ -10,9 +10,12 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.api.test_batches import SEED_INPUT, upload, wait_for
+from tests.support.batches import SEED_INPUT, upload, wait_for
 from tests.support.http import request
-from tests.support.live import API_KEY, ManualClock, StubUpstream, live_server
+from tests.support.live import ManualClock, StubUpstream, live_server
+from tests.support.postgres import reset_postgres
+from tests.support.services import API_KEY, FAKE_MODELS
+from tests.support.verdicts import single_verdict_json
 
 
 def lines(n: int, model: str = "pai-judge") -> str:
@@ -33,10 +36,6 @@ def stub_models(stub: StubUpstream, concurrency: int = 1) -> dict[str, Any]:
     return {"pai-judge": {"backend": "openai", "base_url": stub.base_url, "max_concurrency": concurrency}}
 
 
-def sdk(base_url: str, key: str = API_KEY, **headers: str) -> OpenAI:
-    return OpenAI(api_key=key, base_url=base_url, max_retries=0, default_headers=headers or None)
-
-
 def read_jsonl(client: OpenAI, file_id: str | None) -> list[dict[str, Any]]:
     return [json.loads(x) for x in client.files.content(file_id).text.splitlines()] if file_id else []
 
@@ -45,8 +44,6 @@ def read_jsonl(client: OpenAI, file_id: str | None) -> list[dict[str, Any]]:
 def database_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     if request.param == "sqlite":
         return {}
-    from tests.contract.conftest import reset_postgres
-
     url = request.getfixturevalue("postgres_url")
     reset_postgres(url)
     return {"database_url": url}  # files then live in the database (multi-node mode)
@@ -59,7 +56,7 @@ def test_seed_workflow_and_cancel_keep_partial_results(
         StubUpstream("--delay-ms", "150") as stub,
         live_server(tmp_path, models=stub_models(stub), worker_poll_seconds=0.05, **database_settings) as srv,
     ):
-        client = sdk(srv.base_url)
+        client = srv.sdk()
         batch = client.batches.create(
             endpoint="/v1/chat/completions",
             input_file_id=upload(client, tmp_path, lines(40)),
@@ -88,7 +85,7 @@ def test_expiry_turns_unfinished_lines_into_errors(tmp_path: Path) -> None:
         StubUpstream("--delay-ms", "200") as stub,
         live_server(tmp_path, models=stub_models(stub), clock=clock, worker_poll_seconds=0.05) as srv,
     ):
-        client = sdk(srv.base_url)
+        client = srv.sdk()
         batch = client.batches.create(
             endpoint="/v1/chat/completions",
             input_file_id=upload(client, tmp_path, lines(30)),
@@ -120,7 +117,7 @@ def test_retryable_upstream_faults_still_complete(tmp_path: Path) -> None:
             worker_poll_seconds=0.05,
         ) as srv,
     ):
-        client = sdk(srv.base_url)
+        client = srv.sdk()
         batch = client.batches.create(
             endpoint="/v1/chat/completions",
             input_file_id=upload(client, tmp_path, lines(30)),
@@ -141,7 +138,7 @@ def test_exhausted_retries_land_in_the_error_file_with_the_upstream_status(tmp_p
             worker_poll_seconds=0.05,
         ) as srv,
     ):
-        client = sdk(srv.base_url)
+        client = srv.sdk()
         batch = client.batches.create(
             endpoint="/v1/chat/completions",
             input_file_id=upload(client, tmp_path, lines(5)),
@@ -155,14 +152,12 @@ def test_exhausted_retries_land_in_the_error_file_with_the_upstream_status(tmp_p
 
 
 def test_tenants_never_see_each_other(server: Any, client: OpenAI, fake: Any, tmp_path: Path) -> None:
-    from tests.support.verdicts import single_verdict_json
-
     fake.default = single_verdict_json(3)
     file_id = upload(client, tmp_path, SEED_INPUT)
     batch = client.batches.create(
         endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
     )
-    other = sdk(server.base_url, **{"X-On-Behalf-Of": "someone-else"})
+    other = server.sdk(**{"X-On-Behalf-Of": "someone-else"})
     for call in (lambda: other.files.retrieve(file_id), lambda: other.files.content(file_id),
                  lambda: other.files.delete(file_id), lambda: other.batches.retrieve(batch.id),
                  lambda: other.batches.cancel(batch.id),
@@ -174,11 +169,8 @@ def test_tenants_never_see_each_other(server: Any, client: OpenAI, fake: Any, tm
 
 
 def test_gateway_variants(server: Any, client: OpenAI, fake: Any, tmp_path: Path) -> None:
-    from tests.support.verdicts import single_verdict_json
-
     fake.default = single_verdict_json(3)
-    llm = OpenAI(api_key=API_KEY, base_url=server.base_url.replace("/v1", "/api/v1/llm"), max_retries=0,
-                 default_headers={"X-On-Behalf-Of": "user-42"})  # fmt: skip
+    llm = server.sdk(base_url=server.base_url.replace("/v1", "/api/v1/llm"), **{"X-On-Behalf-Of": "user-42"})
     file_id = upload(llm, tmp_path, SEED_INPUT)
     batch = llm.batches.create(
         endpoint="/v1/chat/completions",
@@ -206,13 +198,10 @@ def test_gateway_variants(server: Any, client: OpenAI, fake: Any, tmp_path: Path
 
 
 def test_pai_status_style(tmp_path: Path, fake: Any) -> None:
-    from tests.api.conftest import FAKE_MODELS
-    from tests.support.verdicts import single_verdict_json
-
     fake.default = single_verdict_json(3)
     with live_server(tmp_path, models=FAKE_MODELS, backends={"pai-judge": fake, "pai-judge-plus": fake},
                      batch_status_style="pai") as srv:  # fmt: skip
-        client = sdk(srv.base_url)
+        client = srv.sdk()
         created = client.batches.create(
             endpoint="/v1/chat/completions",
             input_file_id=upload(client, tmp_path, SEED_INPUT),
@@ -237,7 +226,7 @@ def test_hanging_upstream_calls_time_out_and_are_retried(tmp_path: Path) -> None
         with live_server(
             tmp_path, models=models, retry_base_seconds=0.05, max_attempts=10, worker_poll_seconds=0.05
         ) as srv:
-            client = sdk(srv.base_url)
+            client = srv.sdk()
             batch = client.batches.create(
                 endpoint="/v1/chat/completions",
                 input_file_id=upload(client, tmp_path, lines(20)),
@@ -250,11 +239,9 @@ def test_hanging_upstream_calls_time_out_and_are_retried(tmp_path: Path) -> None
 
 
 def test_too_many_lines_fails_validation(tmp_path: Path, fake: Any) -> None:
-    from tests.api.conftest import FAKE_MODELS
-
     with live_server(tmp_path, models=FAKE_MODELS, backends={"pai-judge": fake, "pai-judge-plus": fake},
                      max_batch_lines=3) as srv:  # fmt: skip
-        client = sdk(srv.base_url)
+        client = srv.sdk()
         batch = client.batches.create(
             endpoint="/v1/chat/completions",
             input_file_id=upload(client, tmp_path, lines(5)),

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 from openai import OpenAI
 
 from jurist.backends.fake import FakeBackend
+from tests.support.batches import SEED_INPUT, upload, wait_for
 from tests.support.http import request
-from tests.support.live import API_KEY, LiveServer
+from tests.support.live import LiveServer
 from tests.support.openapi import validate, validate_nullable
+from tests.support.services import API_KEY
 from tests.support.verdicts import single_verdict_json
-
-SEED_INPUT = (
-    '{"custom_id": "request-1", "body": {"model": "pai-judge", "messages": [{"role": "user", "content": [{"mode": "single", "type": "json", "json": {"question": "According to the first couplet, give the second couplet. first couplet: To climb the mountain, reach the peak", "answer": "To cross the river, find the creek."}}]}]}}\n'
-    '{"custom_id": "request-2", "body": {"model": "pai-judge-plus", "messages": [{"role": "user", "content": [{"mode": "single", "type": "json", "json": {"question": "According to the first couplet, give the second couplet. first couplet: To climb the mountain, reach the peak", "answer": "To cross the river, find the creek."}}]}]}}\n'
-)
-
-
-def wait_for(client: OpenAI, batch_id: str, statuses: set[str], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batch = client.batches.retrieve(batch_id)
-        if batch.status in statuses:
-            return batch
-        time.sleep(0.1)
-    raise AssertionError(f"batch {batch_id} stuck in {batch.status}")
-
-
-def upload(client: OpenAI, tmp_path: Path, text: str, name: str = "input.jsonl") -> str:
-    path = tmp_path / name
-    path.write_text(text)
-    with path.open("rb") as fh:
-        return client.files.create(file=fh, purpose="batch").id
 
 
 def test_seed_five_step_workflow(client: OpenAI, fake: FakeBackend, tmp_path: Path) -> None:
@@ -45,7 +23,8 @@ def test_seed_five_step_workflow(client: OpenAI, fake: FakeBackend, tmp_path: Pa
     path = tmp_path / "input.jsonl"
     path.write_text(SEED_INPUT)
     # step 2: upload
-    raw = client.files.with_raw_response.create(file=path.open("rb"), purpose="batch")
+    with path.open("rb") as fh:
+        raw = client.files.with_raw_response.create(file=fh, purpose="batch")
     validate("OpenAIFile", raw.http_response.json())
     uploaded = raw.parse()
     assert (

@@ -9,14 +9,17 @@ from typing import Any
 import pytest
 
 from jurist.backends.fake import FakeBackend
-from tests.support.http import request
-from tests.support.live import API_KEY, LiveServer, live_server
+from tests.support.batches import SEED_INPUT, upload, wait_for
+from tests.support.http import Server
+from tests.support.inprocess import InProcessServer
+from tests.support.live import live_server
+from tests.support.services import API_KEY, FAKE_MODELS
 from tests.support.verdicts import single_verdict_json
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
-def ask(server: LiveServer, **extra: Any) -> Any:
+def ask(server: Server, **extra: Any) -> Any:
     body = {
         "model": "pai-judge",
         "messages": [
@@ -27,39 +30,37 @@ def ask(server: LiveServer, **extra: Any) -> Any:
         ],
         **extra,
     }
-    return request("POST", server.base_url + "/chat/completions", json.dumps(body), AUTH)
+    return server.request("POST", server.base_url + "/chat/completions", json.dumps(body), AUTH)
 
 
-def test_repeated_requests_are_served_from_the_cache(server: LiveServer, fake: FakeBackend) -> None:
+def test_repeated_requests_are_served_from_the_cache(app: InProcessServer, fake: FakeBackend) -> None:
     fake.enqueue(single_verdict_json(4), single_verdict_json(1), single_verdict_json(2))
-    first, second = ask(server), ask(server)
+    first, second = ask(app), ask(app)
     assert first.headers["x-jurist-cache"] == "miss" and second.headers["x-jurist-cache"] == "hit"
     assert len(fake.history) == 1
     a, b = first.json(), second.json()
     assert a["choices"] == b["choices"] and a["judgment"] == b["judgment"] and a["id"] != b["id"]
-    bypass = ask(server, cache=False)
+    bypass = ask(app, cache=False)
     assert "x-jurist-cache" not in bypass.headers and bypass.json()["judgment"]["overall_score"] == 1
-    sampled = ask(server, temperature=0.7)
+    sampled = ask(app, temperature=0.7)
     assert "x-jurist-cache" not in sampled.headers and len(fake.history) == 3
     assert "cache" not in fake.history[-1].extra  # Jurist's switch is never forwarded
-    text = request("GET", server.base_url.removesuffix("/v1") + "/metrics").body.decode()
+    text = app.request("GET", app.base_url.removesuffix("/v1") + "/metrics").body.decode()
     assert (
         'jurist_judge_cache_total{result="hit"} 1.0' in text
         and 'jurist_judge_cache_total{result="miss"} 1.0' in text
     )
 
 
-def test_unscored_verdicts_are_not_cached(server: LiveServer, fake: FakeBackend) -> None:
+def test_unscored_verdicts_are_not_cached(app: InProcessServer, fake: FakeBackend) -> None:
     fake.enqueue("no verdict", "still none", single_verdict_json(3))
-    assert ask(server).json()["judgment"]["scored"] is False
-    assert ask(server).json()["judgment"]["overall_score"] == 3
+    assert ask(app).json()["judgment"]["scored"] is False
+    assert ask(app).json()["judgment"]["overall_score"] == 3
 
 
 def test_a_repeated_batch_is_answered_from_the_cache_at_validation(
     client: Any, fake: FakeBackend, tmp_path: Any
 ) -> None:
-    from tests.api.test_batches import SEED_INPUT, upload, wait_for
-
     fake.default = single_verdict_json(3)
     file_id = upload(client, tmp_path, SEED_INPUT)
     first = wait_for(
@@ -111,15 +112,10 @@ def _line(custom_id: str, answer: str) -> str:
 def test_cache_answers_merge_with_executed_lines_in_input_order(tmp_path: Any, storage: str) -> None:
     """Cached lines never become rows (they go to a spool blob); the output is still in input order,
     each custom_id once, with the right counts, and the spool is gone afterwards."""
-    from openai import OpenAI
-
-    from tests.api.conftest import FAKE_MODELS
-    from tests.api.test_batches import upload, wait_for
-
     fake = FakeBackend(default=single_verdict_json(3))
     backends = {"pai-judge": fake, "pai-judge-plus": fake}
     with live_server(tmp_path, models=FAKE_MODELS, backends=backends, file_storage=storage) as srv:
-        client = OpenAI(api_key=API_KEY, base_url=srv.base_url, max_retries=0)
+        client = srv.sdk()
         warm = [_line(f"w{i}", f"answer {i}") for i in (2, 4, 5)]
         wait_for(client, client.batches.create(endpoint="/v1/chat/completions",
                  input_file_id=upload(client, tmp_path, "\n".join(warm) + "\n", "warm.jsonl"),

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai import OpenAI
 
 from jurist.backends.base import GenerationRequest
 from jurist.backends.llama_cpp import LlamaCppBackend, bundled_model_path
 from jurist.judging.prompts import build_task
 from jurist.protocol.items import PairwiseItem
 from jurist.settings import LlamaCppModelConfig
-from tests.support.live import API_KEY, LiveServer, live_server
+from tests.support.live import LiveServer, live_server
 from tests.support.openapi import validate
+from tests.support.services import API_KEY
 
 pytestmark = pytest.mark.embedded
 
@@ -38,7 +38,7 @@ def judge_item(mode: str, **fields: Any) -> list[Any]:
 
 
 def test_single_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
-    client = OpenAI(api_key=f"Authorization: Bearer {API_KEY}", base_url=embedded.base_url, max_retries=0)
+    client = embedded.sdk(f"Authorization: Bearer {API_KEY}")
     messages = judge_item(
         "single",
         question=QUESTION,
@@ -60,7 +60,7 @@ def test_single_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
 
 
 def test_pairwise_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
-    client = OpenAI(api_key=API_KEY, base_url=embedded.base_url, max_retries=0)
+    client = embedded.sdk()
     messages = judge_item(
         "pairwise",
         question=QUESTION,
@@ -81,7 +81,7 @@ def test_pairwise_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
 
 
 def test_custom_template_streams_real_tokens(embedded: LiveServer) -> None:
-    client = OpenAI(api_key=API_KEY, base_url=embedded.base_url, max_retries=0)
+    client = embedded.sdk()
     stream = client.chat.completions.create(
         model="pai-judge",
         messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}],

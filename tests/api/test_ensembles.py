@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -15,7 +13,7 @@ from openai import OpenAI
 
 from jurist.backends.base import Generation
 from jurist.backends.fake import FakeBackend
-from tests.support.live import API_KEY, LiveServer, live_server
+from tests.support.live import LiveServer
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
 UPSTREAM = {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}
@@ -26,19 +24,13 @@ MODELS = {
 
 
 @pytest.fixture
-def fake() -> FakeBackend:
-    return FakeBackend()
-
-
-@pytest.fixture
-def server(tmp_path: Path, fake: FakeBackend) -> Iterator[LiveServer]:
-    with live_server(tmp_path, models=MODELS, backends={"pai-judge": fake, "pai-judge-plus": fake}) as srv:
-        yield srv
+def judge_models() -> dict[str, Any]:
+    return MODELS
 
 
 @pytest.fixture
 def client(server: LiveServer) -> OpenAI:
-    return OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+    return server.sdk()
 
 
 def item(mode: str, **extra: Any) -> list[Any]:

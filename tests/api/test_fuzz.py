@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from jurist.backends.fake import FakeBackend
-from tests.api.conftest import FAKE_MODELS
-from tests.support.live import API_KEY, live_server
+from tests.support.live import live_server
+from tests.support.services import API_KEY, FAKE_MODELS
 from tests.support.verdicts import single_verdict_json
 
 

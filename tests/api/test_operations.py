@@ -5,32 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from openai import OpenAI
-
-from tests.api.test_batches import SEED_INPUT, upload, wait_for
+from tests.support.batches import SEED_INPUT, create_batch_raw, upload_raw, wait_for_raw
 from tests.support.http import request
-from tests.support.live import API_KEY, StubUpstream, live_server
+from tests.support.inprocess import InProcessServer
+from tests.support.live import StubUpstream, live_server
+from tests.support.services import API_KEY
 from tests.support.verdicts import single_verdict_json
 
 
-def test_metrics_count_requests_lines_and_upstream_errors(
-    server: Any, client: OpenAI, fake: Any, tmp_path: Path
-) -> None:
+def test_metrics_count_requests_lines_and_upstream_errors(app: InProcessServer, fake: Any) -> None:
     from jurist.errors import BackendTimeout
 
     fake.default = single_verdict_json(3)
-    batch = client.batches.create(
-        endpoint="/v1/chat/completions",
-        input_file_id=upload(client, tmp_path, SEED_INPUT),
-        completion_window="24h",
-    )
-    wait_for(client, batch.id, {"completed"})
+    batch_id = create_batch_raw(app, upload_raw(app, SEED_INPUT))
+    wait_for_raw(app, batch_id, {"completed"})
     fake.enqueue(BackendTimeout("slow"))
-    request("POST", server.base_url + "/chat/completions",
-            '{"model": "pai-judge", "messages": [{"role": "user", "content": "x"}]}',
-            {"Authorization": f"Bearer {API_KEY}"})  # fmt: skip
-    root = server.base_url.removesuffix("/v1")
-    text = request("GET", root + "/metrics").body.decode()
+    app.request("POST", app.base_url + "/chat/completions",
+                '{"model": "pai-judge", "messages": [{"role": "user", "content": "x"}]}',
+                {"Authorization": f"Bearer {API_KEY}"})  # fmt: skip
+    root = app.base_url.removesuffix("/v1")
+    text = app.request("GET", root + "/metrics").body.decode()
     assert 'jurist_http_requests_total{method="POST",route="create_batch",status="200"} 1.0' in text
     assert 'jurist_batch_lines_total{model="pai-judge",status="completed"} 1.0' in text
     assert 'jurist_upstream_errors_total{code="upstream_timeout"} 1.0' in text

@@ -1,4 +1,4 @@
-"""GET /v1/batches/{id}/report through a live server: a pairwise batch whose lines name their
+"""GET /v1/batches/{id}/report through the app in process: a pairwise batch whose lines name their
 competitors, judged by a scripted judge that always prefers the stronger answer; tenants; no output yet."""
 
 from __future__ import annotations
@@ -6,19 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from openai import OpenAI
 
 from jurist.backends.base import Generation, GenerationRequest
 from jurist.backends.fake import FakeBackend
 from jurist.errors import BackendError
-from tests.api.conftest import FAKE_MODELS
-from tests.api.test_batches import upload, wait_for
-from tests.support.http import request
-from tests.support.live import API_KEY, LiveServer, live_server
+from tests.support.batches import create_batch_raw, upload_raw, wait_for_raw
+from tests.support.inprocess import InProcessServer, in_process_server
+from tests.support.services import API_KEY, FAKE_MODELS
 from tests.support.verdicts import pairwise_verdict_json
 
 STRONG = "STRONG: a careful, complete and correct answer that explains its reasoning step by step."
@@ -46,16 +43,9 @@ class PrefersStrong(FakeBackend):
 
 
 @pytest.fixture
-def judge() -> PrefersStrong:
+def fake() -> PrefersStrong:
+    """The judge behind ``app``'s models."""
     return PrefersStrong()
-
-
-@pytest.fixture
-def server(tmp_path: Path, judge: PrefersStrong) -> Iterator[LiveServer]:
-    with live_server(
-        tmp_path, models=FAKE_MODELS, backends={"pai-judge": judge, "pai-judge-plus": judge}
-    ) as srv:
-        yield srv
 
 
 def battle(custom_id: str, strong_first: bool, swap: bool = False) -> str:
@@ -84,19 +74,15 @@ def headers(**extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}", **extra}
 
 
-def run_batch(client: OpenAI, tmp_path: Path, lines: list[str]) -> str:
-    file_id = upload(client, tmp_path, "\n".join(lines) + "\n")
-    batch = client.batches.create(
-        endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
-    )
-    return batch.id
+def run_batch(app: InProcessServer, lines: list[str]) -> str:
+    return create_batch_raw(app, upload_raw(app, "\n".join(lines) + "\n"))
 
 
-def test_batch_report_json_and_html(server: LiveServer, client: OpenAI, tmp_path: Path) -> None:
+def test_batch_report_json_and_html(app: InProcessServer) -> None:
     lines = [battle(f"b{i}", strong_first=i % 3 != 0, swap=i < 4) for i in range(12)]
-    batch_id = run_batch(client, tmp_path, lines)
-    assert wait_for(client, batch_id, {"completed"}).request_counts.completed == 12
-    resp = request("GET", f"{server.base_url}/batches/{batch_id}/report?bootstrap=200", headers=headers())
+    batch_id = run_batch(app, lines)
+    assert wait_for_raw(app, batch_id, {"completed"}).request_counts.completed == 12
+    resp = app.request("GET", f"{app.base_url}/batches/{batch_id}/report?bootstrap=200", headers=headers())
     assert resp.status == 200 and resp.headers["content-type"].startswith("application/json"), resp.body
     report = resp.json()
     assert report["batch"]["id"] == batch_id and report["lines"]["total"] == 12
@@ -112,22 +98,20 @@ def test_batch_report_json_and_html(server: LiveServer, client: OpenAI, tmp_path
     # 8 plain lines shown as given + 4 swapped lines with 2 games each; strong shown first in 6 + 4 games
     assert health["first_shown_wins"]["n"] == 16
     assert health["first_shown_wins"]["rate"] == pytest.approx(10 / 16)
-    page = request(
-        "GET", f"{server.base_url}/batches/{batch_id}/report?format=html&bootstrap=50", headers=headers()
+    page = app.request(
+        "GET", f"{app.base_url}/batches/{batch_id}/report?format=html&bootstrap=50", headers=headers()
     )
     assert page.status == 200 and page.headers["content-type"].startswith("text/html")
     text = page.body.decode()
     assert 'id="chart-leaderboard"' in text and "strong-model" in text and "<script src=" not in text
 
 
-def test_report_is_tenant_scoped_and_checks_its_parameters(
-    server: LiveServer, client: OpenAI, tmp_path: Path
-) -> None:
-    batch_id = run_batch(client, tmp_path, [battle("one", True)])
-    wait_for(client, batch_id, {"completed"})
-    other = request(
+def test_report_is_tenant_scoped_and_checks_its_parameters(app: InProcessServer) -> None:
+    batch_id = run_batch(app, [battle("one", True)])
+    wait_for_raw(app, batch_id, {"completed"})
+    other = app.request(
         "GET",
-        f"{server.base_url}/batches/{batch_id}/report",
+        f"{app.base_url}/batches/{batch_id}/report",
         headers=headers(**{"X-On-Behalf-Of": "someone"}),
     )
     assert other.status == 404
@@ -135,44 +119,43 @@ def test_report_is_tenant_scoped_and_checks_its_parameters(
         other.json()["error"]["type"] == "invalid_request_error"
         and batch_id in other.json()["error"]["message"]
     )
-    unknown = request("GET", f"{server.base_url}/batches/batch_nope/report", headers=headers())
+    unknown = app.request("GET", f"{app.base_url}/batches/batch_nope/report", headers=headers())
     assert unknown.status == 404 and "error" in unknown.json()
-    bad = request("GET", f"{server.base_url}/batches/{batch_id}/report?format=pdf", headers=headers())
+    bad = app.request("GET", f"{app.base_url}/batches/{batch_id}/report?format=pdf", headers=headers())
     assert bad.status == 400 and bad.json()["error"]["param"] == "format"
-    rounds = request("GET", f"{server.base_url}/batches/{batch_id}/report?bootstrap=0", headers=headers())
+    rounds = app.request("GET", f"{app.base_url}/batches/{batch_id}/report?bootstrap=0", headers=headers())
     assert rounds.status == 400 and rounds.json()["error"]["code"] == "integer_below_min_value"
-    anonymous = request("GET", f"{server.base_url}/batches/{batch_id}/report")
+    anonymous = app.request("GET", f"{app.base_url}/batches/{batch_id}/report")
     assert anonymous.status == 401
 
 
 def test_report_of_a_batch_without_output_yet_is_a_clear_400(
-    server: LiveServer, client: OpenAI, judge: PrefersStrong, tmp_path: Path
+    app: InProcessServer, fake: PrefersStrong
 ) -> None:
-    judge.gate.clear()
+    fake.gate.clear()
     try:
-        batch_id = run_batch(client, tmp_path, [battle("held", True)])
-        resp = request("GET", f"{server.base_url}/batches/{batch_id}/report", headers=headers())
+        batch_id = run_batch(app, [battle("held", True)])
+        resp = app.request("GET", f"{app.base_url}/batches/{batch_id}/report", headers=headers())
         assert resp.status == 400, resp.body
         error = resp.json()["error"]
         assert error["type"] == "invalid_request_error" and error["param"] == "batch_id"
         assert f"Batch {batch_id} has no output file yet (status " in error["message"]
     finally:
-        judge.gate.set()
-    assert wait_for(client, batch_id, {"completed"}).request_counts.completed == 1
-    assert request("GET", f"{server.base_url}/batches/{batch_id}/report", headers=headers()).status == 200
+        fake.gate.set()
+    assert wait_for_raw(app, batch_id, {"completed"}).request_counts.completed == 1
+    assert app.request("GET", f"{app.base_url}/batches/{batch_id}/report", headers=headers()).status == 200
 
 
 def test_report_when_every_line_failed(tmp_path: Path) -> None:
     """No output file, only an error file: the report counts the failures instead of refusing."""
     broken = FakeBackend()
     broken.enqueue(*(BackendError("upstream error 500") for _ in range(10)))
-    with live_server(
+    with in_process_server(
         tmp_path, models=FAKE_MODELS, backends={"pai-judge": broken, "pai-judge-plus": broken},
         max_attempts=1, worker_poll_seconds=0.05,
     ) as srv:  # fmt: skip
-        client = OpenAI(api_key=API_KEY, base_url=srv.base_url, max_retries=0)
-        batch_id = run_batch(client, tmp_path, [battle("x", True), battle("y", False)])
-        done = wait_for(client, batch_id, {"completed", "failed"})
+        batch_id = run_batch(srv, [battle("x", True), battle("y", False)])
+        done = wait_for_raw(srv, batch_id, {"completed", "failed"})
         assert done.output_file_id is None and done.error_file_id is not None
-        report = request("GET", f"{srv.base_url}/batches/{batch_id}/report", headers=headers()).json()
+        report = srv.request("GET", f"{srv.base_url}/batches/{batch_id}/report", headers=headers()).json()
         assert report["lines"]["total"] == 2 and report["lines"]["failed"] == 2 and report["pairwise"] is None

@@ -7,7 +7,8 @@ import os
 import subprocess
 
 from jurist.backends.fake import FakeBackend
-from tests.support.live import API_KEY, LiveServer
+from tests.support.live import LiveServer
+from tests.support.services import API_KEY
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
 SEED_HOST = "https://aiservice.cn-hangzhou.aliyuncs.com"

@@ -7,7 +7,7 @@ from typing import Any
 from openai import OpenAI
 
 from jurist.backends.fake import FakeBackend
-from tests.support.live import API_KEY, LiveServer
+from tests.support.live import LiveServer, live_server
 from tests.support.openapi import validate
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
@@ -114,10 +114,10 @@ def test_plain_bearer_key_works_and_wrong_key_is_401(server: LiveServer, fake: F
     import openai
 
     fake.enqueue(single_verdict_json(3))
-    plain = OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+    plain = server.sdk()
     completion = plain.chat.completions.create(model="pai-judge-plus", messages=SINGLE_MESSAGES)
     assert completion.model == "pai-judge-plus"
-    bad = OpenAI(api_key="Authorization: Bearer sk-wrong", base_url=server.base_url, max_retries=0)
+    bad = server.sdk("Authorization: Bearer sk-wrong")
     try:
         bad.chat.completions.create(model="pai-judge", messages=SINGLE_MESSAGES)
     except openai.AuthenticationError as exc:
@@ -189,12 +189,10 @@ def test_pairwise_swap_judges_both_orders_and_reconciles(client: OpenAI, fake: F
 
 
 def test_swap_can_be_a_model_default_and_an_item_can_opt_out(tmp_path: Any) -> None:
-    from tests.support.live import live_server
-
     fake = FakeBackend(default=pairwise_verdict_json(4, 4, "tie"))
     models = {"pai-judge": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "swap": True}}
     with live_server(tmp_path, models=models, backends={"pai-judge": fake}) as srv:
-        client = OpenAI(api_key=API_KEY, base_url=srv.base_url, max_retries=0)
+        client = srv.sdk()
         judgment = client.chat.completions.create(model="pai-judge", messages=PAIRWISE_MESSAGES).judgment  # type: ignore[attr-defined]
         assert judgment["swap"]["consistent"] is True and len(fake.history) == 2
         item = {

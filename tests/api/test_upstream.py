@@ -9,11 +9,11 @@ from typing import Any
 
 import openai
 import pytest
-from openai import OpenAI
 
 from tests.support.http import request
-from tests.support.live import API_KEY, LiveServer, StubUpstream, live_server
+from tests.support.live import LiveServer, StubUpstream, live_server
 from tests.support.openapi import validate
+from tests.support.services import API_KEY
 
 SINGLE = [
     {
@@ -48,12 +48,8 @@ def upstream_server(tmp_path: Path, stub: StubUpstream) -> Iterator[LiveServer]:
         yield srv
 
 
-def sdk(server: LiveServer) -> OpenAI:
-    return OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
-
-
 def test_custom_template_passthrough(upstream_server: LiveServer) -> None:
-    raw = sdk(upstream_server).chat.completions.with_raw_response.create(
+    raw = upstream_server.sdk().chat.completions.with_raw_response.create(
         model="pai-judge", messages=[{"role": "user", "content": "Rate this."}]
     )
     body = raw.http_response.json()
@@ -66,7 +62,7 @@ def test_custom_template_passthrough(upstream_server: LiveServer) -> None:
 
 
 def test_single_judgment_through_a_text_only_upstream(upstream_server: LiveServer) -> None:
-    completion = sdk(upstream_server).chat.completions.create(model="pai-judge", messages=SINGLE)
+    completion = upstream_server.sdk().chat.completions.create(model="pai-judge", messages=SINGLE)
     judgment: dict[str, Any] = completion.judgment  # type: ignore[attr-defined]
     assert judgment["overall_score"] == 3
     assert judgment["parsed_by"] == "text"
@@ -76,14 +72,14 @@ def test_single_judgment_through_a_text_only_upstream(upstream_server: LiveServe
 
 
 def test_pairwise_without_a_verdict_is_unscored_after_repair(upstream_server: LiveServer) -> None:
-    completion = sdk(upstream_server).chat.completions.create(model="pai-judge", messages=PAIRWISE)
+    completion = upstream_server.sdk().chat.completions.create(model="pai-judge", messages=PAIRWISE)
     judgment: dict[str, Any] = completion.judgment  # type: ignore[attr-defined]
     assert judgment["scored"] is False and judgment["winner"] is None
     assert completion.usage is not None and completion.usage.prompt_tokens == 2 * 412  # two real calls
 
 
 def test_streaming_from_a_non_streaming_upstream(upstream_server: LiveServer) -> None:
-    stream = sdk(upstream_server).chat.completions.create(
+    stream = upstream_server.sdk().chat.completions.create(
         model="pai-judge", messages=[{"role": "user", "content": "Rate this."}], stream=True
     )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -112,7 +108,7 @@ def test_upstream_5xx_becomes_502(tmp_path: Path) -> None:
         live_server(tmp_path, models=models_for(stub)) as srv,
         pytest.raises(openai.APIStatusError) as info,
     ):
-        sdk(srv).chat.completions.create(model="pai-judge", messages=SINGLE)
+        srv.sdk().chat.completions.create(model="pai-judge", messages=SINGLE)
     assert info.value.status_code == 502
     assert "upstream error 500" in info.value.message
 
@@ -123,13 +119,13 @@ def test_upstream_timeout_becomes_504(tmp_path: Path) -> None:
         live_server(tmp_path, models=models_for(stub, timeout=0.5)) as srv,
         pytest.raises(openai.APIStatusError) as info,
     ):
-        sdk(srv).chat.completions.create(model="pai-judge", messages=SINGLE)
+        srv.sdk().chat.completions.create(model="pai-judge", messages=SINGLE)
     assert info.value.status_code == 504
 
 
 def test_unreachable_upstream_is_502(tmp_path: Path) -> None:
     models = {"pai-judge": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}}
     with live_server(tmp_path, models=models) as srv, pytest.raises(openai.APIStatusError) as info:
-        sdk(srv).chat.completions.create(model="pai-judge", messages=SINGLE)
+        srv.sdk().chat.completions.create(model="pai-judge", messages=SINGLE)
     assert info.value.status_code == 502
     assert info.value.code == "upstream_unavailable"

@@ -9,13 +9,8 @@ import pytest
 from jurist.composition import Stores
 from jurist.store.database import Database, PostgresDatabase, SqliteDatabase
 from jurist.store.migrations import upgrade
+from tests.support.postgres import reset_postgres
 from tests.support.store_records import NewDatabase
-
-
-def reset_postgres(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

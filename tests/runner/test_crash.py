@@ -14,7 +14,9 @@ from pathlib import Path
 
 from openai import OpenAI
 
-from tests.support.live import API_KEY, StubUpstream, free_socket
+from tests.support.live import StubUpstream, free_socket
+from tests.support.postgres import reset_postgres
+from tests.support.services import API_KEY
 
 LINES = 120
 
@@ -44,8 +46,8 @@ def wait_http(port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return
         except OSError:
             time.sleep(0.1)
     raise AssertionError("server did not start")
@@ -55,7 +57,8 @@ def submit(client: OpenAI, tmp_path: Path) -> str:
     body = {"model": "pai-judge", "messages": [{"role": "user", "content": "Rate this."}]}
     path = tmp_path / "input.jsonl"
     path.write_text("".join(json.dumps({"custom_id": f"c{i}", "body": body}) + "\n" for i in range(LINES)))
-    file_id = client.files.create(file=path.open("rb"), purpose="batch").id
+    with path.open("rb") as fh:
+        file_id = client.files.create(file=fh, purpose="batch").id
     return client.batches.create(
         endpoint="/v1/chat/completions", input_file_id=file_id, completion_window="24h"
     ).id
@@ -101,13 +104,19 @@ def env_for(tmp_path: Path, stub: StubUpstream, **extra: str) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def client_on_a_free_port() -> Iterator[tuple[int, OpenAI]]:
+    """A free port for the server to start on, and an SDK client (with retries) for it."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    with OpenAI(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=2) as client:
+        yield port, client
+
+
 def test_kill_9_the_server_mid_batch_on_sqlite(tmp_path: Path) -> None:
-    with StubUpstream("--delay-ms", "40") as stub:
+    with StubUpstream("--delay-ms", "40") as stub, client_on_a_free_port() as (port, client):
         env = env_for(tmp_path, stub)
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        sock.close()
-        client = OpenAI(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=2)
         with process(["serve", "--port", str(port)], env) as first:
             wait_http(port)
             batch_id = submit(client, tmp_path)
@@ -120,15 +129,9 @@ def test_kill_9_the_server_mid_batch_on_sqlite(tmp_path: Path) -> None:
 
 
 def test_kill_9_one_of_two_workers_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    from tests.contract.conftest import reset_postgres
-
     reset_postgres(postgres_url)
-    with StubUpstream("--delay-ms", "40") as stub:
+    with StubUpstream("--delay-ms", "40") as stub, client_on_a_free_port() as (port, client):
         env = env_for(tmp_path, stub, JURIST_DATABASE_URL=postgres_url, JURIST_RUN_WORKER="false")
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        sock.close()
-        client = OpenAI(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=2)
         with process(["serve", "--port", str(port)], env):
             wait_http(port)
             with process(["worker"], env) as doomed, process(["worker"], env):

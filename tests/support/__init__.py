@@ -1,1 +1,3 @@
-"""Test support: a live Jurist server on a real socket, the stub upstream, OpenAPI validation."""
+"""Test support, shared by the test modules (which never import one another): the services under test,
+the app in process and a live server on a real socket, batch helpers, the stub upstream, a throwaway
+PostgreSQL, OpenAPI validation, scripted verdicts and report lines."""

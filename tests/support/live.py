@@ -1,4 +1,5 @@
-"""Run a real Jurist server (uvicorn, real sockets) in a background thread for tests."""
+"""Run a real Jurist server (uvicorn, real sockets) in a background thread for tests, and the stub
+upstream as a process."""
 
 from __future__ import annotations
 
@@ -9,19 +10,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from openai import OpenAI
 
 from jurist.api.app import create_app
-from jurist.backends.base import Backend
-from jurist.composition import Services, build_services
-from jurist.ids import Clock
-from jurist.settings import Settings
+from jurist.composition import Services
+from tests.support import http
+from tests.support.services import API_KEY, services_for
 
-API_KEY = "sk-test-key-0123456789"
 SUPPORT = Path(__file__).parent
 
 
@@ -41,6 +40,7 @@ class LiveServer:
         config = uvicorn.Config(create_app(services), log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._clients: list[OpenAI] = []
 
     def _run(self) -> None:
         asyncio.run(self._server.serve(sockets=[self._sock]))
@@ -50,31 +50,37 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._sock.close()
                 raise RuntimeError("server did not start")
             time.sleep(0.01)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for client in self._clients:
+            client.close()
         self._server.should_exit = True
         self._thread.join(timeout=30)
         self._sock.close()
 
+    def request(
+        self, method: str, url: str, body: bytes | str | None = None, headers: dict[str, str] | None = None
+    ) -> http.RawResponse:
+        """One raw HTTP request over a real socket (``url`` is absolute: ``base_url`` + a path)."""
+        return http.request(method, url, body, headers)
 
-@contextlib.contextmanager
-def live_server(
-    tmp_path: Path,
-    models: dict[str, Any] | None = None,
-    backends: Mapping[str, Backend] | None = None,
-    clock: Clock | None = None,
-    **settings: Any,
-) -> Iterator[LiveServer]:
-    options: dict[str, Any] = {"data_dir": tmp_path / "data", "api_keys": [API_KEY]}
-    if models is not None:
-        options["models"] = models
-    options.update(settings)
-    services = build_services(Settings(**options), backends=backends, clock=clock)
-    with LiveServer(services) as server:
-        yield server
+    def sdk(self, key: str = API_KEY, base_url: str | None = None, **headers: str) -> OpenAI:
+        """An official SDK client for this server (no retries), closed when the server stops."""
+        client = OpenAI(
+            api_key=key, base_url=base_url or self.base_url, max_retries=0, default_headers=headers or None
+        )
+        self._clients.append(client)
+        return client
+
+
+def live_server(tmp_path: Path, **options: Any) -> LiveServer:
+    """Use as ``with live_server(tmp_path, models=..., **settings) as srv``: the options of
+    ``tests.support.services.services_for``."""
+    return LiveServer(services_for(tmp_path, **options))
 
 
 class StubUpstream:
@@ -94,8 +100,11 @@ class StubUpstream:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
                 return self
             if self._proc.poll() is not None:
-                raise RuntimeError(f"stub exited: {self._proc.stderr.read() if self._proc.stderr else ''}")
+                error = self._proc.stderr.read() if self._proc.stderr else b""
+                self.__exit__()
+                raise RuntimeError(f"stub exited: {error!r}")
             time.sleep(0.05)
+        self.__exit__()
         raise RuntimeError("stub did not start")
 
     def __exit__(self, *exc: object) -> None:
@@ -104,6 +113,9 @@ class StubUpstream:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._proc.kill()
+            self._proc.wait()
+        if self._proc.stderr is not None:
+            self._proc.stderr.close()
 
 
 class ManualClock:

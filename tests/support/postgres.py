@@ -24,6 +24,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
+
 USER = "jurist"
 DBNAME = "jurist_test"
 ENV_URL = "JURIST_TEST_DATABASE_URL"
@@ -120,3 +122,10 @@ def running_postgres() -> Iterator[str]:
         if started:
             _run([*pg_ctl, "-m", "immediate", "-w", "stop"], user, tmp)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the database at ``url`` (drop and recreate its public schema)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
