@@ -14,6 +14,8 @@ WORK="$(mktemp -d)"
 cp -r "$SHARED/." "$WORK/"
 chmod -R u+w "$WORK"
 mkdir -p "$WORK/results" "$ROOT/bench/results"
-export EXTRA_TARGET="jurist|http://127.0.0.1:8090/v1|sk-bench|pai-judge|bash $ROOT/bench/serve_against_stub.sh 8090|"
+# The judge cache is off: every benchmark request would otherwise be a cache hit after the first.
+# EXTRA_TARGET, when set (bench/before_after.sh), replaces the default Jurist target.
+export EXTRA_TARGET="${EXTRA_TARGET:-jurist|http://127.0.0.1:8090/v1|sk-bench|pai-judge|bash $ROOT/bench/serve_against_stub.sh 8090|JURIST_CACHE=false}"
 trap 'cp -r "$WORK/results/." "$ROOT/bench/results/" 2>/dev/null || true' EXIT
 bash "$WORK/run_anchor.sh" "$@"
