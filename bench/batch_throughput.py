@@ -131,8 +131,15 @@ def run_database(kind: str, url: str | None, args: argparse.Namespace, stub_url:
         f'[models.pai-judge]\nbackend = "openai"\nbase_url = "{stub_url}"\nmax_concurrency = {args.concurrency}\n'
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JURIST_")}
-    env.update(JURIST_CONFIG=str(work / "jurist.toml"), JURIST_DATA_DIR=str(work / "data"), JURIST_API_KEYS=KEY,
-               JURIST_LOG_LEVEL="warning", JURIST_MAX_BATCH_LINES="200000", JURIST_MAX_FILE_BYTES=str(64 << 20))  # fmt: skip
+    env.update(
+        JURIST_CONFIG=str(work / "jurist.toml"),
+        JURIST_DATA_DIR=str(work / "data"),
+        JURIST_API_KEYS=KEY,
+        JURIST_LOG_LEVEL="warning",
+        JURIST_MAX_BATCH_LINES="200000",
+        JURIST_MAX_FILE_BYTES=str(64 << 20),
+        JURIST_CACHE="false",
+    )  # fmt: skip  (the cache off: the batches below repeat lines)
     if url:
         env["JURIST_DATABASE_URL"] = url
     if args.source:  # another checkout's code (a before/after comparison), run with this venv

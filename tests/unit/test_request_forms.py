@@ -36,15 +36,15 @@ def error_of(body: Any, prefix: str = "") -> InvalidRequest:
     ids=["pai_part", "text_part", "string_content", "pai_part_as_text", "judge_field"],
 )
 def test_each_form_gives_the_same_item(body: dict[str, Any]) -> None:
-    item = parse_chat_request(body).judge_item
+    item = parse_chat_request(body).judge
     assert isinstance(item, SingleItem)
     assert (item.question, item.answer, item.warnings) == ("2+2?", "4", [])
 
 
 def test_plain_text_and_json_without_a_mode_are_custom_templates() -> None:
-    assert parse_chat_request(user("Rate this: {not json")).judge_item is None
-    assert parse_chat_request(user([{"type": "text", "text": '{"question": "x"}'}])).judge_item is None
-    assert parse_chat_request(user('{"mode": "debate"}')).judge_item is None
+    assert parse_chat_request(user("Rate this: {not json")).judge is None
+    assert parse_chat_request(user([{"type": "text", "text": '{"question": "x"}'}])).judge is None
+    assert parse_chat_request(user('{"mode": "debate"}')).judge is None
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_unknown_item_fields_become_warnings_with_their_path() -> None:
         "refrence": "4",
         "question": [{"role": "user", "content": "q", "nmae": 1}],
     }
-    got = parse_chat_request({**user("x"), "judge": {"mode": "single", **item}}).judge_item
+    got = parse_chat_request({**user("x"), "judge": {"mode": "single", **item}}).judge
     assert got is not None and got.warnings == [
         "Unknown field 'judge.answer1' was ignored.",
         "Unknown field 'judge.refrence' was ignored.",
@@ -108,7 +108,7 @@ def test_jurists_extensions_are_typed_and_the_rest_passes_through() -> None:
     assert isinstance(
         parse_chat_request(
             {**user("x"), "judge": {"mode": "pairwise", "question": "q", "answer1": "a", "answer2": "b"}}
-        ).judge_item,
+        ).judge,
         PairwiseItem,
     )
     assert error_of({**user("x"), "cache": "maybe"}).param == "cache"

@@ -22,7 +22,7 @@ async def create_chat_completion(request: Request) -> Response:
     tenant_of(request)
     raw = await json_object_body(request, services.settings.max_request_bytes)
     body = parse_chat_request(raw)
-    kind = "custom" if body.judge_item is None else "judge"
+    kind = "custom" if body.judge is None else "judge"
     services.metrics.chat.labels(body.model if body.model in services.chat.models else "unknown", kind).inc()
     if body.stream:
         chunks = services.chat.open_stream(body)

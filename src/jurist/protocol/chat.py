@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from jurist.protocol.items import JudgeItem, TaggedJudgeItem
+from jurist.protocol.items import TaggedJudgeItem
 from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import Judgment
 
@@ -55,30 +55,26 @@ class ChatCompletionRequest(_Wire):
     # --- Jurist's extensions ---
     cache: bool | None = None  # false: bypass the judge cache for this request
     metadata: JSONObject | None = None  # carried to reports (model_a / model_b name the answers' models)
-    judge: TaggedJudgeItem | None = None  # the judge item as a top-level field (what extra_body sends)
-    _item: JudgeItem | None = PrivateAttr(default=None)
-    _source: JSONObject = PrivateAttr(default_factory=dict)
+    # The judge item, whichever form it came in: this top-level field (what ``extra_body`` sends), or
+    # found in the messages by ``service.requests.parse_chat_request``, which puts it here.
+    judge: TaggedJudgeItem | None = None
+    _source: JSONObject = PrivateAttr()  # set by parse_chat_request; no default (a default costs per request)
 
     @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
 
     @property
-    def judge_item(self) -> JudgeItem | None:
-        """The request's judge item, in whichever form it came (see ``service.requests``); None for a
-        custom template."""
-        return self._item
-
-    @property
     def source(self) -> JSONObject:
         """The JSON object this request was validated from (the judge cache keys it, as batch lines are
-        keyed before they are parsed)."""
-        return self._source
+        keyed before they are parsed); empty for a request built in code."""
+        private = self.__pydantic_private__
+        return private.get("_source", {}) if private else {}
 
     @property
     def sent_messages(self) -> list[JSONObject]:
         """The messages as the client sent them (for a custom template, forwarded unchanged)."""
-        sent = self._source.get("messages")
+        sent = self.source.get("messages")
         if isinstance(sent, list) and all(isinstance(m, dict) for m in sent):
             return [m for m in sent if isinstance(m, dict)]
         return [m.model_dump(mode="json", exclude_unset=True, by_alias=True) for m in self.messages]

@@ -29,7 +29,8 @@ MODES: tuple[Mode, ...] = ("single", "pairwise")
 def item_in_text(text: str) -> JSONObject | None:
     """The fields of the judge item a text holds — a JSON object with a judge ``mode`` (PAI's whole
     part pasted in reads as its ``json`` with the ``mode``) — or None when it is plain text."""
-    if not text.lstrip().startswith("{"):
+    head = text[:1]
+    if head != "{" and not (head.isspace() and text.lstrip().startswith("{")):
         return None
     try:
         data = orjson.loads(text)

@@ -66,21 +66,18 @@ class ChatService:
         return model
 
     def _generation(self, request: ChatCompletionRequest, model: JudgeModel) -> GenerationRequest:
-        sampling = GenerationRequest(
-            messages=[],
-            max_tokens=request.token_limit or model.config.judging.max_tokens,
-            temperature=model.config.judging.temperature
-            if request.temperature is None
-            else request.temperature,
-            top_p=request.top_p,
-            seed=request.seed,
-        )
-        if request.judge_item is not None:
-            return sampling
-        return dataclasses.replace(
-            sampling,
+        judging = model.config.judging
+        max_tokens = request.token_limit or judging.max_tokens
+        temperature = judging.temperature if request.temperature is None else request.temperature
+        if request.judge is not None:  # the judge's own prompt is set per game
+            return GenerationRequest([], max_tokens, temperature, request.top_p, seed=request.seed)
+        return GenerationRequest(
             messages=request.sent_messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=request.top_p,
             stop=request.stop,
+            seed=request.seed,
             response_format=request.response_format,
             logprobs=request.logprobs,
             top_logprobs=request.top_logprobs,
@@ -137,7 +134,7 @@ class ChatService:
 
     async def _complete(self, request: ChatCompletionRequest, model: JudgeModel) -> ChatCompletion:
         created = int(time.time())
-        item = request.judge_item
+        item = request.judge
         if item is None:
             gen = await model.backend.generate(self._generation(request, model))
             return ChatCompletion(
@@ -186,7 +183,7 @@ class ChatService:
             )  # fmt: skip
 
         yield chunk(ChunkDelta(role="assistant", content=""))
-        item = request.judge_item
+        item = request.judge
         if item is None:
             prompt = completion = 0
             finish = "stop"

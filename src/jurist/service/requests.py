@@ -50,7 +50,7 @@ def parse_chat_request(body: Any, prefix: str = "") -> ChatCompletionRequest:
         )
     if found:
         found[0].item.located(found[0].fields)
-        request._item = found[0].item
+        request.judge = found[0].item
     return request
 
 
@@ -68,19 +68,21 @@ def _join(prefix: str, name: str) -> str:
 def _content_items(messages: list[ChatMessage], prefix: str) -> list[_Found]:
     found: list[_Found] = []
     for i, message in enumerate(messages):
-        where = _join(prefix, f"messages[{i}].content")
-        if isinstance(message.content, str):
-            fields = item_in_text(message.content)
+        content = message.content
+        if isinstance(content, str):
+            fields = item_in_text(content)
             if fields is not None:
+                where = _join(prefix, f"messages[{i}].content")
                 found.append(_Found(_item(fields, where), where, where))
             continue
-        for j, part in enumerate(message.content or []):
-            at = f"{where}[{j}]"
+        for j, part in enumerate(content or ()):
             if part.mode is not None:
+                at = _join(prefix, f"messages[{i}].content[{j}]")
                 found.append(_Found(_pai_part(part.mode, part.json_, at), at, f"{at}.json"))
             elif part.type == "text" and part.text is not None:
                 fields = item_in_text(part.text)
                 if fields is not None:
+                    at = _join(prefix, f"messages[{i}].content[{j}]")
                     found.append(_Found(_item(fields, f"{at}.text"), at, f"{at}.text"))
     return found
 
