@@ -12,7 +12,8 @@ import pytest
 from openai import OpenAI
 
 from jurist.backends.fake import FakeBackend
-from tests.support.live import API_KEY, LiveServer
+from tests.support.live import LiveServer
+from tests.support.services import API_KEY
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
 PAIR = {"question": "Capital of France?", "answer1": "Paris.", "answer2": "Lyon.", "criteria": ["Accuracy"]}
@@ -44,7 +45,7 @@ FORMS = {"pai_part": pai_part, "text_part": text_part, "judge_field": judge_fiel
 def test_every_form_is_judged_alike_through_the_openai_sdk(
     form: str, server: LiveServer, fake: FakeBackend
 ) -> None:
-    client = OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+    client = server.sdk()
     fake.enqueue(pairwise_verdict_json(5, 2, "response_1"))
     completion = client.chat.completions.create(model="pai-judge", **FORMS[form]("pairwise", PAIR))
     judgment = completion.model_extra["judgment"]  # type: ignore[index]
@@ -56,7 +57,7 @@ def test_every_form_is_judged_alike_through_the_openai_sdk(
 
 
 def test_a_misspelt_field_is_named_in_the_warnings(server: LiveServer, fake: FakeBackend) -> None:
-    client = OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+    client = server.sdk()
     fake.enqueue(single_verdict_json(4))
     item = {
         "question": "2+2?",
@@ -80,10 +81,16 @@ def litellm() -> Iterator[Any]:
     import litellm as sdk
 
     yield sdk
+    # LiteLLM caches the SDK client it built for each api_base: close it, or its connection to this
+    # test's server stays open until the interpreter exits
+    cache = sdk.in_memory_llm_clients_cache
+    for key, cached in list(cache.cache_dict.items()):
+        if isinstance(cached, OpenAI):
+            cache.delete_cache(key)
+            cached.close()
     mp.undo()
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::pydantic.PydanticDeprecatedSince20")
 @pytest.mark.parametrize("form", ["text_part", "judge_field"])
 def test_a_strict_client_sends_the_other_forms_through_litellm(
     form: str, litellm: Any, server: LiveServer, fake: FakeBackend
@@ -97,7 +104,6 @@ def test_a_strict_client_sends_the_other_forms_through_litellm(
     assert fake.history[-1].messages[-1]["content"].count("Lyon.") == 1
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::pydantic.PydanticDeprecatedSince20")
 def test_litellm_refuses_pais_content_part_before_sending(
     litellm: Any, server: LiveServer, fake: FakeBackend
 ) -> None:
