@@ -5,6 +5,7 @@
 #
 #   bash bench/before_after.sh BASE_REF            # e.g. 7bb0ba4; ~20 min
 #   REPS=3 BATCH_ROUNDS=2 bash bench/before_after.sh BASE_REF
+#   SKIP_GATEWAY=1 BATCH_ROUNDS=4 DATABASES=sqlite bash bench/before_after.sh BASE_REF   # batch runner only
 #
 # The baseline is checked out into a scratch worktree and run with this checkout's venv (its src/ first on
 # PYTHONPATH). Results: bench/results/ (gateway summary) and bench/results/batch-before-after-*.jsonl.
@@ -21,7 +22,7 @@ SERVE="bash $ROOT/bench/serve_against_stub.sh"
 export SKIP_LITELLM="${SKIP_LITELLM:-1}"
 export EXTRA_TARGET="before|http://127.0.0.1:8091/v1|sk-bench|pai-judge|$SERVE 8091|PYTHONPATH=$BASE/src;JURIST_CACHE=false
 after|http://127.0.0.1:8092/v1|sk-bench|pai-judge|$SERVE 8092|JURIST_CACHE=false"
-bash "$ROOT/bench/gateway.sh"
+[[ -n "${SKIP_GATEWAY:-}" ]] || bash "$ROOT/bench/gateway.sh"
 
 # 2. Batch runner: before, after, before, after, ... on SQLite and PostgreSQL.
 OUT="$ROOT/bench/results/batch-before-after-$(date +%Y%m%d-%H%M%S).jsonl"
