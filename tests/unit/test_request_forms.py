@@ -18,9 +18,9 @@ def user(content: Any) -> dict[str, Any]:
     return {"model": "m", "messages": [{"role": "user", "content": content}]}
 
 
-def error_of(body: Any, prefix: str = "") -> InvalidRequest:
+def error_of(body: Any) -> InvalidRequest:
     with pytest.raises(InvalidRequest) as caught:
-        parse_chat_request(body, prefix)
+        parse_chat_request(body)
     return caught.value
 
 
@@ -78,10 +78,25 @@ def test_one_item_per_request_whatever_the_forms() -> None:
     assert error_of(user([part, part])).param == "messages[0].content[1]"
 
 
-def test_a_batch_line_body_is_validated_in_the_same_place_with_its_prefix() -> None:
-    assert error_of({"model": "m", "messages": []}, "body").param == "body.messages"
-    bad = user([{"mode": "pairwise", "type": "json", "json": {"question": "q", "answer1": "a"}}])
-    assert error_of(bad, "body").param == "body.messages[0].content[0].json.answer2"
+async def test_a_batch_line_fails_with_the_same_error_as_the_api() -> None:
+    """Batch lines run through the same parser: the error line carries the API's message and param."""
+    from jurist.backends.fake import FakeBackend
+    from jurist.runner.execute import execute_line
+    from jurist.service.chat import ChatService, JudgeModel
+    from jurist.settings import LlamaCppModelConfig
+    from jurist.store.records import ClaimedRequest
+
+    bad = {
+        **user([{"mode": "pairwise", "type": "json", "json": {"question": "q", "answer1": "a"}}]),
+        "model": "m",
+    }
+    chat = ChatService({"m": JudgeModel("m", LlamaCppModelConfig(), FakeBackend())})
+    result = await execute_line(chat, ClaimedRequest("b", 1, "c1", "m", json.dumps(bad), 1), 5, 1.0)
+    error = json.loads(result.response)["response"]["body"]["error"]  # type: ignore[union-attr]
+    expected = error_of(bad)
+    assert (error["message"], error["param"]) == (expected.message, expected.param)
+    assert expected.param == "messages[0].content[0].json.answer2"
+    assert error_of({"model": "m", "messages": []}).param == "messages"
     assert error_of([1, 2]).message == "The request body must be a JSON object."
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
 
-from jurist.protocol.items import item_in_text
+from jurist.protocol.items import message_items
 from jurist.protocol.judgment import Judgment, Order, PairwiseJudgment, SingleJudgment, Winner
 
 FIRST_SHOWN: dict[Order, Winner] = {"as_given": "response_1", "swapped": "response_2"}
@@ -103,28 +103,14 @@ def _utf8_length(value: object) -> int | None:
 
 
 def judge_item(body: Mapping[str, object]) -> Mapping[str, object] | None:
-    """The fields of the request's judge item in any of its three forms, as the chat service finds it:
-    the top-level ``judge`` field, a content part with ``mode`` (its ``json``), or a text (part or
-    string content) holding a JSON object with ``mode``. None without one."""
+    """The fields of the request's judge item in any of its three forms, found as the request parser
+    finds them: the top-level ``judge`` field, or the first item in the messages. None without one."""
     top = body.get("judge")
     if isinstance(top, dict):
         return top
-    messages = body.get("messages")
-    for message in messages if isinstance(messages, list) else []:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            content = [{"type": "text", "text": content}]
-        for part in content if isinstance(content, list) else []:
-            if not isinstance(part, dict):
-                continue
-            if part.get("mode") is not None:
-                item = part.get("json")
-                return item if isinstance(item, dict) else None
-            text = part.get("text")
-            found = item_in_text(text) if part.get("type") == "text" and isinstance(text, str) else None
-            if found is not None:
-                return found
-    return None
+    return next(
+        (site.fields for site in message_items(body.get("messages")) if site.fields is not None), None
+    )
 
 
 def competitors(line: Mapping[str, object]) -> Competitors:

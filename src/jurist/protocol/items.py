@@ -6,6 +6,8 @@ judgment can warn about each one: a typo such as ``refrence`` changes the verdic
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -41,6 +43,49 @@ def item_in_text(text: str) -> JSONObject | None:
     if isinstance(data.get("json"), dict):
         return {**data["json"], "mode": data["mode"]}
     return data
+
+
+@dataclass(frozen=True)
+class ItemSite:
+    """A judge item found in a chat body's messages: the part (or string content) that holds it, where
+    its fields are (the part's ``json``, its ``text``, or the content), its ``mode`` as sent, and its
+    fields with that mode (None: a part with a ``mode`` but no ``json`` object)."""
+
+    location: str
+    fields_at: str
+    mode: object
+    fields: JSONObject | None
+
+
+def message_items(messages: object) -> Iterator[ItemSite]:
+    """Every judge item in ``messages`` (a chat body's JSON list), in order, in the two forms that live
+    in messages: PAI's content part (any part with a ``mode``), and a text part or string content
+    holding the item as a JSON object (``item_in_text``). The request parser validates what this finds;
+    reports read answers from it. Anything that is not a message or a part is passed over."""
+    base = "messages"
+    for i, message in enumerate(messages if isinstance(messages, list) else ()):
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            fields = item_in_text(content)
+            if fields is not None:
+                where = f"{base}[{i}].content"
+                yield ItemSite(where, where, fields["mode"], fields)
+            continue
+        for j, part in enumerate(content if isinstance(content, list) else ()):
+            if not isinstance(part, dict):
+                continue
+            mode, text = part.get("mode"), part.get("text")
+            if mode is not None:
+                at = f"{base}[{i}].content[{j}]"
+                json_ = part.get("json")
+                yield ItemSite(
+                    at, f"{at}.json", mode, {**json_, "mode": mode} if isinstance(json_, dict) else None
+                )
+            elif part.get("type") == "text" and isinstance(text, str):
+                fields = item_in_text(text)
+                if fields is not None:
+                    at = f"{base}[{i}].content[{j}]"
+                    yield ItemSite(at, f"{at}.text", fields["mode"], fields)
 
 
 class _Lenient(BaseModel):

@@ -87,9 +87,9 @@ class ChatService:
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
         """One completion; deterministic requests (temperature 0) are served from the judge cache."""
         model = self.resolve(request.model)
-        if self._cache is None or not cacheable(request.source, model.config):
+        key = self.cache_key_for(request.source)
+        if self._cache is None or key is None:
             return await self._complete(request, model)
-        key = cache_key(request.source, model.config)
         cached = await self._cache.cache_get(key)
         if cached is not None:
             self._count("hit")
@@ -106,8 +106,9 @@ class ChatService:
         return completion
 
     def cache_key_for(self, body: JSONObject) -> str | None:
-        """The judge-cache key of a request body (a batch line's, at validation), or None when it is
-        not cacheable. An invalid body may get a key: nothing is ever cached under it."""
+        """The judge-cache key of a request body (a request's ``source``, or a batch line's at
+        validation), or None when it is not cacheable. An invalid body may get a key: nothing is ever
+        cached under it."""
         model = self._models.get(str(body.get("model")))
         if self._cache is None or model is None or not cacheable(body, model.config):
             return None

@@ -20,7 +20,6 @@ from jurist.judging.judgment import Context, decide
 from jurist.judging.prompts import JudgeTask
 from jurist.judging.reconcile import swapped
 from jurist.judging.render import render
-from jurist.judging.verdict import Unscored, Verdict
 from jurist.protocol.items import JudgeItem, PairwiseItem
 from jurist.protocol.judgment import Order, PairwiseJudgment, SingleJudgment
 from jurist.service.judge import run_judgment
@@ -42,7 +41,6 @@ class EnsemblePlan:
 class JudgeOutcome:
     text: str  # PAI's verdict text
     judgment: SingleJudgment | PairwiseJudgment
-    verdict: Verdict | Unscored
     prompt_tokens: int
     completion_tokens: int
 
@@ -78,7 +76,6 @@ async def judge_item(
     return JudgeOutcome(
         text=render(decision.verdict, head.mode, head.scale, head.language),
         judgment=decision.judgment,
-        verdict=decision.verdict,
         prompt_tokens=sum(p.prompt_tokens for p in played),
         completion_tokens=sum(p.completion_tokens for p in played),
     )

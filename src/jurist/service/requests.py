@@ -1,6 +1,5 @@
 """The one place a chat-completions body becomes a validated request: ``POST /v1/chat/completions``,
-batch lines (at validation and when they run), ``jurist run`` and ``jurist eval`` all call
-``parse_chat_request``.
+batch lines when they run, ``jurist run`` and ``jurist eval`` all call ``parse_chat_request``.
 
 A judge item can come in three forms, all equivalent:
 
@@ -21,27 +20,27 @@ from typing import Any
 from pydantic import ValidationError
 
 from jurist.errors import InvalidRequest
-from jurist.protocol.chat import ChatCompletionRequest, ChatMessage
-from jurist.protocol.items import MODES, JudgeItem, PairwiseItem, SingleItem, item_in_text
+from jurist.protocol.chat import ChatCompletionRequest
+from jurist.protocol.items import MODES, ItemSite, JudgeItem, PairwiseItem, SingleItem, message_items
 from jurist.protocol.json_types import JSONObject
 from jurist.service.validation import first_error
 
 
-def parse_chat_request(body: Any, prefix: str = "") -> ChatCompletionRequest:
-    """Validate a chat-completions body (a parsed JSON object); ``InvalidRequest`` names the field.
-    ``prefix`` is put before every ``param`` (``body`` for a batch line)."""
+def parse_chat_request(body: Any) -> ChatCompletionRequest:
+    """Validate a chat-completions body (a parsed JSON object); ``InvalidRequest`` names the field."""
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.", param=prefix or None)
+        raise InvalidRequest("The request body must be a JSON object.")
     try:
         request = ChatCompletionRequest.model_validate(body)
     except ValidationError as exc:
-        message, param = first_error(exc, prefix)
+        message, param = first_error(exc)
         raise InvalidRequest(message, param=param) from exc
     request._source = body
-    found = _content_items(request.messages, prefix)
+    found = [
+        _Found(_site_item(site), site.location, site.fields_at) for site in message_items(body["messages"])
+    ]
     if request.judge is not None:
-        top = _join(prefix, "judge")
-        found.insert(0, _Found(request.judge, top, top))
+        found.insert(0, _Found(request.judge, "judge", "judge"))
     if len(found) > 1:
         raise InvalidRequest(
             "Only one judge item is allowed per request (a content part with 'mode', a text part "
@@ -61,42 +60,17 @@ class _Found:
     fields: str  # where its fields are: the part's ``json``, its ``text``, or ``judge``
 
 
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _content_items(messages: list[ChatMessage], prefix: str) -> list[_Found]:
-    found: list[_Found] = []
-    for i, message in enumerate(messages):
-        content = message.content
-        if isinstance(content, str):
-            fields = item_in_text(content)
-            if fields is not None:
-                where = _join(prefix, f"messages[{i}].content")
-                found.append(_Found(_item(fields, where), where, where))
-            continue
-        for j, part in enumerate(content or ()):
-            if part.mode is not None:
-                at = _join(prefix, f"messages[{i}].content[{j}]")
-                found.append(_Found(_pai_part(part.mode, part.json_, at), at, f"{at}.json"))
-            elif part.type == "text" and part.text is not None:
-                fields = item_in_text(part.text)
-                if fields is not None:
-                    at = _join(prefix, f"messages[{i}].content[{j}]")
-                    found.append(_Found(_item(fields, f"{at}.text"), at, f"{at}.text"))
-    return found
-
-
-def _pai_part(mode: str, fields: JSONObject | None, where: str) -> JudgeItem:
-    if mode not in MODES:
+def _site_item(site: ItemSite) -> JudgeItem:
+    if site.mode not in MODES:
         raise InvalidRequest(
-            f"Unknown judge mode {mode!r}; use 'single' or 'pairwise'.", param=f"{where}.mode"
+            f"Unknown judge mode {site.mode!r}; use 'single' or 'pairwise'.", param=f"{site.location}.mode"
         )
-    if fields is None:
+    if site.fields is None:
         raise InvalidRequest(
-            f"A '{mode}' judge item needs a 'json' object with the fields to judge.", param=f"{where}.json"
+            f"A '{site.mode}' judge item needs a 'json' object with the fields to judge.",
+            param=site.fields_at,
         )
-    return _item({**fields, "mode": mode}, f"{where}.json")
+    return _item(site.fields, site.fields_at)
 
 
 def _item(fields: JSONObject, where: str) -> JudgeItem:
