@@ -7,6 +7,7 @@
     │   ├── PayloadTooLarge          413 code=payload_too_large
     │   └── MethodNotAllowed         405
     ├── AuthenticationFailed         401 code=invalid_api_key
+    ├── PermissionDenied             403 code=insufficient_permissions (e.g. a tenant key on /v1/admin)
     ├── NotFound                     404 invalid_request_error
     │   └── ModelNotFound            404 code=model_not_found
     ├── RateLimited                  429 code=rate_limit_exceeded (carries retry_after)
@@ -99,6 +100,14 @@ class AuthenticationFailed(JuristError):
     status_code = 401
     type = "invalid_request_error"
     code = "invalid_api_key"
+
+
+class PermissionDenied(JuristError):
+    """You have insufficient permissions for this operation."""
+
+    status_code = 403
+    type = "invalid_request_error"
+    code = "insufficient_permissions"
 
 
 class NotFound(JuristError):

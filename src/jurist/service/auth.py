@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jurist.errors import AuthenticationFailed
 from jurist.store.keys import digest
+from jurist.store.tenants import TenantPolicy
 
 _BEARER = "bearer "
 
 
 @dataclass(frozen=True)
 class Tenant:
-    """The owner of every object a request creates or reads."""
+    """The owner of every object a request creates or reads: the key's tenant (``account``), or a
+    sub-tenant of it named by ``X-On-Behalf-Of``, held to the account's ``policy``."""
 
-    key_id: str
+    account: str
     on_behalf_of: str | None = None
+    policy: TenantPolicy = field(default_factory=TenantPolicy)
+    key_id: str = ""
 
     @property
     def id(self) -> str:
-        return self.key_id if not self.on_behalf_of else f"{self.key_id}/{self.on_behalf_of}"
+        return self.account if not self.on_behalf_of else f"{self.account}/{self.on_behalf_of}"
 
 
 def extract_key(authorization: str | None) -> str | None:

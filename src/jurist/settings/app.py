@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.2, gt=0)
     max_attempts: int = Field(default=5, ge=1)
     retry_base_seconds: float = Field(default=1.0, ge=0)
+    # --- tenants: keys, limits, fair shares (limits of a tenant in the database win over these) ---
+    admin_key: SecretStr | None = None  # manages keys and reads every tenant's usage; never a tenant
+    key_cache_seconds: float = Field(default=1.0, gt=0, le=60)  # a revoked key stops working within this
+    default_weight: float = Field(default=1.0, gt=0)  # a tenant's share of the batch runner
+    default_rpm: int | None = Field(default=None, ge=1)  # chat completions per minute per tenant
+    default_tpm: int | None = Field(default=None, ge=1)  # tokens per minute per tenant
+    default_max_batches: int | None = Field(default=None, ge=1)  # batches in progress per tenant
+    default_max_queued_lines: int | None = Field(default=None, ge=1)  # lines waiting per tenant
+    # --- usage, metrics, shutdown, housekeeping ---
+    usage_flush_seconds: float = Field(default=2.0, gt=0)  # usage counters are written this often
+    metrics_tenant_labels: int = Field(default=50, ge=0)  # tenants named in /metrics; others: "other"
+    drain_seconds: float = Field(default=30.0, ge=0)  # on SIGTERM: in-flight lines may finish this long
+    notify: bool = True  # PostgreSQL LISTEN/NOTIFY wakes workers at once (polling stays the fallback)
+    sweep_seconds: float = Field(default=300.0, gt=0)  # housekeeping runs this often (one node at a time)
+    batch_rows_retention_days: float = Field(default=7.0, ge=0)  # line rows of finished batches
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -104,6 +119,8 @@ class Settings(BaseSettings):
         ``jurist config show``."""
         data = self.model_dump(mode="json")
         data["api_keys"] = [_mask(k) for k in self.api_keys]
+        if self.admin_key is not None:
+            data["admin_key"] = _mask(self.admin_key.get_secret_value())
         data["models"] = {name: _masked_model(cfg) for name, cfg in models.items()}
         data["database_url"] = _mask_url(self.resolved_database_url)
         return data

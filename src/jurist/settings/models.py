@@ -57,13 +57,27 @@ class ModelConfig(BaseModel):
     description: str = ""  # shown by GET /v1/models/{id}
     max_concurrency: int | None = Field(default=None, ge=1)  # batch lines at once per worker
     judging: JudgingPolicy = Field(default_factory=JudgingPolicy)
+    # --- the provider's limits, shared by every server and worker through the database ---
+    rpm: int | None = Field(default=None, ge=1)  # requests per minute to the backend
+    tpm: int | None = Field(default=None, ge=1)  # tokens (prompt + completion) per minute
+    # circuit breaker: this many failures in a row open it; a probe is let through after the cooldown
+    circuit_failures: int = Field(default=5, ge=1)
+    circuit_cooldown_seconds: float = Field(default=30.0, gt=0)
+    # --- prices, in the currency of your choice per 1M tokens (usage and cost reports) ---
+    input_price_per_million: float = Field(default=0.0, ge=0)
+    output_price_per_million: float = Field(default=0.0, ge=0)
 
     # --- facts about a backend, set by its subclass ---
     default_concurrency: ClassVar[int] = 1  # when max_concurrency is unset
     logprobs_by_default: ClassVar[bool] = False  # when judging.logprobs is unset
     grammar_constrained: ClassVar[bool] = False  # the backend enforces reason_max_chars
     # options that cannot change an answer (credentials, pools, timeouts): left out of the cache key
-    not_in_cache_key: ClassVar[frozenset[str]] = frozenset({"description", "max_concurrency"})
+    not_in_cache_key: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description", "max_concurrency", "rpm", "tpm", "circuit_failures", "circuit_cooldown_seconds",
+            "input_price_per_million", "output_price_per_million",
+        }
+    )  # fmt: skip
 
     @classmethod
     def backend_name(cls) -> str:

@@ -150,15 +150,15 @@ class SqlBatchTasks:
                 )
             if not lines:
                 return
-            row = await tx.fetchone("SELECT seq FROM batches WHERE id = :b", {"b": batch_id})
-            seq = row["seq"] if row else 0
+            row = await tx.fetchone("SELECT seq, tenant FROM batches WHERE id = :b", {"b": batch_id})
+            seq, tenant = (row["seq"], row["tenant"]) if row else (0, "")
             queued = LineState.QUEUED.value  # plain str, like the other per-row parameters
             await tx.executemany(
-                "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state) "
-                "VALUES (:b, :seq, :line, :cid, :model, :body, :state)",
+                "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state, "
+                "tenant) VALUES (:b, :seq, :line, :cid, :model, :body, :state, :t)",
                 [
                     {"b": batch_id, "seq": seq, "line": r.line, "cid": r.custom_id, "model": r.model,
-                     "body": r.body, "state": queued}
+                     "body": r.body, "state": queued, "t": tenant}
                     for r in lines
                 ],
             )  # fmt: skip

@@ -128,6 +128,68 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    Migration(
+        "0003_tenants_limits_usage",
+        """
+        CREATE TABLE tenants (
+            id TEXT PRIMARY KEY,
+            weight {real} NOT NULL DEFAULT 1,
+            rpm INTEGER,
+            tpm INTEGER,
+            max_batches INTEGER,
+            max_queued_lines INTEGER,
+            quota_bytes {bigint},
+            created_at {bigint} NOT NULL,
+            updated_at {bigint} NOT NULL
+        );
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            digest TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            created_at {bigint} NOT NULL,
+            last_used_at {bigint},
+            revoked_at {bigint}
+        );
+        CREATE INDEX api_keys_by_tenant ON api_keys (tenant);
+        CREATE TABLE rate_buckets (
+            name TEXT PRIMARY KEY,
+            tat {real} NOT NULL
+        );
+        CREATE TABLE upstream_state (
+            model TEXT PRIMARY KEY,
+            state TEXT NOT NULL DEFAULT 'closed',
+            paused_until {real} NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            probe_owner TEXT,
+            probe_until {real} NOT NULL DEFAULT 0,
+            updated_at {real} NOT NULL DEFAULT 0
+        );
+        CREATE TABLE usage_daily (
+            tenant TEXT NOT NULL,
+            day TEXT NOT NULL,
+            model TEXT NOT NULL,
+            requests {bigint} NOT NULL DEFAULT 0,
+            judge_calls {bigint} NOT NULL DEFAULT 0,
+            prompt_tokens {bigint} NOT NULL DEFAULT 0,
+            completion_tokens {bigint} NOT NULL DEFAULT 0,
+            cache_hits {bigint} NOT NULL DEFAULT 0,
+            batch_lines {bigint} NOT NULL DEFAULT 0,
+            cost {real} NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, day, model)
+        );
+        CREATE INDEX usage_by_day ON usage_daily (day);
+        CREATE TABLE node_leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT,
+            until {real} NOT NULL DEFAULT 0
+        );
+        ALTER TABLE batch_requests ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+        ALTER TABLE batch_requests ADD COLUMN fair_tag {real} NOT NULL DEFAULT 0;
+        DROP INDEX batch_requests_claim;
+        CREATE INDEX batch_requests_fair_claim ON batch_requests (model, state, fair_tag, batch_seq, line)
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

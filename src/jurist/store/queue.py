@@ -71,7 +71,7 @@ class SqlLineQueue:
             rows = await tx.fetchall(
                 "UPDATE batch_requests SET state = :r, lease_owner = :o, lease_until = :until, "
                 f"attempts = attempts + 1 WHERE (batch_id, line) IN ({pick}) "
-                "RETURNING batch_id, line, custom_id, model, body, attempts",
+                "RETURNING batch_id, line, custom_id, model, body, attempts, tenant",
                 {
                     "r": LineState.RUNNING,
                     "o": owner,
@@ -84,7 +84,9 @@ class SqlLineQueue:
                 },
             )
         return [
-            ClaimedRequest(r["batch_id"], r["line"], r["custom_id"], r["model"], r["body"], r["attempts"])
+            ClaimedRequest(
+                r["batch_id"], r["line"], r["custom_id"], r["model"], r["body"], r["attempts"], r["tenant"]
+            )
             for r in rows
         ]
 

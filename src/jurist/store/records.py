@@ -91,6 +91,7 @@ class ClaimedRequest:
     model: str
     body: str
     attempts: int
+    tenant: str = ""  # the batch's owner
 
 
 @dataclass(frozen=True)
