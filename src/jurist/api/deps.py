@@ -6,9 +6,9 @@ import orjson
 from starlette.requests import Request
 
 from jurist.composition import Services
-from jurist.errors import InvalidJSON, InvalidRequest, PayloadTooLarge
+from jurist.errors import AuthenticationFailed, InvalidJSON, InvalidRequest, PayloadTooLarge
 from jurist.protocol.json_types import JSONObject
-from jurist.service.auth import Tenant
+from jurist.service.auth import Tenant, is_admin
 
 
 def services_of(request: Request) -> Services:
@@ -19,6 +19,17 @@ def services_of(request: Request) -> Services:
 def tenant_of(request: Request) -> Tenant:
     headers = request.headers
     return services_of(request).auth.authenticate(headers.get("authorization"), headers.get("x-on-behalf-of"))
+
+
+def require_admin(request: Request) -> None:
+    """The admin key (``JURIST_ADMIN_KEY``) or 401: it manages keys and reads every tenant's usage."""
+    admin = services_of(request).settings.admin_key
+    if not is_admin(admin.get_secret_value() if admin else None, request.headers.get("authorization")):
+        raise AuthenticationFailed(
+            "This endpoint needs the admin key (JURIST_ADMIN_KEY)."
+            if admin
+            else "No admin key is configured: set JURIST_ADMIN_KEY to use the admin endpoints."
+        )
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -44,6 +44,14 @@ def extract_key(authorization: str | None) -> str | None:
     return value or None
 
 
+def is_admin(admin_key: str | None, authorization: str | None) -> bool:
+    """Whether the ``Authorization`` header carries the admin key (compared in constant time)."""
+    key = extract_key(authorization)
+    if not admin_key or key is None:
+        return False
+    return hmac.compare_digest(digest(key).encode(), digest(admin_key).encode())
+
+
 class Authenticator:
     def __init__(self, digests: list[str]) -> None:
         self._digests = [d.encode() for d in digests]
