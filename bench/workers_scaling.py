@@ -3,7 +3,7 @@
 small batch's latency behind another tenant's large batch (issue 9).
 
     .venv/bin/python bench/workers_scaling.py [--workers 1,2,4] [--delay-ms 200] [--concurrency 32]
-        [--seconds 12] [--big-lines 20000] [--small-lines 5] [--no-limits]
+        [--seconds 12] [--big-lines 20000] [--small-lines 5] [--no-limits] [--source OTHER/src]
 
 Each run starts from an empty database: one ``jurist serve`` (no in-process worker) takes the uploads,
 ``N`` ``jurist worker`` processes run the lines against the stub upstream (a fixed delay; the upstream
@@ -113,6 +113,8 @@ def run(workers: int, url: str, stub_url: str, args: argparse.Namespace, latency
         JURIST_LOG_LEVEL="warning", JURIST_MAX_BATCH_LINES="200000", JURIST_MAX_FILE_BYTES=str(64 << 20),
         JURIST_CACHE="false", JURIST_WORKER_POLL_SECONDS="0.2",
     )  # fmt: skip
+    if args.source:  # another checkout's code (a before/after comparison), run with this venv
+        env["PYTHONPATH"] = str(Path(args.source).resolve())
     if not args.no_limits:
         env.update(JURIST_DEFAULT_RPM="100000", JURIST_DEFAULT_MAX_BATCHES="100",
                    JURIST_DEFAULT_MAX_QUEUED_LINES="1000000")  # fmt: skip
@@ -162,6 +164,7 @@ def main() -> None:
     p.add_argument("--small-lines", type=int, default=5)
     p.add_argument("--latency-at", type=int, default=2, help="measure the small batch's latency at N workers")
     p.add_argument("--no-limits", action="store_true")
+    p.add_argument("--source", help="a src/ directory to run instead of this checkout's (before/after runs)")
     args = p.parse_args()
     stub_port = _port()
     stub_url = f"http://127.0.0.1:{stub_port}/v1"
