@@ -15,8 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from jurist.ids import Clock
 from jurist.store.usage import UsageCounts, UsageRow, UsageStore
@@ -65,7 +64,7 @@ class UsageRecorder:
         self._clock = clock
         self._flush_seconds = flush_seconds
         self._counter = counter
-        self._pending: dict[tuple[str, str, str], UsageCounts] = {}
+        self._pending: dict[tuple[str, str, str], list[Any]] = {}  # the counts, in UsageCounts order
         self._day = (-1, "")
         self._flushing = asyncio.Lock()
 
@@ -75,10 +74,13 @@ class UsageRecorder:
         price = self._prices.get(model)
         cost = price.cost(counts.prompt_tokens, counts.completion_tokens) if price is not None else 0.0
         if cost != counts.cost:
-            counts = replace(counts, cost=cost)
+            counts = counts.with_cost(cost)
         key = (tenant, self._today(), model)
         held = self._pending.get(key)
-        self._pending[key] = counts if held is None else held + counts
+        if held is None:
+            self._pending[key] = counts.as_list()
+        else:  # in place: no new object per request
+            _add_into(held, counts.as_list())
         if self._counter is not None:
             self._counter.tenant_usage(tenant, counts)
 
@@ -99,13 +101,17 @@ class UsageRecorder:
             if not self._pending:
                 return
             taken, self._pending = self._pending, {}
-            rows = [UsageRow(c, tenant, day, model) for (tenant, day, model), c in taken.items()]
+            rows = [
+                UsageRow(UsageCounts(*c), tenant, day, model) for (tenant, day, model), c in taken.items()
+            ]
             try:
                 await self.store.add(rows)
             except BaseException:
-                for key, counts in taken.items():
+                for key, counts in taken.items():  # put back, with what was recorded meanwhile
                     held = self._pending.get(key)
-                    self._pending[key] = counts if held is None else counts + held
+                    if held is not None:
+                        _add_into(counts, held)
+                    self._pending[key] = counts
                 raise
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -121,3 +127,8 @@ class UsageRecorder:
             await self.flush()
         except Exception:
             log.exception("writing usage failed; %d rows kept for the next flush", len(self._pending))
+
+
+def _add_into(total: list[Any], more: list[Any]) -> None:
+    for i, value in enumerate(more):
+        total[i] += value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from jurist.protocol.chat import ChatCompletion
 from jurist.store.database import Database, Row
@@ -42,6 +42,19 @@ class UsageCounts:
             self.batch_lines + other.batch_lines,
             self.cost + other.cost,
         )
+
+    def with_cost(self, cost: float) -> UsageCounts:
+        return UsageCounts(
+            self.requests, self.judge_calls, self.prompt_tokens, self.completion_tokens, self.cache_hits,
+            self.batch_lines, cost,
+        )  # fmt: skip
+
+    def as_list(self) -> list[Any]:
+        """The counts in field order (``UsageCounts(*values)`` reads them back)."""
+        return [
+            self.requests, self.judge_calls, self.prompt_tokens, self.completion_tokens, self.cache_hits,
+            self.batch_lines, self.cost,
+        ]  # fmt: skip
 
     @property
     def total_tokens(self) -> int:
