@@ -190,3 +190,27 @@ def test_an_explicit_range_and_the_admin_endpoints_checks(server: LiveServer) ->
     assert bad.status == 400 and bad.json()["error"]["param"] == "group_by"
     assert get(server, "/usage", key="sk-wrong").status == 401
     assert json.loads(get(server, "/admin/usage", key=ADMIN_KEY).body)["object"] == "list"
+
+
+def test_a_batch_that_fails_validation_counts_none_of_its_cached_lines(
+    server: LiveServer, fake: FakeBackend, tmp_path: Path
+) -> None:
+    fake.default = single_verdict_json(3)
+    client = server.sdk()
+    line = SEED_INPUT.splitlines()[0]
+    once = client.batches.create(
+        endpoint="/v1/chat/completions",
+        input_file_id=upload(client, tmp_path, line + "\n"),
+        completion_window="24h",
+    )
+    assert wait_for(client, once.id, {"completed", "failed"}).status == "completed"
+    # a first chunk of 1,000 lines answered from the cache, then a bad line: the batch fails
+    text = "".join(line.replace("request-1", f"r{i}") + "\n" for i in range(1000)) + "not json\n"
+    failing = client.batches.create(
+        endpoint="/v1/chat/completions",
+        input_file_id=upload(client, tmp_path, text, "big.jsonl"),
+        completion_window="24h",
+    )
+    assert wait_for(client, failing.id, {"completed", "failed"}).status == "failed"
+    totals = usage(server)["totals"]
+    assert (totals["batch_lines"], totals["cache_hits"], totals["judge_calls"]) == (1, 0, 1)

@@ -278,9 +278,12 @@ class Worker:
     async def _finalize(self, batch: BatchRecord) -> None:
         await finalize_batch(self.tasks, self.blobs, batch, self.owner, int(self.clock.now()))
 
-    async def _queue(self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter, tenant: str) -> None:
+    async def _queue(
+        self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter, cached: dict[str, int]
+    ) -> None:
         """Queue validated lines. Those the judge cache already answers are finished here, with no
-        claim, no call and no row: their output lines go to the spool and only their counts are stored."""
+        claim, no call and no row: their output lines go to the spool and only their counts are stored
+        (and added to ``cached``, by model)."""
         keys = {}
         for line in lines:
             key = self.chat.cache_key_for(line.body)
@@ -307,7 +310,7 @@ class Worker:
         await self.tasks.add_lines(batch_id, left, (sum(by_model.values()), tokens_in, tokens_out))
         for model, n in by_model.items():
             self.events.line_finished(model, True, n)
-            self.usage.record(tenant, model, UsageCounts(cache_hits=n, batch_lines=n))
+            cached[model] = cached.get(model, 0) + n
 
     async def _validate(self, batch: BatchRecord) -> None:
         now = int(self.clock.now())
@@ -320,6 +323,7 @@ class Worker:
             return
         validator = LineValidator(batch.endpoint, frozenset(self.chat.models), self.config.max_batch_lines)
         spool = SpoolWriter(self.blobs, batch.id)
+        cached: dict[str, int] = {}  # lines answered from the judge cache, by model
         await spool.open()
         try:
             buffer = []
@@ -330,7 +334,7 @@ class Worker:
                 if line is not None and not validator.errors:
                     buffer.append(line)
                     if len(buffer) >= _INSERT_CHUNK:
-                        await self._queue(batch.id, buffer, spool, batch.tenant)
+                        await self._queue(batch.id, buffer, spool, cached)
                         buffer = []
             errors = validator.finish()
             if errors:
@@ -338,10 +342,12 @@ class Worker:
                 await self.tasks.fail(batch.id, self.owner, errors, int(self.clock.now()))
                 return
             if buffer:
-                await self._queue(batch.id, buffer, spool, batch.tenant)
+                await self._queue(batch.id, buffer, spool, cached)
             await spool.commit()
         except BaseException:
             await spool.discard()
             raise
         model = ",".join(validator.used_models)
         await self.tasks.start(batch.id, self.owner, validator.count, model, int(self.clock.now()))
+        for name, n in cached.items():  # counted once the batch has started with them
+            self.usage.record(batch.tenant, name, UsageCounts(cache_hits=n, batch_lines=n))
