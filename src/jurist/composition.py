@@ -21,6 +21,7 @@ from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
+from jurist.service.usage import Prices, UsageRecorder
 from jurist.settings import LlamaCppModelConfig, Settings
 from jurist.store.batch_tasks import BatchTasks, SqlBatchTasks
 from jurist.store.batches import BatchStore, SqlBatchStore
@@ -33,6 +34,7 @@ from jurist.store.keys import KeyFile, digest
 from jurist.store.migrations import upgrade
 from jurist.store.queue import LineQueue, SqlLineQueue
 from jurist.store.records import FileStorage
+from jurist.store.usage import SqlUsageStore, UsageStore
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -50,12 +52,13 @@ class Stores:
     tasks: BatchTasks
     queue: LineQueue
     cache: CacheStore
+    usage: UsageStore
 
     @classmethod
     def over(cls, db: Database) -> Stores:
         return cls(
             SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db), SqlLineQueue(db),
-            SqlCacheStore(db),
+            SqlCacheStore(db), SqlUsageStore(db),
         )  # fmt: skip
 
 
@@ -74,8 +77,11 @@ class Services:
     new_key: str | None = None
     notices: list[str] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    usage: UsageRecorder = field(kw_only=True)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
+    _usage_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _usage_task: asyncio.Task[None] | None = None
 
     @property
     def reports(self) -> ReportService:
@@ -94,7 +100,7 @@ class Services:
         stores = self.stores
         return Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
-            self.metrics,
+            self.metrics, self.usage,
         )  # fmt: skip
 
     async def start(self, run_worker: bool | None = None) -> None:
@@ -103,6 +109,8 @@ class Services:
         await upgrade(self.db)
         for backend in self.backends:
             await backend.start()
+        self._usage_stop.clear()
+        self._usage_task = asyncio.create_task(self.usage.run(self._usage_stop))
         if self.settings.run_worker if run_worker is None else run_worker:
             self._stop.clear()
             worker = self.make_worker()
@@ -117,6 +125,10 @@ class Services:
             except Exception:  # the worker crashed: say so, and still close everything below
                 log.exception("the batch worker crashed; shutting down anyway")
             self._worker_task = None
+        self._usage_stop.set()  # after the worker: it records usage as its last lines finish
+        if self._usage_task is not None:
+            await self._usage_task  # the last flush
+            self._usage_task = None
         for backend in self.backends:
             await backend.aclose()
         await self.db.close()
@@ -174,8 +186,13 @@ def build_services(
         stores.files, blobs, FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes), the_clock
     )
     batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style)
-    metrics = Metrics()
+    metrics = Metrics(settings.metrics_tenant_labels)
     chat = ChatService(models, cache=stores.cache if settings.cache else None, counter=metrics)
+    prices = {
+        name: Prices(cfg.input_price_per_million, cfg.output_price_per_million)
+        for name, cfg in configs.items()
+    }
+    usage = UsageRecorder(stores.usage, prices, the_clock, settings.usage_flush_seconds, metrics)
     return Services(
         settings,
         auth,
@@ -190,4 +207,5 @@ def build_services(
         new_key,
         notices,
         metrics=metrics,
+        usage=usage,
     )

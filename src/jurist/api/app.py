@@ -19,6 +19,7 @@ from jurist.api.files import create_file, delete_file, file_content, list_files,
 from jurist.api.middleware import RequestIdMiddleware
 from jurist.api.models import healthz, list_models, metrics, readyz, retrieve_model
 from jurist.api.openapi import build_openapi, openapi
+from jurist.api.usage import admin_usage, own_usage
 from jurist.api.variants import enveloped
 from jurist.composition import Services
 from jurist.errors import JuristError
@@ -42,6 +43,8 @@ def create_app(services: Services) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/batches/{batch_id}/report", batch_report, methods=["GET"]),
+        Route("/v1/usage", own_usage, methods=["GET"]),
+        Route("/v1/admin/usage", admin_usage, methods=["GET"]),
     ]
     # Files and batches: OpenAI's paths, the mka1 gateway's aliases, and Alibaba's wrapped variant.
     for prefix in ("/v1", "/api/v1/llm"):

@@ -12,6 +12,7 @@ from jurist.api.deps import json_object_body, services_of, tenant_of
 from jurist.errors import JuristError
 from jurist.protocol.chat import ChatCompletionChunk
 from jurist.service.requests import parse_chat_request
+from jurist.store.usage import completion_usage
 
 _JSON = "application/json"
 _DONE = b"data: [DONE]\n\n"
@@ -19,19 +20,21 @@ _DONE = b"data: [DONE]\n\n"
 
 async def create_chat_completion(request: Request) -> Response:
     services = services_of(request)
-    tenant_of(request)
+    tenant = tenant_of(request)
     raw = await json_object_body(request, services.settings.max_request_bytes)
     body = parse_chat_request(raw)
     kind = "custom" if body.judge is None else "judge"
     services.metrics.chat.labels(body.model if body.model in services.chat.models else "unknown", kind).inc()
+    usage = services.usage
     if body.stream:
-        chunks = services.chat.open_stream(body)
+        chunks = services.chat.open_stream(body, lambda used: usage.record(tenant.id, body.model, used))
         return StreamingResponse(
             _sse(chunks),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     completion = await services.chat.complete(body)
+    usage.record(tenant.id, body.model, completion_usage(completion, requests=1))
     headers = {"x-jurist-cache": completion.cache_status} if completion.cache_status else None
     return Response(completion.model_dump_json(), media_type=_JSON, headers=headers)
 

@@ -1,4 +1,4 @@
-"""``jurist serve``, ``worker``, ``eval``, ``run``, ``report``, ``config show``, ``keys create``."""
+"""``jurist serve``, ``worker``, ``eval``, ``run``, ``report``, ``usage``, ``config show``, ``keys``."""
 
 from __future__ import annotations
 
@@ -251,6 +251,39 @@ def report_command(
             err.print(f"[red]no such file:[/red] {path}")
             raise typer.Exit(2)
     run_report(output, input_file, errors, FORMATS[fmt], out_file, max(1, bootstrap), seed)
+
+
+@app.command("usage")
+def usage_command(
+    tenant: Annotated[
+        str | None, typer.Option(help="Only this tenant and its sub-tenants (default: every tenant).")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: end - 29 days).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today, UTC).")] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            help="tenant, day or model, or several comma-separated (default: tenant; model with --tenant)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the /v1/admin/usage JSON instead.")] = False,
+) -> None:
+    """Usage and cost per tenant, day and model, from the configured database."""
+    import asyncio
+
+    from jurist.cli.usage import print_usage, usage_report
+    from jurist.errors import InvalidRequest
+
+    settings = _settings()
+    try:
+        report = asyncio.run(usage_report(settings, tenant, start, end, group_by))
+    except InvalidRequest as exc:
+        err.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        print_usage(report, Console())
 
 
 @config_app.command("show")

@@ -11,6 +11,7 @@ from jurist.ids import new_id, request_id
 from jurist.service.chat import ChatService
 from jurist.service.requests import parse_chat_request
 from jurist.store.records import ClaimedRequest, RequestResult
+from jurist.store.usage import completion_usage
 
 
 @dataclass(frozen=True)
@@ -77,4 +78,5 @@ async def execute_line(
         output_line(claimed.custom_id, rid, 200, body),
         usage.prompt_tokens,
         usage.completion_tokens,
+        completion_usage(completion),
     )

@@ -31,6 +31,7 @@ from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
 from jurist.store.queue import LineQueue
 from jurist.store.records import BatchRecord, ClaimedRequest, RequestResult
+from jurist.store.usage import UsageCounts
 
 log = logging.getLogger("jurist.runner")
 _INSERT_CHUNK = 1000
@@ -55,6 +56,20 @@ class RunnerEvents(Protocol):
     def line_retried(self, model: str, error: JuristError) -> None: ...
 
     def leases_reclaimed(self, count: int) -> None: ...
+
+
+class UsageSink(Protocol):
+    """Where the usage of batch lines goes, by the batch's owner (``service.usage`` implements it)."""
+
+    def record(self, tenant: str, model: str, counts: UsageCounts) -> None: ...
+
+
+class NoUsage:
+    def record(self, tenant: str, model: str, counts: UsageCounts) -> None:
+        return None
+
+
+_ONE_LINE = UsageCounts(batch_lines=1)
 
 
 class NoEvents:
@@ -82,6 +97,7 @@ class Worker:
         config: RunnerConfig,
         clock: Clock,
         events: RunnerEvents | None = None,
+        usage: UsageSink | None = None,
     ) -> None:
         self.files = files
         self.tasks = tasks
@@ -92,6 +108,7 @@ class Worker:
         self.config = config
         self.clock = clock
         self.events: RunnerEvents = events or NoEvents()
+        self.usage: UsageSink = usage or NoUsage()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
         self._flush_now = asyncio.Event()
@@ -190,6 +207,7 @@ class Worker:
             )
             return
         self.events.line_finished(claimed.model, outcome.succeeded)
+        self.usage.record(claimed.tenant, claimed.model, outcome.usage + _ONE_LINE)
         self._pending.append(outcome)
         if len(self._pending) >= cfg.flush_size:
             self._flush_now.set()
@@ -260,9 +278,12 @@ class Worker:
     async def _finalize(self, batch: BatchRecord) -> None:
         await finalize_batch(self.tasks, self.blobs, batch, self.owner, int(self.clock.now()))
 
-    async def _queue(self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter) -> None:
+    async def _queue(
+        self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter, cached: dict[str, int]
+    ) -> None:
         """Queue validated lines. Those the judge cache already answers are finished here, with no
-        claim, no call and no row: their output lines go to the spool and only their counts are stored."""
+        claim, no call and no row: their output lines go to the spool and only their counts are stored
+        (and added to ``cached``, by model)."""
         keys = {}
         for line in lines:
             key = self.chat.cache_key_for(line.body)
@@ -289,6 +310,7 @@ class Worker:
         await self.tasks.add_lines(batch_id, left, (sum(by_model.values()), tokens_in, tokens_out))
         for model, n in by_model.items():
             self.events.line_finished(model, True, n)
+            cached[model] = cached.get(model, 0) + n
 
     async def _validate(self, batch: BatchRecord) -> None:
         now = int(self.clock.now())
@@ -301,6 +323,7 @@ class Worker:
             return
         validator = LineValidator(batch.endpoint, frozenset(self.chat.models), self.config.max_batch_lines)
         spool = SpoolWriter(self.blobs, batch.id)
+        cached: dict[str, int] = {}  # lines answered from the judge cache, by model
         await spool.open()
         try:
             buffer = []
@@ -311,7 +334,7 @@ class Worker:
                 if line is not None and not validator.errors:
                     buffer.append(line)
                     if len(buffer) >= _INSERT_CHUNK:
-                        await self._queue(batch.id, buffer, spool)
+                        await self._queue(batch.id, buffer, spool, cached)
                         buffer = []
             errors = validator.finish()
             if errors:
@@ -319,10 +342,12 @@ class Worker:
                 await self.tasks.fail(batch.id, self.owner, errors, int(self.clock.now()))
                 return
             if buffer:
-                await self._queue(batch.id, buffer, spool)
+                await self._queue(batch.id, buffer, spool, cached)
             await spool.commit()
         except BaseException:
             await spool.discard()
             raise
         model = ",".join(validator.used_models)
         await self.tasks.start(batch.id, self.owner, validator.count, model, int(self.clock.now()))
+        for name, n in cached.items():  # counted once the batch has started with them
+            self.usage.record(batch.tenant, name, UsageCounts(cache_hits=n, batch_lines=n))

@@ -6,12 +6,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from jurist.errors import JuristError
 from jurist.store.queue import QueueDepth
+from jurist.store.usage import UsageCounts
+
+OTHER_TENANTS = "other"
 
 
 class Metrics:
-    """Implements ``runner.worker.RunnerEvents`` and the chat service's ``CacheCounter``."""
+    """Implements ``runner.worker.RunnerEvents``, the chat service's ``CacheCounter`` and the usage
+    recorder's ``UsageCounter``.
 
-    def __init__(self) -> None:
+    Per-tenant counters keep their label set bounded: the first ``tenant_labels`` tenants seen (since
+    the process started) are named, every later one is counted under ``tenant="other"``."""
+
+    def __init__(self, tenant_labels: int = 50) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -37,9 +44,57 @@ class Metrics:
         self.reclaims = Counter("jurist_lease_reclaims", "Lines reclaimed from dead workers", registry=r)
         self.queue = Gauge("jurist_queue_depth", "Queued batch lines by model", ["model"], registry=r)
         self.cache = Counter("jurist_judge_cache", "Judge cache lookups", ["result"], registry=r)
+        self.tenant_requests = Counter(
+            "jurist_tenant_requests", "Chat completions by tenant", ["tenant"], registry=r
+        )
+        self.tenant_tokens = Counter(
+            "jurist_tenant_tokens", "Judge-model tokens by tenant", ["tenant", "kind"], registry=r
+        )
+        self.tenant_batch_lines = Counter(
+            "jurist_tenant_batch_lines", "Finished batch lines by tenant", ["tenant"], registry=r
+        )
+        self.tenant_cost = Counter(
+            "jurist_tenant_cost", "Cost by tenant (model prices)", ["tenant"], registry=r
+        )
+        self._tenant_labels = tenant_labels
+        self._named: set[str] = set()
+        self._children: dict[str, tuple[Counter, Counter, Counter, Counter, Counter]] = {}
 
     def cache_result(self, result: str, n: int = 1) -> None:
         self.cache.labels(result).inc(n)
+
+    def tenant_label(self, tenant: str) -> str:
+        """The tenant's label value: its id while fewer than ``tenant_labels`` are named, else "other"."""
+        if tenant in self._named:
+            return tenant
+        if len(self._named) < self._tenant_labels:
+            self._named.add(tenant)
+            return tenant
+        return OTHER_TENANTS
+
+    # service.usage.UsageCounter
+    def tenant_usage(self, tenant: str, counts: UsageCounts) -> None:
+        label = self.tenant_label(tenant)
+        children = self._children.get(label)
+        if children is None:
+            children = self._children[label] = (
+                self.tenant_requests.labels(label),
+                self.tenant_tokens.labels(label, "prompt"),
+                self.tenant_tokens.labels(label, "completion"),
+                self.tenant_batch_lines.labels(label),
+                self.tenant_cost.labels(label),
+            )
+        requests, prompt, completion, lines, cost = children
+        if counts.requests:
+            requests.inc(counts.requests)
+        if counts.prompt_tokens:
+            prompt.inc(counts.prompt_tokens)
+        if counts.completion_tokens:
+            completion.inc(counts.completion_tokens)
+        if counts.batch_lines:
+            lines.inc(counts.batch_lines)
+        if counts.cost:
+            cost.inc(counts.cost)
 
     # runner.worker.RunnerEvents
     def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from jurist.protocol.batches import BatchStatus
+from jurist.store.usage import UsageCounts
 
 T = TypeVar("T")
 
@@ -106,6 +107,7 @@ class RequestResult:
     response: str
     input_tokens: int = 0
     output_tokens: int = 0
+    usage: UsageCounts = field(default_factory=UsageCounts)  # what the line used (for usage reports)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,134 @@
+"""Recording usage without a database write per request: counts add up in memory, keyed by
+(tenant, UTC day, model), and are written to the store every ``usage_flush_seconds``, on close, and
+before usage is read in this process. A crash loses at most the last interval's counts.
+
+Cost is worked out when the usage is recorded, from the model's prices per 1M tokens
+(``input_price_per_million``, ``output_price_per_million``), so a price change applies from then on.
+Tokens and cost count what the judge model was asked and answered: an answer from the judge cache
+counts as a request (or batch line) and a cache hit, with no judge call, no tokens and no cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from jurist.ids import Clock
+from jurist.store.usage import UsageCounts, UsageRow, UsageStore
+
+log = logging.getLogger("jurist.usage")
+_DAY = 86_400
+
+
+class UsageCounter(Protocol):
+    """Where recorded usage is also counted as it happens (the Prometheus metrics)."""
+
+    def tenant_usage(self, tenant: str, counts: UsageCounts) -> None: ...
+
+
+class Prices:
+    """A model's prices per 1M input and output tokens."""
+
+    __slots__ = ("input", "output")
+
+    def __init__(self, input_per_million: float, output_per_million: float) -> None:
+        self.input = input_per_million / 1_000_000
+        self.output = output_per_million / 1_000_000
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return prompt_tokens * self.input + completion_tokens * self.output
+
+
+def utc_day(epoch_day: int) -> str:
+    """``YYYY-MM-DD`` of a day counted from 1970-01-01 (UTC)."""
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=epoch_day)).isoformat()
+
+
+class UsageRecorder:
+    """Implements ``runner.worker.UsageSink``: ``record`` is synchronous and does no I/O."""
+
+    def __init__(
+        self,
+        store: UsageStore,
+        prices: Mapping[str, Prices],
+        clock: Clock,
+        flush_seconds: float,
+        counter: UsageCounter | None = None,
+    ) -> None:
+        self.store = store
+        self._prices = dict(prices)
+        self._clock = clock
+        self._flush_seconds = flush_seconds
+        self._counter = counter
+        self._pending: dict[tuple[str, str, str], list[Any]] = {}  # the counts, in UsageCounts order
+        self._day = (-1, "")
+        self._flushing = asyncio.Lock()
+
+    def record(self, tenant: str, model: str, counts: UsageCounts) -> None:
+        """Add what one request or batch line (or several of one model) used; its cost is worked out
+        here from the model's prices (whatever ``counts.cost`` says)."""
+        price = self._prices.get(model)
+        cost = price.cost(counts.prompt_tokens, counts.completion_tokens) if price is not None else 0.0
+        if cost != counts.cost:
+            counts = counts.with_cost(cost)
+        key = (tenant, self._today(), model)
+        held = self._pending.get(key)
+        if held is None:
+            self._pending[key] = counts.as_list()
+        else:  # in place: no new object per request
+            _add_into(held, counts.as_list())
+        if self._counter is not None:
+            self._counter.tenant_usage(tenant, counts)
+
+    def _today(self) -> str:
+        epoch_day = int(self._clock.now() // _DAY)
+        if epoch_day != self._day[0]:
+            self._day = (epoch_day, utc_day(epoch_day))
+        return self._day[1]
+
+    @property
+    def pending(self) -> int:
+        """Rows waiting to be written."""
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Write what was recorded so far. On failure the counts stay pending (and the error is raised)."""
+        async with self._flushing:
+            if not self._pending:
+                return
+            taken, self._pending = self._pending, {}
+            rows = [
+                UsageRow(UsageCounts(*c), tenant, day, model) for (tenant, day, model), c in taken.items()
+            ]
+            try:
+                await self.store.add(rows)
+            except BaseException:
+                for key, counts in taken.items():  # put back, with what was recorded meanwhile
+                    held = self._pending.get(key)
+                    if held is not None:
+                        _add_into(counts, held)
+                    self._pending[key] = counts
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush every ``flush_seconds`` until ``stop``, then once more."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._flush_seconds)
+            await self._flush_logged()
+        await self._flush_logged()
+
+    async def _flush_logged(self) -> None:
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writing usage failed; %d rows kept for the next flush", len(self._pending))
+
+
+def _add_into(total: list[Any], more: list[Any]) -> None:
+    for i, value in enumerate(more):
+        total[i] += value
