@@ -179,19 +179,23 @@ class Authenticator:
 
     async def _look_up(self, key_digest: str) -> _Answer:
         generation = self._generation
-        answer: _Answer = _Refused.UNKNOWN
-        record = await self._keys.find(key_digest, revoked=True) if self._keys else None
-        if record is not None and record.revoked_at is not None:
-            answer = _Refused.REVOKED
-        elif record is not None and self._keys is not None:
-            own = await self._tenants.get(record.tenant) if self._tenants else None
-            answer = _Known(record.tenant, record.id, effective(own.policy if own else None, self._defaults))
-            now = int(self._clock.now())
-            if record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY:
-                await self._keys.touch(record.id, now, TOUCH_EVERY)
+        answer = await self._read(key_digest)
         if generation == self._generation:
             self._remember(key_digest, answer)
         return answer
+
+    async def _read(self, key_digest: str) -> _Answer:
+        """The database's answer; a use of a valid key is recorded if none was this minute."""
+        record = await self._keys.find(key_digest, revoked=True) if self._keys else None
+        if record is None or self._keys is None:
+            return _Refused.UNKNOWN
+        if record.revoked_at is not None:
+            return _Refused.REVOKED
+        own = await self._tenants.get(record.tenant) if self._tenants else None
+        now = int(self._clock.now())
+        if record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY:
+            await self._keys.touch(record.id, now, TOUCH_EVERY)
+        return _Known(record.tenant, record.id, effective(own.policy if own else None, self._defaults))
 
     def _remember(self, key_digest: str, answer: _Answer) -> None:
         now = self._monotonic()
