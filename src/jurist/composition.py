@@ -15,10 +15,11 @@ from jurist.backends.registry import BACKENDS, Registry, build_backends, configu
 from jurist.errors import ConfigError
 from jurist.ids import Clock, SystemClock
 from jurist.runner.worker import RunnerConfig, Worker
-from jurist.service.auth import Authenticator
+from jurist.service.auth import Authenticator, default_policy
 from jurist.service.batches import BatchService
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
+from jurist.service.key_admin import KeyAdmin
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
 from jurist.service.usage import Prices, UsageRecorder
@@ -30,10 +31,11 @@ from jurist.store.cache import CacheStore, SqlCacheStore
 from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.database import Database, open_database
 from jurist.store.files import FileStore, SqlFileStore
-from jurist.store.keys import KeyFile, digest
+from jurist.store.keys import KeyFile, KeyStore, SqlKeyStore, digest
 from jurist.store.migrations import upgrade
 from jurist.store.queue import LineQueue, SqlLineQueue
 from jurist.store.records import FileStorage
+from jurist.store.tenants import SqlTenantStore, TenantStore
 from jurist.store.usage import SqlUsageStore, UsageStore
 
 if TYPE_CHECKING:
@@ -53,12 +55,14 @@ class Stores:
     queue: LineQueue
     cache: CacheStore
     usage: UsageStore
+    keys: KeyStore
+    tenants: TenantStore
 
     @classmethod
     def over(cls, db: Database) -> Stores:
         return cls(
             SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db), SqlLineQueue(db),
-            SqlCacheStore(db), SqlUsageStore(db),
+            SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db), SqlTenantStore(db),
         )  # fmt: skip
 
 
@@ -86,6 +90,12 @@ class Services:
     @property
     def reports(self) -> ReportService:
         return ReportService(self.stores.files, self.blobs, self.batches)
+
+    @property
+    def key_admin(self) -> KeyAdmin:
+        """Keys and tenants, as the admin manages them; a change reaches this node's key cache at once."""
+        stores, weight = self.stores, self.settings.default_weight
+        return KeyAdmin(stores.keys, stores.tenants, self.clock, weight, self.auth.forget)
 
     def make_worker(self) -> Worker:
         s = self.settings
@@ -134,18 +144,29 @@ class Services:
         await self.db.close()
 
 
-def build_authenticator(settings: Settings) -> tuple[Authenticator, str | None]:
-    """Keys from ``JURIST_API_KEYS``; without them, the key file in the data dir, created (with one
-    random key, returned so it can be printed once) on first start."""
-    if settings.api_keys:
-        return Authenticator([digest(k) for k in settings.api_keys]), None
-    keys = KeyFile(settings.data_dir)
+def build_authenticator(
+    settings: Settings, stores: Stores | None = None, clock: Clock | None = None
+) -> tuple[Authenticator, str | None]:
+    """Static keys from ``JURIST_API_KEYS``; without them, the key file in the data dir, created (with
+    one random key, returned so it can be printed once) on first start. Then the database's keys
+    (``stores``), cached for ``key_cache_seconds``."""
     new_key = None
-    records = keys.load()
-    if not records:
-        new_key = keys.create(label="created on first start")
+    if settings.api_keys:
+        digests = [digest(k) for k in settings.api_keys]
+    else:
+        keys = KeyFile(settings.data_dir)
         records = keys.load()
-    return Authenticator([r.digest for r in records]), new_key
+        if not records:
+            new_key = keys.create(label="created on first start")
+            records = keys.load()
+        digests = [r.digest for r in records]
+    admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+    auth = Authenticator(
+        digests, stores.keys if stores else None, stores.tenants if stores else None,
+        defaults=default_policy(settings), admin_key=admin, cache_seconds=settings.key_cache_seconds,
+        clock=clock,
+    )  # fmt: skip
+    return auth, new_key
 
 
 def build_services(
@@ -163,7 +184,6 @@ def build_services(
     if unknown:
         raise ConfigError(f"backend overrides for unconfigured models: {sorted(unknown)}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    auth, new_key = build_authenticator(settings)
     to_build = {name: cfg for name, cfg in configs.items() if name not in overrides}
     built = {**build_backends(to_build, settings.data_dir, registry), **overrides}
     models = {name: JudgeModel(name, configs[name], built[name]) for name in configs}
@@ -177,6 +197,7 @@ def build_services(
     the_clock: Clock = clock or SystemClock()
     db = open_database(settings.resolved_database_url)
     stores = Stores.over(db)
+    auth, new_key = build_authenticator(settings, stores, the_clock)
     blobs: BlobStore = (
         DatabaseBlobs(stores.chunks)
         if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE

@@ -12,6 +12,15 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from jurist.api.admin import (
+    create_key,
+    list_keys,
+    list_tenants,
+    retrieve_key,
+    retrieve_tenant,
+    revoke_key,
+    update_tenant,
+)
 from jurist.api.batches import batch_report, cancel_batch, create_batch, list_batches, retrieve_batch
 from jurist.api.chat import create_chat_completion
 from jurist.api.errors import handle_http_exception, handle_jurist_error
@@ -45,6 +54,14 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/batches/{batch_id}/report", batch_report, methods=["GET"]),
         Route("/v1/usage", own_usage, methods=["GET"]),
         Route("/v1/admin/usage", admin_usage, methods=["GET"]),
+        # the admin key's: tenants' keys, limits and weights
+        Route("/v1/admin/keys", create_key, methods=["POST"]),
+        Route("/v1/admin/keys", list_keys, methods=["GET"]),
+        Route("/v1/admin/keys/{key_id}", retrieve_key, methods=["GET"]),
+        Route("/v1/admin/keys/{key_id}", revoke_key, methods=["DELETE"]),
+        Route("/v1/admin/tenants", list_tenants, methods=["GET"]),
+        Route("/v1/admin/tenants/{tenant}", retrieve_tenant, methods=["GET"]),
+        Route("/v1/admin/tenants/{tenant}", update_tenant, methods=["POST"]),
     ]
     # Files and batches: OpenAI's paths, the mka1 gateway's aliases, and Alibaba's wrapped variant.
     for prefix in ("/v1", "/api/v1/llm"):

@@ -21,7 +21,7 @@ def _json(data: object) -> Response:
 async def create_batch(request: Request) -> Response:
     """The body is read as JSON whatever its Content-Type (the seed's curl sends none)."""
     services = services_of(request)
-    tenant = tenant_of(request).id
+    tenant = (await tenant_of(request)).id
     body = await json_object_body(request, services.settings.max_request_bytes)
     key = (request.headers.get("idempotency-key") or "").strip()[:256] or None
     record = await services.batches.create(tenant, body, key)
@@ -31,7 +31,7 @@ async def create_batch(request: Request) -> Response:
 async def list_batches(request: Request) -> Response:
     services = services_of(request)
     listing = await services.batches.list(
-        tenant_of(request).id,
+        (await tenant_of(request)).id,
         after=request.query_params.get("after") or None,
         limit=int_param(request, "limit", 20, 1, 100),
     )
@@ -40,20 +40,22 @@ async def list_batches(request: Request) -> Response:
 
 async def retrieve_batch(request: Request) -> Response:
     services = services_of(request)
-    record = await services.batches.get(tenant_of(request).id, request.path_params["batch_id"])
+    tenant = (await tenant_of(request)).id
+    record = await services.batches.get(tenant, request.path_params["batch_id"])
     return _json(services.batches.wire(record))
 
 
 async def cancel_batch(request: Request) -> Response:
     services = services_of(request)
-    record = await services.batches.cancel(tenant_of(request).id, request.path_params["batch_id"])
+    tenant = (await tenant_of(request)).id
+    record = await services.batches.cancel(tenant, request.path_params["batch_id"])
     return _json(services.batches.wire(record))
 
 
 async def batch_report(request: Request) -> Response:
     """The batch's report as JSON, or (``?format=html``) as a self-contained HTML page."""
     services = services_of(request)
-    tenant = tenant_of(request).id
+    tenant = (await tenant_of(request)).id
     fmt = choice_param(request, "format", "json", ("json", "html"))
     rounds = int_param(request, "bootstrap", 1000, 1, 10000)
     seed = int_param(request, "seed", 0, 0, 2**32 - 1)

@@ -20,7 +20,7 @@ _DONE = b"data: [DONE]\n\n"
 
 async def create_chat_completion(request: Request) -> Response:
     services = services_of(request)
-    tenant = tenant_of(request)
+    tenant = await tenant_of(request)
     raw = await json_object_body(request, services.settings.max_request_bytes)
     body = parse_chat_request(raw)
     kind = "custom" if body.judge is None else "judge"

@@ -16,13 +16,16 @@ def services_of(request: Request) -> Services:
     return services
 
 
-def tenant_of(request: Request) -> Tenant:
+async def tenant_of(request: Request) -> Tenant:
+    """The caller's tenant: 401 for a missing, unknown or revoked key, 403 for the admin key."""
     headers = request.headers
-    return services_of(request).auth.authenticate(headers.get("authorization"), headers.get("x-on-behalf-of"))
+    auth = services_of(request).auth
+    return await auth.authenticate(headers.get("authorization"), headers.get("x-on-behalf-of"))
 
 
 def require_admin(request: Request) -> None:
-    """The admin key (``JURIST_ADMIN_KEY``) or 401: it manages keys and reads every tenant's usage."""
+    """The admin key (``JURIST_ADMIN_KEY``) or 401 (a tenant's key too: it is not looked up, so the
+    answer tells nothing about it): the admin key manages keys and reads every tenant's usage."""
     admin = services_of(request).settings.admin_key
     if not is_admin(admin.get_secret_value() if admin else None, request.headers.get("authorization")):
         raise AuthenticationFailed(

@@ -65,7 +65,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 async def create_file(request: Request) -> Response:
     services = services_of(request)
-    tenant = tenant_of(request).id
+    tenant = (await tenant_of(request)).id
     limit = services.settings.max_file_bytes + _MULTIPART_SLACK
     declared = request.headers.get("content-length")
     if declared and declared.isdigit():
@@ -104,7 +104,7 @@ async def create_file(request: Request) -> Response:
 
 async def list_files(request: Request) -> Response:
     services = services_of(request)
-    tenant = tenant_of(request).id
+    tenant = (await tenant_of(request)).id
     purpose = request.query_params.get("purpose") or None
     if purpose is not None and purpose not in LISTED_PURPOSES:
         raise InvalidRequest(f"Invalid purpose {purpose!r}.", param="purpose")
@@ -120,20 +120,23 @@ async def list_files(request: Request) -> Response:
 
 async def retrieve_file(request: Request) -> Response:
     services = services_of(request)
-    record = await services.files.get(tenant_of(request).id, request.path_params["file_id"])
+    tenant = (await tenant_of(request)).id
+    record = await services.files.get(tenant, request.path_params["file_id"])
     return Response(file_object(record).model_dump_json(), media_type=_JSON)
 
 
 async def delete_file(request: Request) -> Response:
     services = services_of(request)
     file_id = request.path_params["file_id"]
-    await services.files.delete(tenant_of(request).id, file_id)
+    tenant = (await tenant_of(request)).id
+    await services.files.delete(tenant, file_id)
     return Response(FileDeleted(id=file_id).model_dump_json(), media_type=_JSON)
 
 
 async def file_content(request: Request) -> Response:
     services = services_of(request)
-    record, chunks = await services.files.content(tenant_of(request).id, request.path_params["file_id"])
+    tenant = (await tenant_of(request)).id
+    record, chunks = await services.files.content(tenant, request.path_params["file_id"])
     return StreamingResponse(
         chunks,
         media_type="application/octet-stream",

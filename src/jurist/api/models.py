@@ -28,14 +28,14 @@ def _card(request: Request, name: str) -> ModelCard:
 
 
 async def list_models(request: Request) -> Response:
-    tenant_of(request)
+    await tenant_of(request)
     names = sorted(services_of(request).chat.models)
     body = ModelList(data=[_card(request, n) for n in names])
     return Response(body.model_dump_json(), media_type="application/json")
 
 
 async def retrieve_model(request: Request) -> Response:
-    tenant_of(request)
+    await tenant_of(request)
     name = request.path_params["model"]
     if name not in services_of(request).chat.models:
         raise ModelNotFound(f"The model '{name}' does not exist.", param="model")

@@ -24,7 +24,7 @@ async def own_usage(request: Request) -> Response:
     """A key without ``X-On-Behalf-Of`` sees its account and all its sub-tenants; with it, that
     sub-tenant only."""
     services = services_of(request)
-    tenant = tenant_of(request)
+    tenant = await tenant_of(request)
     query = _query(request, services, ("day", "model"), tenant.id)
     return await _answer(services, query)
 

@@ -14,13 +14,13 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from jurist.cli.keys import keys_app
 from jurist.errors import ConfigError
 from jurist.settings import Settings, load_settings
 
 app = typer.Typer(help="Jurist: a self-hostable LLM-as-a-Judge service.", no_args_is_help=True)
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-keys_app = typer.Typer(help="Manage API keys stored (hashed) in the data dir.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
@@ -298,19 +298,6 @@ def config_show() -> None:
         raise _config_error(exc) from exc
     _print_notices(configured.notices)
     typer.echo(json.dumps(settings.masked(configured.models), indent=2, default=str))
-
-
-@keys_app.command("create")
-def keys_create(
-    label: Annotated[str, typer.Option(help="A note stored with the key's digest.")] = "",
-) -> None:
-    """Create an API key, store its digest in the data dir, and print the key once."""
-    from jurist.store.keys import KeyFile
-
-    settings = _settings()
-    if settings.api_keys:
-        err.print("[yellow]JURIST_API_KEYS is set: the server ignores the key file while it is.[/]")
-    typer.echo(KeyFile(Path(settings.data_dir)).create(label))
 
 
 def main() -> None:
