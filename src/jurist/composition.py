@@ -19,6 +19,7 @@ from jurist.service.auth import Authenticator
 from jurist.service.batches import BatchService
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
+from jurist.service.limits import BatchLimits, DefaultPolicies, TenantLimiter, default_policy
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
 from jurist.settings import LlamaCppModelConfig, Settings
@@ -32,7 +33,9 @@ from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.keys import KeyFile, digest
 from jurist.store.migrations import upgrade
 from jurist.store.queue import LineQueue, SqlLineQueue
+from jurist.store.rate_limits import SqlRateBuckets
 from jurist.store.records import FileStorage
+from jurist.store.tenant_load import SqlTenantLoad
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,6 +77,7 @@ class Services:
     new_key: str | None = None
     notices: list[str] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    limiter: TenantLimiter | None = None  # per-tenant rpm/tpm on chat completions
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
 
@@ -94,7 +98,7 @@ class Services:
         stores = self.stores
         return Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
-            self.metrics,
+            self.metrics, queue_limits=self.batches.limits,
         )  # fmt: skip
 
     async def start(self, run_worker: bool | None = None) -> None:
@@ -125,15 +129,16 @@ class Services:
 def build_authenticator(settings: Settings) -> tuple[Authenticator, str | None]:
     """Keys from ``JURIST_API_KEYS``; without them, the key file in the data dir, created (with one
     random key, returned so it can be printed once) on first start."""
+    policy = default_policy(settings)
     if settings.api_keys:
-        return Authenticator([digest(k) for k in settings.api_keys]), None
+        return Authenticator([digest(k) for k in settings.api_keys], policy), None
     keys = KeyFile(settings.data_dir)
     new_key = None
     records = keys.load()
     if not records:
         new_key = keys.create(label="created on first start")
         records = keys.load()
-    return Authenticator([r.digest for r in records]), new_key
+    return Authenticator([r.digest for r in records], policy), new_key
 
 
 def build_services(
@@ -170,10 +175,11 @@ def build_services(
         if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
         else DiskBlobs(settings.data_dir / "files")
     )
-    files = FileService(
-        stores.files, blobs, FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes), the_clock
-    )
-    batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style)
+    load = SqlTenantLoad(db)
+    limits = FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes)
+    files = FileService(stores.files, blobs, limits, the_clock, load)
+    batch_limits = BatchLimits(load, DefaultPolicies(default_policy(settings)))
+    batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style, batch_limits)
     metrics = Metrics()
     chat = ChatService(models, cache=stores.cache if settings.cache else None, counter=metrics)
     return Services(
@@ -190,4 +196,5 @@ def build_services(
         new_key,
         notices,
         metrics=metrics,
+        limiter=TenantLimiter(SqlRateBuckets(db), the_clock),
     )

@@ -25,6 +25,7 @@ from jurist.runner.finalize import finalize_batch
 from jurist.runner.lines import LineValidator, ValidLine
 from jurist.runner.spool import SpoolWriter
 from jurist.service.chat import ChatService
+from jurist.service.limits import BatchLimits
 from jurist.settings import ModelConfig
 from jurist.store.batch_tasks import BatchTasks
 from jurist.store.blobs import BlobStore, split_lines
@@ -82,6 +83,7 @@ class Worker:
         config: RunnerConfig,
         clock: Clock,
         events: RunnerEvents | None = None,
+        queue_limits: BatchLimits | None = None,
     ) -> None:
         self.files = files
         self.tasks = tasks
@@ -92,6 +94,7 @@ class Worker:
         self.config = config
         self.clock = clock
         self.events: RunnerEvents = events or NoEvents()
+        self.queue_limits = queue_limits  # an account's queued lines, checked at validation
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
         self._flush_now = asyncio.Event()
@@ -314,6 +317,9 @@ class Worker:
                         await self._queue(batch.id, buffer, spool)
                         buffer = []
             errors = validator.finish()
+            if not errors and self.queue_limits is not None:
+                refused = await self.queue_limits.check_queue(batch.tenant, validator.count)
+                errors = [refused] if refused else errors
             if errors:
                 await spool.discard()
                 await self.tasks.fail(batch.id, self.owner, errors, int(self.clock.now()))

@@ -53,8 +53,9 @@ def is_admin(admin_key: str | None, authorization: str | None) -> bool:
 
 
 class Authenticator:
-    def __init__(self, digests: list[str]) -> None:
+    def __init__(self, digests: list[str], policy: TenantPolicy | None = None) -> None:
         self._digests = [d.encode() for d in digests]
+        self._policy = policy or TenantPolicy()  # every key's tenant is held to it (settings defaults)
 
     def authenticate(self, authorization: str | None, on_behalf_of: str | None = None) -> Tenant:
         key = extract_key(authorization)
@@ -71,4 +72,4 @@ class Authenticator:
             shown = key[:6] + "…" if len(key) > 6 else "…"
             raise AuthenticationFailed(f"Incorrect API key provided: {shown}")
         behalf = (on_behalf_of or "").strip()[:256] or None
-        return Tenant("key_" + matched.decode()[:16], behalf)
+        return Tenant("key_" + matched.decode()[:16], behalf, self._policy)

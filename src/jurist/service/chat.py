@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,14 +161,19 @@ class ChatService:
             judgment=outcome.judgment,
         )
 
-    def open_stream(self, request: ChatCompletionRequest) -> AsyncIterator[ChatCompletionChunk]:
+    def open_stream(
+        self, request: ChatCompletionRequest, on_usage: Callable[[Usage], None] | None = None
+    ) -> AsyncIterator[ChatCompletionChunk]:
         """Check the request now (so errors are plain 4xx responses), then return its chunks.
         Judge verdicts are rendered whole, then sent in pieces; a custom template streams the
-        backend's tokens as they come."""
-        return self._stream(request, self.resolve(request.model))
+        backend's tokens as they come. ``on_usage`` hears the stream's usage (asked for or not)."""
+        return self._stream(request, self.resolve(request.model), on_usage)
 
     async def _stream(
-        self, request: ChatCompletionRequest, model: JudgeModel
+        self,
+        request: ChatCompletionRequest,
+        model: JudgeModel,
+        on_usage: Callable[[Usage], None] | None = None,
     ) -> AsyncIterator[ChatCompletionChunk]:
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         cid, created = chat_completion_id(), int(time.time())
@@ -194,11 +199,15 @@ class ChatService:
                 if piece.finish_reason is not None:
                     finish = piece.finish_reason
                     prompt, completion = piece.prompt_tokens or 0, piece.completion_tokens or 0
+            if on_usage is not None:
+                on_usage(_usage(prompt, completion))
             yield chunk(ChunkDelta(), _finish(finish))
             if include_usage:
                 yield chunk(ChunkDelta(), usage=_usage(prompt, completion), empty=True)
             return
         outcome = await self._judge(request, model, item)
+        if on_usage is not None:
+            on_usage(_usage(outcome.prompt_tokens, outcome.completion_tokens))
         text = outcome.text
         for start in range(0, len(text), _STREAM_PIECE):
             yield chunk(ChunkDelta(content=text[start : start + _STREAM_PIECE]))
