@@ -20,6 +20,7 @@ from jurist.service.batches import BatchService
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
 from jurist.service.key_admin import KeyAdmin
+from jurist.service.limits import BatchLimits, StoredPolicies, TenantLimiter
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
 from jurist.service.usage import Prices, UsageRecorder
@@ -34,7 +35,9 @@ from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.keys import KeyFile, KeyStore, SqlKeyStore, digest
 from jurist.store.migrations import upgrade
 from jurist.store.queue import LineQueue, SqlLineQueue
+from jurist.store.rate_limits import SqlRateBuckets
 from jurist.store.records import FileStorage
+from jurist.store.tenant_load import SqlTenantLoad
 from jurist.store.tenants import SqlTenantStore, TenantStore
 from jurist.store.usage import SqlUsageStore, UsageStore
 
@@ -82,6 +85,7 @@ class Services:
     notices: list[str] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     usage: UsageRecorder = field(kw_only=True)
+    limiter: TenantLimiter | None = None  # per-tenant rpm/tpm on chat completions
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
     _usage_stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -110,7 +114,7 @@ class Services:
         stores = self.stores
         return Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
-            self.metrics, self.usage,
+            self.metrics, self.usage, queue_limits=self.batches.limits,
         )  # fmt: skip
 
     async def start(self, run_worker: bool | None = None) -> None:
@@ -203,10 +207,11 @@ def build_services(
         if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
         else DiskBlobs(settings.data_dir / "files")
     )
-    files = FileService(
-        stores.files, blobs, FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes), the_clock
-    )
-    batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style)
+    load = SqlTenantLoad(db)
+    limits = FileLimits(settings.max_file_bytes, settings.tenant_quota_bytes)
+    files = FileService(stores.files, blobs, limits, the_clock, load)
+    batch_limits = BatchLimits(load, StoredPolicies(stores.tenants, default_policy(settings)))
+    batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style, batch_limits)
     metrics = Metrics(settings.metrics_tenant_labels)
     chat = ChatService(models, cache=stores.cache if settings.cache else None, counter=metrics)
     prices = {
@@ -229,4 +234,5 @@ def build_services(
         notices,
         metrics=metrics,
         usage=usage,
+        limiter=TenantLimiter(SqlRateBuckets(db), the_clock),
     )

@@ -10,7 +10,8 @@
     ├── PermissionDenied             403 code=insufficient_permissions (e.g. a tenant key on /v1/admin)
     ├── NotFound                     404 invalid_request_error
     │   └── ModelNotFound            404 code=model_not_found
-    ├── RateLimited                  429 code=rate_limit_exceeded (carries retry_after)
+    ├── RateLimited                  429 code=rate_limit_exceeded (carries retry_after, headers)
+    │   └── TenantLimitExceeded      429 a limit of the caller's own tenant (rpm, tpm, batches, …)
     ├── BackendError                 502 code=upstream_error (carries retryable)
     │   ├── BackendTimeout           504 code=upstream_timeout
     │   ├── BackendUnavailable       502 code=upstream_unavailable
@@ -130,9 +131,20 @@ class RateLimited(JuristError):
     type = "rate_limit_error"
     code = "rate_limit_exceeded"
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.headers = dict(headers or {})  # sent with the 429 (e.g. OpenAI's x-ratelimit-*)
+
+
+class TenantLimitExceeded(RateLimited):
+    """Rate limit reached for your tenant; retry later."""
 
 
 class BackendError(JuristError):

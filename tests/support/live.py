@@ -129,3 +129,16 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
+
+
+class FrozenClock:
+    """A clock that stands still until the test moves it (exact rate-limit figures)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.at = time.time() if start is None else start
+
+    def now(self) -> float:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += seconds

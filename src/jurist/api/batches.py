@@ -21,10 +21,10 @@ def _json(data: object) -> Response:
 async def create_batch(request: Request) -> Response:
     """The body is read as JSON whatever its Content-Type (the seed's curl sends none)."""
     services = services_of(request)
-    tenant = (await tenant_of(request)).id
+    tenant = await tenant_of(request)
     body = await json_object_body(request, services.settings.max_request_bytes)
     key = (request.headers.get("idempotency-key") or "").strip()[:256] or None
-    record = await services.batches.create(tenant, body, key)
+    record = await services.batches.create(tenant.id, body, key, tenant.policy)
     return _json(services.batches.wire(record))
 
 

@@ -10,7 +10,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jurist.errors import BackendError, JuristError, MethodNotAllowed, NotFound, RateLimited
+from jurist.errors import (
+    BackendError,
+    JuristError,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    TenantLimitExceeded,
+)
 
 log = logging.getLogger("jurist.api")
 
@@ -18,7 +25,10 @@ log = logging.getLogger("jurist.api")
 def envelope_response(error: JuristError, headers: dict[str, str] | None = None) -> Response:
     headers = dict(headers or {})
     if isinstance(error, RateLimited):
+        headers.update(error.headers)
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
+        if error.retry_after is not None:  # the official SDKs prefer it: the wait to the millisecond
+            headers["retry-after-ms"] = str(max(1, math.ceil(error.retry_after * 1000)))
     return Response(
         orjson.dumps(error.to_envelope()),
         status_code=error.status_code,
@@ -29,7 +39,7 @@ def envelope_response(error: JuristError, headers: dict[str, str] | None = None)
 
 async def handle_jurist_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JuristError)
-    if isinstance(exc, (BackendError, RateLimited)):
+    if isinstance(exc, (BackendError, RateLimited)) and not isinstance(exc, TenantLimitExceeded):
         services = getattr(request.app.state, "services", None)
         if services is not None:
             services.metrics.upstream_errors.labels(exc.code or exc.type).inc()

@@ -65,7 +65,8 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 async def create_file(request: Request) -> Response:
     services = services_of(request)
-    tenant = (await tenant_of(request)).id
+    caller = await tenant_of(request)
+    tenant, quota = caller.id, caller.policy.quota_bytes
     limit = services.settings.max_file_bytes + _MULTIPART_SLACK
     declared = request.headers.get("content-length")
     if declared and declared.isdigit():
@@ -73,7 +74,7 @@ async def create_file(request: Request) -> Response:
             raise PayloadTooLarge(
                 f"File is larger than the limit of {services.settings.max_file_bytes} bytes.", param="file"
             )
-        await services.files.check_quota(tenant, max(0, int(declared) - _MULTIPART_SLACK))
+        await services.files.check_quota(tenant, max(0, int(declared) - _MULTIPART_SLACK), quota)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest(
             "Upload files as multipart/form-data with fields 'file' and 'purpose'.", param="file"
@@ -95,7 +96,7 @@ async def create_file(request: Request) -> Response:
             seconds if isinstance(seconds, str) else None, anchor if isinstance(anchor, str) else None
         )
         created = await services.files.upload(
-            tenant, upload.filename or "upload", purpose, _chunks(upload), ttl
+            tenant, upload.filename or "upload", purpose, _chunks(upload), ttl, quota
         )
     finally:
         await form.close()

@@ -25,6 +25,7 @@ from jurist.runner.finalize import finalize_batch
 from jurist.runner.lines import LineValidator, ValidLine
 from jurist.runner.spool import SpoolWriter
 from jurist.service.chat import ChatService
+from jurist.service.limits import BatchLimits
 from jurist.settings import ModelConfig
 from jurist.store.batch_tasks import BatchTasks
 from jurist.store.blobs import BlobStore, split_lines
@@ -98,6 +99,7 @@ class Worker:
         clock: Clock,
         events: RunnerEvents | None = None,
         usage: UsageSink | None = None,
+        queue_limits: BatchLimits | None = None,
     ) -> None:
         self.files = files
         self.tasks = tasks
@@ -109,6 +111,7 @@ class Worker:
         self.clock = clock
         self.events: RunnerEvents = events or NoEvents()
         self.usage: UsageSink = usage or NoUsage()
+        self.queue_limits = queue_limits  # an account's queued lines, checked at validation
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
         self._flush_now = asyncio.Event()
@@ -337,6 +340,9 @@ class Worker:
                         await self._queue(batch.id, buffer, spool, cached)
                         buffer = []
             errors = validator.finish()
+            if not errors and self.queue_limits is not None:
+                refused = await self.queue_limits.check_queue(batch.tenant, validator.count)
+                errors = [refused] if refused else errors
             if errors:
                 await spool.discard()
                 await self.tasks.fail(batch.id, self.owner, errors, int(self.clock.now()))

@@ -20,10 +20,12 @@ from jurist.protocol.batches import (
 )
 from jurist.protocol.json_types import JSONObject
 from jurist.service.files import not_found as file_not_found
+from jurist.service.limits import BatchLimits
 from jurist.service.validation import first_error
 from jurist.store.batches import BatchStore
 from jurist.store.files import FileStore
 from jurist.store.records import BatchRecord
+from jurist.store.tenants import TenantPolicy
 
 ENDPOINTS = ("/v1/chat/completions",)
 WINDOW_SECONDS = {"24h": 86400}
@@ -81,11 +83,19 @@ def _check_metadata(metadata: dict[str, str] | None) -> None:
 
 
 class BatchService:
-    def __init__(self, store: BatchStore, files: FileStore, clock: Clock, style: str = "openai") -> None:
+    def __init__(
+        self,
+        store: BatchStore,
+        files: FileStore,
+        clock: Clock,
+        style: str = "openai",
+        limits: BatchLimits | None = None,
+    ) -> None:
         self.store = store
         self.files = files
         self.clock = clock
         self.style = style
+        self.limits = limits  # batches in progress and queued lines per account (None: unlimited)
         self.on_change: Callable[[], None] | None = None  # an in-process worker's nudge
 
     def _changed(self) -> None:
@@ -96,9 +106,16 @@ class BatchService:
         batch = batch_object(record)
         return batch.pai_compatible() if self.style == "pai" else batch.model_dump(mode="json")
 
-    async def create(self, tenant: str, body: JSONObject, idempotency_key: str | None = None) -> BatchRecord:
+    async def create(
+        self,
+        tenant: str,
+        body: JSONObject,
+        idempotency_key: str | None = None,
+        policy: TenantPolicy | None = None,
+    ) -> BatchRecord:
         """Create a batch. With an ``Idempotency-Key``, a retried create returns the batch the first
-        call made instead of a duplicate (the SDK retries POSTs on timeouts and 5xx)."""
+        call made instead of a duplicate (the SDK retries POSTs on timeouts and 5xx). A valid batch
+        past the ``policy``'s batches in progress or queued lines is refused (429)."""
         if idempotency_key:
             existing = await self.store.by_idempotency_key(tenant, idempotency_key)
             if existing is not None:
@@ -124,6 +141,8 @@ class BatchService:
                 f"File {source.id} has purpose {source.purpose!r}; batch input needs purpose 'batch'.",
                 param="input_file_id",
             )
+        if self.limits is not None and policy is not None:
+            await self.limits.check_create(tenant, policy)
         now = int(self.clock.now())
         record = BatchRecord(
             id=new_id("batch_", 12),

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from jurist.errors import InvalidRequest, NotFound, PayloadTooLarge
 from jurist.ids import Clock, new_id
 from jurist.protocol.files import FileList, FileObject
+from jurist.service.limits import quota_exceeded
 from jurist.store.blobs import BlobStore
 from jurist.store.files import FileStore
 from jurist.store.records import FileRecord
+from jurist.store.tenant_load import TenantLoad, account_of
 
 UPLOAD_PURPOSES = frozenset({"batch", "user_data", "assistants", "fine-tune", "vision", "evals"})
 LISTED_PURPOSES = UPLOAD_PURPOSES | {"batch_output", "assistants_output", "fine-tune-results"}
@@ -21,7 +23,7 @@ BATCH_FILE_TTL = 30 * 86400
 @dataclass(frozen=True)
 class FileLimits:
     max_file_bytes: int
-    tenant_quota_bytes: int
+    tenant_quota_bytes: int  # a tenant's quota when its policy sets none
 
 
 def not_found(file_id: str, param: str = "id") -> NotFound:
@@ -40,20 +42,22 @@ def file_object(record: FileRecord) -> FileObject:
 
 
 class FileService:
-    def __init__(self, store: FileStore, blobs: BlobStore, limits: FileLimits, clock: Clock) -> None:
+    def __init__(
+        self, store: FileStore, blobs: BlobStore, limits: FileLimits, clock: Clock, load: TenantLoad
+    ) -> None:
         self.store = store
         self.blobs = blobs
         self.limits = limits
         self.clock = clock
+        self.load = load
 
-    async def check_quota(self, tenant: str, incoming: int) -> None:
-        used = await self.store.tenant_bytes(tenant)
-        if used + incoming > self.limits.tenant_quota_bytes:
-            raise InvalidRequest(
-                f"Storage quota exceeded: {used} of {self.limits.tenant_quota_bytes} bytes used; "
-                f"this upload needs {incoming} more. Delete files you no longer need.",
-                param="file",
-            )
+    async def check_quota(self, tenant: str, incoming: int, quota: int | None = None) -> None:
+        """429 when ``incoming`` more bytes would take the account (its sub-tenants included) past
+        ``quota`` (the tenant's policy; without one, ``JURIST_TENANT_QUOTA_BYTES``)."""
+        limit = self.limits.tenant_quota_bytes if quota is None else quota
+        used = await self.load.stored_bytes(account_of(tenant))
+        if used + incoming > limit:
+            raise quota_exceeded(used, limit, incoming)
 
     def check_upload(self, filename: str, purpose: str) -> None:
         if purpose not in UPLOAD_PURPOSES:
@@ -71,6 +75,7 @@ class FileService:
         purpose: str,
         chunks: AsyncIterator[bytes],
         expires_after: int | None = None,
+        quota: int | None = None,
     ) -> FileObject:
         """Store the bytes (streamed, size-checked), then the record; nothing is kept on failure."""
         self.check_upload(filename, purpose)
@@ -99,7 +104,7 @@ class FileService:
                     ) from exc
             if writer.size == 0:
                 raise InvalidRequest("The file is empty.", param="file")
-            await self.check_quota(tenant, writer.size)
+            await self.check_quota(tenant, writer.size, quota)
             size = await writer.commit()
         except BaseException:
             await writer.abort()

@@ -19,12 +19,14 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "bigint": "INTEGER",
         "real": "REAL",
         "blob": "BLOB",
+        "bytewise": "",  # SQLite compares TEXT byte by byte already (BINARY)
     },
     "postgresql": {
         "pk_seq": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         "bigint": "BIGINT",
         "real": "DOUBLE PRECISION",
         "blob": "BYTEA",
+        "bytewise": ' COLLATE "C"',
     },
 }
 
@@ -188,6 +190,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE batch_requests ADD COLUMN fair_tag {real} NOT NULL DEFAULT 0;
         DROP INDEX batch_requests_claim;
         CREATE INDEX batch_requests_fair_claim ON batch_requests (model, state, fair_tag, batch_seq, line)
+        """,
+    ),
+    Migration(
+        "0004_account_files",
+        # an account's stored bytes (its sub-tenants' too) as one index range: store.tenant_load
+        """
+        CREATE INDEX files_by_account ON files (tenant{bytewise}, bytes)
         """,
     ),
 )

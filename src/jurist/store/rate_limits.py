@@ -16,6 +16,10 @@ from typing import Protocol
 
 from jurist.store.database import Database, Tx
 
+# Times are epoch seconds in doubles, exact to about 0.24 µs today: a unit that fits exactly must not be
+# refused (nor a header figure come out one short) for a rounding error, so comparisons allow 1 µs.
+_SLACK = 1e-6
+
 
 @dataclass(frozen=True)
 class Allowance:
@@ -48,7 +52,7 @@ def allowance(allowed: bool, tat: float, limit: int, now: float, period: float) 
     """The figures of a bucket whose theoretical arrival time is ``tat``."""
     interval = period / limit
     ahead = max(0.0, tat - now)
-    remaining = max(0, min(limit, math.floor((period - ahead) / interval + 1e-9)))
+    remaining = max(0, min(limit, math.floor((period - ahead + _SLACK) / interval)))
     retry = 0.0 if allowed else max(0.0, ahead - period + interval)
     return Allowance(allowed, limit, remaining, ahead, retry)
 
@@ -74,7 +78,7 @@ class SqlRateBuckets:
             row = await tx.fetchone(
                 f"UPDATE rate_buckets SET tat = {self._max}(tat, :now) + :inc "
                 f"WHERE name = :n AND {self._max}(tat, :now) + :inc - :now <= :period RETURNING tat",
-                {"n": name, "now": now, "inc": inc, "period": period + 1e-9},
+                {"n": name, "now": now, "inc": inc, "period": period + _SLACK},
             )
             if row is not None:
                 return allowance(True, float(row["tat"]), limit, now, period)
@@ -88,7 +92,7 @@ class SqlRateBuckets:
         async with self._db.transaction() as tx:
             tat = await self._tat(tx, name)
         interval = period / limit
-        return allowance(tat - now + interval <= period + 1e-9, tat, limit, now, period)
+        return allowance(tat - now + interval <= period + _SLACK, tat, limit, now, period)
 
     async def charge(self, name: str, limit: int, cost: float, now: float, period: float = 60.0) -> Allowance:
         inc = cost * period / limit
