@@ -21,6 +21,7 @@ from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
+from jurist.service.upstream import UpstreamGates, UpstreamPolicy, guard
 from jurist.settings import LlamaCppModelConfig, Settings
 from jurist.store.batch_tasks import BatchTasks, SqlBatchTasks
 from jurist.store.batches import BatchStore, SqlBatchStore
@@ -32,7 +33,9 @@ from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.keys import KeyFile, digest
 from jurist.store.migrations import upgrade
 from jurist.store.queue import LineQueue, SqlLineQueue
+from jurist.store.rate_limits import SqlRateBuckets
 from jurist.store.records import FileStorage
+from jurist.store.upstream import SqlUpstreamState
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,6 +77,7 @@ class Services:
     new_key: str | None = None
     notices: list[str] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    upstream: UpstreamGates | None = None  # the models' shared pauses and circuit breakers
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
 
@@ -94,7 +98,7 @@ class Services:
         stores = self.stores
         return Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
-            self.metrics,
+            self.metrics, self.upstream,
         )  # fmt: skip
 
     async def start(self, run_worker: bool | None = None) -> None:
@@ -154,7 +158,6 @@ def build_services(
     auth, new_key = build_authenticator(settings)
     to_build = {name: cfg for name, cfg in configs.items() if name not in overrides}
     built = {**build_backends(to_build, settings.data_dir, registry), **overrides}
-    models = {name: JudgeModel(name, configs[name], built[name]) for name in configs}
     notices = list(configured.notices)
     if any(isinstance(cfg, LlamaCppModelConfig) and cfg.is_bundled_model for cfg in to_build.values()):
         notices.append(BUNDLED_MODEL_NOTICE)
@@ -165,6 +168,14 @@ def build_services(
     the_clock: Clock = clock or SystemClock()
     db = open_database(settings.resolved_database_url)
     stores = Stores.over(db)
+    # The provider's limits and circuit breaker, shared through the database. A backend passed in
+    # (scripted, in tests and demos) gets the model's rpm/tpm but no circuit breaker.
+    upstream = UpstreamGates(SqlUpstreamState(db), the_clock)
+    buckets = SqlRateBuckets(db)
+    models: dict[str, JudgeModel] = {}
+    for name, cfg in configs.items():
+        policy = UpstreamPolicy.of(cfg, circuit=cfg.remote and name not in overrides)
+        models[name] = JudgeModel(name, cfg, guard(name, built[name], policy, upstream, buckets))
     blobs: BlobStore = (
         DatabaseBlobs(stores.chunks)
         if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
@@ -190,4 +201,5 @@ def build_services(
         new_key,
         notices,
         metrics=metrics,
+        upstream=upstream,
     )

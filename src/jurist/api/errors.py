@@ -10,14 +10,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jurist.errors import BackendError, JuristError, MethodNotAllowed, NotFound, RateLimited
+from jurist.errors import BackendError, JuristError, MethodNotAllowed, NotFound, RateLimited, UpstreamPaused
 
 log = logging.getLogger("jurist.api")
 
 
 def envelope_response(error: JuristError, headers: dict[str, str] | None = None) -> Response:
     headers = dict(headers or {})
-    if isinstance(error, RateLimited):
+    if isinstance(error, (RateLimited, UpstreamPaused)):
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
     return Response(
         orjson.dumps(error.to_envelope()),
