@@ -9,20 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.support.live import StubUpstream
-from tests.support.upstream_limits import chat, servers_on_one_database
+from tests.support.upstream_limits import chat, servers_on_one_database, within_gcra
 
 RPM = 60
-
-
-def within_gcra(times: list[float], limit: int, slack: int = 1) -> bool:
-    """Whether arrivals ``times`` fit a bucket of ``limit`` per minute: in any span of ``s`` seconds at
-    most ``limit + s × limit / 60`` (``slack``: one request taken just before another arrives after it)."""
-    times = sorted(times)
-    return all(
-        j - i + 1 <= limit + (times[j] - times[i]) * limit / 60 + slack
-        for i in range(len(times))
-        for j in range(i, len(times))
-    )
 
 
 def test_two_servers_never_send_more_than_the_models_rpm(tmp_path: Path, stub: StubUpstream) -> None:

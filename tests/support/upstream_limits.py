@@ -75,3 +75,14 @@ def lines_of(tmp_path: Path, batch_id: str) -> dict[int, tuple[int, float]]:
             (batch_id,),
         ).fetchall()
     return {int(line): (int(attempts), float(not_before)) for line, attempts, not_before in rows}
+
+
+def within_gcra(times: list[float], limit: int, slack: int = 1) -> bool:
+    """Whether arrivals ``times`` fit a bucket of ``limit`` per minute: in any span of ``s`` seconds at
+    most ``limit + s × limit / 60`` (``slack``: one request taken just before another arrives after it)."""
+    times = sorted(times)
+    return all(
+        j - i + 1 <= limit + (times[j] - times[i]) * limit / 60 + slack
+        for i in range(len(times))
+        for j in range(i, len(times))
+    )
