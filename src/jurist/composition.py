@@ -23,6 +23,7 @@ from jurist.service.key_admin import KeyAdmin
 from jurist.service.limits import BatchLimits, StoredPolicies, TenantLimiter
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
+from jurist.service.upstream import UpstreamGates, UpstreamPolicy, guard
 from jurist.service.usage import Prices, UsageRecorder
 from jurist.settings import LlamaCppModelConfig, Settings
 from jurist.store.batch_tasks import BatchTasks, SqlBatchTasks
@@ -39,6 +40,7 @@ from jurist.store.rate_limits import SqlRateBuckets
 from jurist.store.records import FileStorage
 from jurist.store.tenant_load import SqlTenantLoad
 from jurist.store.tenants import SqlTenantStore, TenantStore
+from jurist.store.upstream import SqlUpstreamState
 from jurist.store.usage import SqlUsageStore, UsageStore
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     usage: UsageRecorder = field(kw_only=True)
     limiter: TenantLimiter | None = None  # per-tenant rpm/tpm on chat completions
+    upstream: UpstreamGates | None = None  # the models' shared pauses and circuit breakers
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
     _usage_stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -114,7 +117,7 @@ class Services:
         stores = self.stores
         return Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
-            self.metrics, self.usage, queue_limits=self.batches.limits,
+            self.metrics, self.usage, queue_limits=self.batches.limits, gate=self.upstream,
         )  # fmt: skip
 
     async def start(self, run_worker: bool | None = None) -> None:
@@ -190,7 +193,6 @@ def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     to_build = {name: cfg for name, cfg in configs.items() if name not in overrides}
     built = {**build_backends(to_build, settings.data_dir, registry), **overrides}
-    models = {name: JudgeModel(name, configs[name], built[name]) for name in configs}
     notices = list(configured.notices)
     if any(isinstance(cfg, LlamaCppModelConfig) and cfg.is_bundled_model for cfg in to_build.values()):
         notices.append(BUNDLED_MODEL_NOTICE)
@@ -202,6 +204,14 @@ def build_services(
     db = open_database(settings.resolved_database_url)
     stores = Stores.over(db)
     auth, new_key = build_authenticator(settings, stores, the_clock)
+    # The provider's limits and circuit breaker, shared through the database. A backend passed in
+    # (scripted, in tests and demos) gets the model's rpm/tpm but no circuit breaker.
+    upstream = UpstreamGates(SqlUpstreamState(db), the_clock)
+    buckets = SqlRateBuckets(db)
+    models: dict[str, JudgeModel] = {}
+    for name, cfg in configs.items():
+        policy = UpstreamPolicy.of(cfg, circuit=cfg.remote and name not in overrides)
+        models[name] = JudgeModel(name, cfg, guard(name, built[name], policy, upstream, buckets))
     blobs: BlobStore = (
         DatabaseBlobs(stores.chunks)
         if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
@@ -234,5 +244,6 @@ def build_services(
         notices,
         metrics=metrics,
         usage=usage,
-        limiter=TenantLimiter(SqlRateBuckets(db), the_clock),
+        limiter=TenantLimiter(buckets, the_clock),
+        upstream=upstream,
     )

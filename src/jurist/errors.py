@@ -15,6 +15,8 @@
     ├── BackendError                 502 code=upstream_error (carries retryable)
     │   ├── BackendTimeout           504 code=upstream_timeout
     │   ├── BackendUnavailable       502 code=upstream_unavailable
+    │   │   └── UpstreamPaused       503 code=upstream_paused (the model is paused or its circuit
+    │   │                                is open on every node; carries retry_after)
     │   └── BackendRejected          400 code=upstream_rejected (the upstream refused our input)
     └── StoreError                   500 code=store_error (raised by store/, on SQLite and PostgreSQL)
         └── Conflict                 500 code=conflict (a unique key is taken; the services resolve it,
@@ -167,6 +169,17 @@ class BackendUnavailable(BackendError):
     """The judge model's backend could not be reached."""
 
     code = "upstream_unavailable"
+
+
+class UpstreamPaused(BackendUnavailable):
+    """The judge model's upstream is paused; retry later."""
+
+    status_code = 503
+    code = "upstream_paused"
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BackendRejected(BackendError):

@@ -32,8 +32,15 @@ def lines(n: int, model: str = "pai-judge") -> str:
     )
 
 
-def stub_models(stub: StubUpstream, concurrency: int = 1) -> dict[str, Any]:
-    return {"pai-judge": {"backend": "openai", "base_url": stub.base_url, "max_concurrency": concurrency}}
+def stub_models(stub: StubUpstream, concurrency: int = 1, **options: Any) -> dict[str, Any]:
+    return {
+        "pai-judge": {
+            "backend": "openai",
+            "base_url": stub.base_url,
+            "max_concurrency": concurrency,
+            **options,
+        }
+    }
 
 
 def read_jsonl(client: OpenAI, file_id: str | None) -> list[dict[str, Any]]:
@@ -128,11 +135,13 @@ def test_retryable_upstream_faults_still_complete(tmp_path: Path) -> None:
 
 
 def test_exhausted_retries_land_in_the_error_file_with_the_upstream_status(tmp_path: Path) -> None:
+    # a circuit breaker that never opens here: an open one keeps lines waiting, attempts untouched, until
+    # the upstream recovers (tests/runner/test_upstream_pause.py)
     with (
         StubUpstream("--fail-rate", "1", "--fail-429-share", "0") as stub,
         live_server(
             tmp_path,
-            models=stub_models(stub, 4),
+            models=stub_models(stub, 4, circuit_failures=100),
             retry_base_seconds=0.01,
             max_attempts=2,
             worker_poll_seconds=0.05,
@@ -221,6 +230,7 @@ def test_hanging_upstream_calls_time_out_and_are_retried(tmp_path: Path) -> None
                 "base_url": stub.base_url,
                 "max_concurrency": 8,
                 "timeout": 0.3,
+                "circuit_cooldown_seconds": 0.2,  # timeouts in a row open the circuit: keep it short
             }
         }
         with live_server(

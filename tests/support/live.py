@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -116,6 +117,26 @@ class StubUpstream:
             self._proc.wait()
         if self._proc.stderr is not None:
             self._proc.stderr.close()
+
+    def control(
+        self, status: int = 200, retry_after: str | None = None, delay_ms: float | None = None
+    ) -> None:
+        """From now on answer every chat request with ``status`` (429 and 503 with ``Retry-After``
+        when given; 200: normally), after ``delay_ms`` when given."""
+        mode: dict[str, Any] = {"status": status, "retry_after": retry_after}
+        if delay_ms is not None:
+            mode["delay_ms"] = delay_ms
+        resp = http.request("POST", f"http://127.0.0.1:{self.port}/_stub/mode", json.dumps(mode))
+        assert resp.status == 200, resp.body
+
+    def stats(self) -> dict[str, Any]:
+        """The counters; ``times``: the arrival of each chat request (seconds since the epoch)."""
+        stats: dict[str, Any] = http.request("GET", f"http://127.0.0.1:{self.port}/_stub/stats").json()
+        return stats
+
+    def chats(self) -> int:
+        """Chat requests received so far."""
+        return int(self.stats()["chat"])
 
 
 class ManualClock:

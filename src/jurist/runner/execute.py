@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from jurist.errors import BackendError, InvalidJSON, JuristError, RateLimited
+from jurist.errors import BackendError, InvalidJSON, JuristError, RateLimited, UpstreamPaused
 from jurist.ids import new_id, request_id
 from jurist.service.chat import ChatService
 from jurist.service.requests import parse_chat_request
@@ -16,10 +16,12 @@ from jurist.store.usage import completion_usage
 
 @dataclass(frozen=True)
 class Retry:
-    """A retryable failure: run the line again after ``delay`` seconds."""
+    """A retryable failure: run the line again after ``delay`` seconds; ``refund``: without counting
+    the attempt (the upstream was paused or rate-limited, not the line at fault)."""
 
     delay: float
     error: JuristError
+    refund: bool = False
 
 
 def output_line(custom_id: str, rid: str, status: int, body: object) -> str:
@@ -43,8 +45,12 @@ def _retryable(error: JuristError) -> bool:
     return isinstance(error, RateLimited) or (isinstance(error, BackendError) and error.retryable)
 
 
+def _upstream_waits(error: JuristError) -> bool:
+    return isinstance(error, (RateLimited, UpstreamPaused))
+
+
 def backoff(attempt: int, base: float, error: JuristError) -> float:
-    if isinstance(error, RateLimited) and error.retry_after:
+    if isinstance(error, (RateLimited, UpstreamPaused)) and error.retry_after:
         return float(error.retry_after)
     return float(min(60.0, base * (2 ** max(0, attempt - 1))))
 
@@ -60,8 +66,9 @@ async def execute_line(
             raise InvalidJSON("The request body is not valid JSON.") from exc
         completion = await chat.complete(parse_chat_request(raw))
     except JuristError as error:
-        if _retryable(error) and claimed.attempts < max_attempts:
-            return Retry(backoff(claimed.attempts, retry_base, error), error)
+        refund = _upstream_waits(error)
+        if refund or (_retryable(error) and claimed.attempts < max_attempts):
+            return Retry(backoff(claimed.attempts, retry_base, error), error, refund)
         body = error.to_envelope()
         return RequestResult(
             claimed.batch_id, claimed.line, False, error.status_code, rid,

@@ -73,6 +73,14 @@ class NoUsage:
 _ONE_LINE = UsageCounts(batch_lines=1)
 
 
+class ModelGate(Protocol):
+    """Whether a model's upstream takes calls (paused or circuit open on every node: not yet)."""
+
+    async def ready_in(self, model: str) -> float:
+        """Seconds until lines of ``model`` may be claimed (0: now)."""
+        ...
+
+
 class NoEvents:
     """Reports nowhere."""
 
@@ -100,6 +108,7 @@ class Worker:
         events: RunnerEvents | None = None,
         usage: UsageSink | None = None,
         queue_limits: BatchLimits | None = None,
+        gate: ModelGate | None = None,
     ) -> None:
         self.files = files
         self.tasks = tasks
@@ -112,6 +121,7 @@ class Worker:
         self.events: RunnerEvents = events or NoEvents()
         self.usage: UsageSink = usage or NoUsage()
         self.queue_limits = queue_limits  # an account's queued lines, checked at validation
+        self.gate = gate
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
         self._flush_now = asyncio.Event()
@@ -165,7 +175,8 @@ class Worker:
             while not stop.is_set():
                 free = capacity - len(inflight)
                 claimed: list[ClaimedRequest] = []
-                if free > 0:
+                paused = await self._paused_for(model) if free > 0 else 0.0
+                if free > 0 and paused <= 0:
                     try:
                         claimed = await self.queue.claim(
                             self.owner, model, min(free, 256), self.clock.now(), self.config.lease_seconds
@@ -179,13 +190,23 @@ class Worker:
                 if claimed and len(claimed) == free:
                     continue
                 waiters: set[asyncio.Future[object]] = {stopping, *inflight}  # type: ignore[arg-type]
-                await asyncio.wait(
-                    waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
+                idle = max(self.config.poll_seconds, min(paused, 1.0))
+                await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
             if inflight:
                 await asyncio.wait(inflight, timeout=self.config.lease_seconds / 2)
+
+    async def _paused_for(self, model: str) -> float:
+        """While the model's upstream is paused or its circuit open, claim nothing (lines keep their
+        attempts)."""
+        if self.gate is None:
+            return 0.0
+        try:
+            return await self.gate.ready_in(model)
+        except Exception:
+            log.exception("reading the upstream gate of %s failed", model)
+            return 0.0
 
     async def _run_line(self, claimed: ClaimedRequest) -> None:
         cfg = self.config
@@ -206,7 +227,7 @@ class Worker:
         if isinstance(outcome, Retry):
             self.events.line_retried(claimed.model, outcome.error)
             await self.queue.retry_later(
-                self.owner, claimed.batch_id, claimed.line, self.clock.now() + outcome.delay
+                self.owner, claimed.batch_id, claimed.line, self.clock.now() + outcome.delay, outcome.refund
             )
             return
         self.events.line_finished(claimed.model, outcome.succeeded)

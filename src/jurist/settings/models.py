@@ -71,6 +71,7 @@ class ModelConfig(BaseModel):
     default_concurrency: ClassVar[int] = 1  # when max_concurrency is unset
     logprobs_by_default: ClassVar[bool] = False  # when judging.logprobs is unset
     grammar_constrained: ClassVar[bool] = False  # the backend enforces reason_max_chars
+    remote: ClassVar[bool] = False  # reached over the network: guarded by the circuit breaker
     # options that cannot change an answer (credentials, pools, timeouts): left out of the cache key
     not_in_cache_key: ClassVar[frozenset[str]] = frozenset(
         {
@@ -121,6 +122,7 @@ class OpenAIModelConfig(ModelConfig):
     max_connections: int = Field(default=256, ge=1)
 
     default_concurrency: ClassVar[int] = 64
+    remote: ClassVar[bool] = True
     not_in_cache_key: ClassVar[frozenset[str]] = ModelConfig.not_in_cache_key | {
         "api_key", "api_key_env", "timeout", "connect_timeout", "max_connections",
     }  # fmt: skip

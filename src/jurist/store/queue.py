@@ -35,8 +35,11 @@ class LineQueue(QueueDepth, Protocol):
         """Extend every lease ``owner`` holds; returns how many."""
         ...
 
-    async def retry_later(self, owner: str, batch_id: str, line: int, not_before: float) -> bool:
-        """Back to the queue, not to be claimed before ``not_before`` (only from the lease holder)."""
+    async def retry_later(
+        self, owner: str, batch_id: str, line: int, not_before: float, refund: bool = False
+    ) -> bool:
+        """Back to the queue, not to be claimed before ``not_before`` (only from the lease holder);
+        ``refund``: the attempt does not count (the upstream was paused, not the line at fault)."""
         ...
 
     async def record_results(self, owner: str, results: Sequence[RequestResult], now: int) -> int:
@@ -97,13 +100,16 @@ class SqlLineQueue:
                 {"u": until, "o": owner, "r": LineState.RUNNING},
             )
 
-    async def retry_later(self, owner: str, batch_id: str, line: int, not_before: float) -> bool:
+    async def retry_later(
+        self, owner: str, batch_id: str, line: int, not_before: float, refund: bool = False
+    ) -> bool:
         async with self._db.transaction() as tx:
             n = await tx.execute(
                 "UPDATE batch_requests SET state = :q, not_before = :nb, lease_owner = NULL, "
-                "lease_until = NULL WHERE batch_id = :b AND line = :l AND state = :r AND lease_owner = :o",
+                "lease_until = NULL, attempts = attempts - :refund "
+                "WHERE batch_id = :b AND line = :l AND state = :r AND lease_owner = :o",
                 {"q": LineState.QUEUED, "nb": not_before, "b": batch_id, "l": line, "r": LineState.RUNNING,
-                 "o": owner},
+                 "o": owner, "refund": 1 if refund else 0},
             )  # fmt: skip
         return n == 1
 
