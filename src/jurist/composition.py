@@ -28,6 +28,7 @@ from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
 from jurist.store.cache import CacheStore, SqlCacheStore
 from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.database import Database, open_database
+from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.keys import KeyFile, digest
 from jurist.store.migrations import upgrade
@@ -50,12 +51,14 @@ class Stores:
     tasks: BatchTasks
     queue: LineQueue
     cache: CacheStore
+    fair: FairShare  # the fair claims' tags; ``rebalance(account)`` after a weight change
 
     @classmethod
-    def over(cls, db: Database) -> Stores:
+    def over(cls, db: Database, default_weight: float = 1.0) -> Stores:
+        fair = FairShare(db, default_weight)
         return cls(
-            SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db), SqlLineQueue(db),
-            SqlCacheStore(db),
+            SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db, fair),
+            SqlLineQueue(db, fair), SqlCacheStore(db), fair,
         )  # fmt: skip
 
 
@@ -164,7 +167,7 @@ def build_services(
             unique.append(backend)
     the_clock: Clock = clock or SystemClock()
     db = open_database(settings.resolved_database_url)
-    stores = Stores.over(db)
+    stores = Stores.over(db, settings.default_weight)
     blobs: BlobStore = (
         DatabaseBlobs(stores.chunks)
         if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE

@@ -190,6 +190,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX batch_requests_fair_claim ON batch_requests (model, state, fair_tag, batch_seq, line)
         """,
     ),
+    Migration(
+        "0004_fair_flows",
+        """
+        CREATE TABLE fair_flows (
+            batch_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            account TEXT NOT NULL,
+            stride {real},
+            PRIMARY KEY (batch_id, model)
+        );
+        CREATE INDEX fair_flows_by_account ON fair_flows (account)
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (
