@@ -30,6 +30,7 @@ wait for it.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ from jurist.protocol.batches import BatchStatus
 from jurist.store.database import Database, Dialect, Tx
 from jurist.store.records import LineState
 
+log = logging.getLogger("jurist.store.fair")
 PARK = float(2**50)  # parked tags start here; exact for ranks below 2**52 - 2**50
 _LOCK_SPACE = 5947  # the advisory-lock namespace (two-key form) of fair rebalances
 _QUEUED, _RUNNING = LineState.QUEUED.value, LineState.RUNNING.value
@@ -173,6 +175,11 @@ class FairShare:
             await self.rebalance_in(tx, account, now)
 
     async def rebalance_tenants(self, tenants: Iterable[str], now: float) -> None:
-        """``rebalance`` the accounts of these tenants (owners of batches that just left in_progress)."""
+        """``rebalance`` the accounts of these tenants (owners of batches that just left in_progress).
+        Called after the change committed, so it never fails its caller: a rebalance that fails is only
+        logged, and the account's next one (any start or finish of its batches) does its work."""
         for account in sorted({account_of(t) for t in tenants}):
-            await self.rebalance(account, now)
+            try:
+                await self.rebalance(account, now)
+            except Exception:
+                log.exception("re-spacing the queued lines of %s failed; its next rebalance will", account)
