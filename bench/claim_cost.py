@@ -3,12 +3,12 @@
 batch takes behind another tenant's large one, on SQLite and on PostgreSQL.
 
     PYTHONPATH=src .venv/bin/python bench/claim_cost.py [--lines 50000] [--claims 300]
-        [--databases sqlite,postgresql] [--database-url postgresql://…]
+        [--batches 1,50,200] [--databases sqlite,postgresql] [--database-url postgresql://…]
         [--big 20000] [--small 5] [--delay-ms 20] [--concurrency 32] [--repeat 3] [--skip-latency]
 
-Claim cost: the store alone (no worker). ``--lines`` queued lines, as one batch of one tenant, or as 50
-batches of 10 tenants (5 each, weights 1 and 2); then ``--claims`` claims of 32 lines, timed one by
-one (ms per claim; the queue stays large). Also the time to start the batches (their lines get their
+Claim cost: the store alone (no worker). ``--lines`` queued lines, as one batch of one tenant, or as
+``--batches`` batches (default 1, 50 and 200) of a fifth as many tenants (5 batches each; weights 1
+and 2); then ``--claims`` claims of 32 lines, timed one by one (ms per claim; the queue stays large). Also the time to start the batches (their lines get their
 tags, the tenant's other batches are re-spaced), the one cost fairness adds outside claims.
 
 Latency: the services with their in-process worker, a fake backend answering after ``--delay-ms``
@@ -92,7 +92,8 @@ async def _fill(stores: Stores, db: Database, batches: int, tenants: int, lines:
 async def claim_cost(kind: str, url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"database": kind}
     work = Path(tempfile.mkdtemp(prefix="jurist-claim-bench-"))
-    for batches, tenants in ((1, 1), (50, 10)):
+    for batches in args.batches:
+        tenants = max(1, batches // 5)
         db = await _open(kind, url, work, f"q{batches}")
         try:
             stores = Stores.over(db)
@@ -107,6 +108,7 @@ async def claim_cost(kind: str, url: str | None, args: argparse.Namespace) -> di
                 times.append(time.perf_counter() - t0)
                 assert len(got) == 32
             out[f"{batches}_batches"] = {
+                "tenants": tenants,
                 "lines": args.lines,
                 "claim_ms_mean": round(1000 * statistics.mean(times), 3),
                 "claim_ms_p50": round(1000 * statistics.median(times), 3),
@@ -115,8 +117,11 @@ async def claim_cost(kind: str, url: str | None, args: argparse.Namespace) -> di
             }
         finally:
             await db.close()
-    one, fifty = out["1_batches"]["claim_ms_mean"], out["50_batches"]["claim_ms_mean"]
-    out["ratio_50_to_1"] = round(fifty / one, 2)
+    one = out[f"{args.batches[0]}_batches"]["claim_ms_p50"]
+    for batches in args.batches[1:]:
+        out[f"p50_ratio_{batches}_to_{args.batches[0]}"] = round(
+            out[f"{batches}_batches"]["claim_ms_p50"] / one, 2
+        )
     return out
 
 
@@ -209,6 +214,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lines", type=int, default=50_000)
     p.add_argument("--claims", type=int, default=300)
+    p.add_argument("--batches", type=lambda v: [int(x) for x in v.split(",")], default=[1, 50, 200])
     p.add_argument("--databases", default="sqlite,postgresql")
     p.add_argument("--database-url", help="an existing PostgreSQL to use (its public schema is dropped)")
     p.add_argument("--big", type=int, default=20_000)
