@@ -78,6 +78,7 @@ async def test_a_tenants_share_is_re_spaced_when_one_of_its_batches_leaves(
         assert await stores.batches.request_cancel("ta", a2, NOW) is not None
         task = await stores.tasks.claim("w0", NOW, 60)
         assert task is not None and task.id == a2
+        assert await stores.tasks.settle_cancel(a2, NOW) == 3  # its three claimed lines still run
         assert await stores.tasks.finish(a2, "w0", None, None, NOW)
     # ta's one batch left now has all of ta's share: 1:1 with tb (it had a third, 1:2, before)
     after = await claim_one_by_one(stores, 20)

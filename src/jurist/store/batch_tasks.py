@@ -239,6 +239,12 @@ class SqlBatchTasks:
                 "WHERE batch_id = :b AND state = :r AND lease_until < :now",
                 {"q": LineState.QUEUED, "b": batch_id, "r": LineState.RUNNING, "now": now},
             )
+            # and out of the claims' way: parked (store.fair) until finish marks them cancelled
+            await tx.execute(
+                "UPDATE batch_requests SET fair_tag = :park WHERE batch_id = :b AND state = :q "
+                "AND fair_tag < :park",
+                {"park": PARK, "b": batch_id, "q": LineState.QUEUED},
+            )
             row = await tx.fetchone(
                 "SELECT COUNT(*) AS n FROM batch_requests WHERE batch_id = :b AND state = :r",
                 {"b": batch_id, "r": LineState.RUNNING},
