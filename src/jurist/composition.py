@@ -32,6 +32,7 @@ from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
 from jurist.store.cache import CacheStore, SqlCacheStore
 from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.database import Database, open_database
+from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.keys import KeyFile, KeyStore, SqlKeyStore, digest
 from jurist.store.migrations import upgrade
@@ -62,12 +63,15 @@ class Stores:
     usage: UsageStore
     keys: KeyStore
     tenants: TenantStore
+    fair: FairShare  # the fair claims' tags; ``rebalance(account)`` after a weight change
 
     @classmethod
-    def over(cls, db: Database) -> Stores:
+    def over(cls, db: Database, default_weight: float = 1.0) -> Stores:
+        fair = FairShare(db, default_weight)
         return cls(
-            SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db), SqlLineQueue(db),
-            SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db), SqlTenantStore(db),
+            SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db, fair),
+            SqlLineQueue(db, fair), SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db),
+            SqlTenantStore(db), fair,
         )  # fmt: skip
 
 
@@ -102,7 +106,9 @@ class Services:
     def key_admin(self) -> KeyAdmin:
         """Keys and tenants, as the admin manages them; a change reaches this node's key cache at once."""
         stores, weight = self.stores, self.settings.default_weight
-        return KeyAdmin(stores.keys, stores.tenants, self.clock, weight, self.auth.forget)
+        return KeyAdmin(
+            stores.keys, stores.tenants, self.clock, weight, self.auth.forget, stores.fair.rebalance
+        )
 
     def make_worker(self) -> Worker:
         s = self.settings
@@ -202,7 +208,7 @@ def build_services(
             unique.append(backend)
     the_clock: Clock = clock or SystemClock()
     db = open_database(settings.resolved_database_url)
-    stores = Stores.over(db)
+    stores = Stores.over(db, settings.default_weight)
     auth, new_key = build_authenticator(settings, stores, the_clock)
     # The provider's limits and circuit breaker, shared through the database. A backend passed in
     # (scripted, in tests and demos) gets the model's rpm/tpm but no circuit breaker.

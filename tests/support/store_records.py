@@ -45,3 +45,18 @@ async def running_batch(stores: Stores, lines: int, model: str = "m") -> str:
     await stores.tasks.add_lines(task.id, [RequestLine(i, f"c{i}", model, "{}") for i in range(1, lines + 1)])
     assert await stores.tasks.start(task.id, "w0", lines, model, NOW)
     return task.id
+
+
+async def started_batch(
+    stores: Stores, i: int, tenant: str, lines: int, model: str = "m", chunk: int = 1000
+) -> str:
+    """batch_{i}, of ``tenant``, validated by worker w0 (its lines queued ``chunk`` at a time, as the
+    runner does) and started: in_progress."""
+    await stores.batches.insert(batch(i, tenant))
+    task = await stores.tasks.claim("w0", NOW, 60)
+    assert task is not None and task.id == f"batch_{i:03d}"
+    rows = [RequestLine(k, f"c{k}", model, "{}") for k in range(1, lines + 1)]
+    for start in range(0, lines, chunk):
+        await stores.tasks.add_lines(task.id, rows[start : start + chunk])
+    assert await stores.tasks.start(task.id, "w0", lines, model, NOW)
+    return task.id

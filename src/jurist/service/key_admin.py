@@ -4,7 +4,7 @@ read and revoke keys, and read and change tenants' limits and weights."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -76,12 +76,14 @@ class KeyAdmin:
         clock: Clock,
         default_weight: float = 1.0,
         on_change: Callable[[], None] | None = None,
+        reweigh: Callable[[str, float], Awaitable[None]] | None = None,
     ) -> None:
         self._keys = keys
         self._tenants = tenants
         self._clock = clock
         self._default_weight = default_weight
         self._on_change = on_change or (lambda: None)
+        self._reweigh = reweigh  # re-spaces the lines an account has queued after its weight changed
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -108,6 +110,8 @@ class KeyAdmin:
             policy = _changed(base, request.limits, request.weight)
             tenant = await self._tenants.upsert(request.tenant, policy, now)
             self._on_change()
+            if existing is not None and policy.weight != existing.policy.weight:
+                await self._weighed(request.tenant)
         secret = generate_key()
         key = await self._keys.create(request.name, request.tenant, digest(secret), now)
         return CreatedApiKey(**self._fields(key, tenant), key=secret)
@@ -144,7 +148,13 @@ class KeyAdmin:
         policy = _changed(record.policy, request.limits, request.weight)
         updated = await self._tenants.upsert(tenant, policy, self._now())
         self._on_change()
+        if policy.weight != record.policy.weight:
+            await self._weighed(tenant)
         return tenant_object(updated)
+
+    async def _weighed(self, tenant: str) -> None:
+        if self._reweigh is not None:
+            await self._reweigh(tenant, self._clock.now())
 
     async def _tenant(self, tenant: str) -> TenantRecord:
         record = await self._tenants.get(tenant)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from jurist.protocol.batches import BatchStatus
 from jurist.store.batches import batch_from_row
 from jurist.store.database import Database, row_lock
+from jurist.store.fair import PARK, FairShare, account_of
 from jurist.store.files import insert_files
 from jurist.store.records import BatchRecord, FileRecord, FinishedLine, LineState, RequestLine
 
@@ -88,9 +89,10 @@ class BatchTasks(Protocol):
 
 
 class SqlBatchTasks:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fair: FairShare | None = None) -> None:
         self._db = db
         self._skip_locked = row_lock(db.dialect, skip_locked=True)
+        self._fair = fair or FairShare(db)
 
     async def claim(self, owner: str, now: float, lease_seconds: float) -> BatchRecord | None:
         pick = (
@@ -153,18 +155,25 @@ class SqlBatchTasks:
             row = await tx.fetchone("SELECT seq, tenant FROM batches WHERE id = :b", {"b": batch_id})
             seq, tenant = (row["seq"], row["tenant"]) if row else (0, "")
             queued = LineState.QUEUED.value  # plain str, like the other per-row parameters
+            # parked until the batch starts (store.fair): PARK + the line's rank among its model's lines
+            ranks = await self._fair.next_ranks(tx, batch_id, {r.model for r in lines})
+            rows = []
+            for r in lines:
+                rank = ranks[r.model]
+                ranks[r.model] = rank + 1
+                rows.append({"b": batch_id, "seq": seq, "line": r.line, "cid": r.custom_id, "model": r.model,
+                             "body": r.body, "state": queued, "t": tenant, "tag": PARK + rank})  # fmt: skip
             await tx.executemany(
                 "INSERT INTO batch_requests (batch_id, batch_seq, line, custom_id, model, body, state, "
-                "tenant) VALUES (:b, :seq, :line, :cid, :model, :body, :state, :t)",
-                [
-                    {"b": batch_id, "seq": seq, "line": r.line, "cid": r.custom_id, "model": r.model,
-                     "body": r.body, "state": queued, "t": tenant}
-                    for r in lines
-                ],
-            )  # fmt: skip
+                "tenant, fair_tag) VALUES (:b, :seq, :line, :cid, :model, :body, :state, :t, :tag)",
+                rows,
+            )
 
     async def start(self, batch_id: str, owner: str, total: int, model: str, now: int) -> bool:
         async with self._db.transaction() as tx:
+            row = await tx.fetchone("SELECT tenant FROM batches WHERE id = :id", {"id": batch_id})
+            account = account_of(row["tenant"]) if row else ""
+            await self._fair.lock(tx, account)  # first: store.fair's rule against deadlocks
             n = await tx.execute(
                 "UPDATE batches SET status = :p, in_progress_at = :now, total = :total, model = :model, "
                 "task_owner = NULL, task_until = NULL WHERE id = :id AND status = :v AND task_owner = :o",
@@ -178,8 +187,9 @@ class SqlBatchTasks:
                     "o": owner,
                 },
             )
-            if n == 1:  # every line was already answered (judge cache): straight to finalizing
-                await tx.execute(*finalizing_when_done(batch_id, now))
+            # every line already answered (judge cache): straight to finalizing; else its lines get tags
+            if n == 1 and not await tx.execute(*finalizing_when_done(batch_id, now)):
+                await self._fair.start_in(tx, batch_id, account, now)
         return n == 1
 
     async def fail(self, batch_id: str, owner: str, errors: list[dict[str, Any]], now: int) -> bool:
@@ -229,6 +239,12 @@ class SqlBatchTasks:
                 "WHERE batch_id = :b AND state = :r AND lease_until < :now",
                 {"q": LineState.QUEUED, "b": batch_id, "r": LineState.RUNNING, "now": now},
             )
+            # and out of the claims' way: parked (store.fair) until finish marks them cancelled
+            await tx.execute(
+                "UPDATE batch_requests SET fair_tag = :park WHERE batch_id = :b AND state = :q "
+                "AND fair_tag < :park",
+                {"park": PARK, "b": batch_id, "q": LineState.QUEUED},
+            )
             row = await tx.fetchone(
                 "SELECT COUNT(*) AS n FROM batch_requests WHERE batch_id = :b AND state = :r",
                 {"b": batch_id, "r": LineState.RUNNING},
@@ -251,6 +267,7 @@ class SqlBatchTasks:
     async def finish(
         self, batch_id: str, owner: str, output: FileRecord | None, error: FileRecord | None, now: int
     ) -> bool:
+        row = None
         async with self._db.transaction() as tx:
             n = await tx.execute(
                 "UPDATE batches SET status = COALESCE(outcome, :completed_status), "
@@ -280,4 +297,7 @@ class SqlBatchTasks:
                     "UPDATE batch_requests SET state = :undone WHERE batch_id = :id AND state = :q",
                     {"undone": LineState.CANCELLED, "id": batch_id, "q": LineState.QUEUED},
                 )
+                row = await tx.fetchone("SELECT tenant FROM batches WHERE id = :id", {"id": batch_id})
+        if n == 1 and row is not None:  # its owner's other batches share the owner's weight again
+            await self._fair.rebalance_tenants([row["tenant"]], now)
         return n == 1

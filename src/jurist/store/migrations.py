@@ -199,6 +199,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX files_by_account ON files (tenant{bytewise}, bytes)
         """,
     ),
+    Migration(
+        "0005_fair_flows",
+        """
+        CREATE TABLE fair_flows (
+            batch_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            account TEXT NOT NULL,
+            stride {real},
+            PRIMARY KEY (batch_id, model)
+        );
+        CREATE INDEX fair_flows_by_account ON fair_flows (account)
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

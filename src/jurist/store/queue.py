@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from jurist.protocol.batches import BatchStatus
 from jurist.store.batch_tasks import finalizing_when_done
 from jurist.store.database import Database, row_lock
+from jurist.store.fair import PARK, FairShare
 from jurist.store.records import ClaimedRequest, LineState, RequestResult
 
 
@@ -27,8 +28,9 @@ class LineQueue(QueueDepth, Protocol):
     async def claim(
         self, owner: str, model: str, limit: int, now: float, lease_seconds: float
     ) -> list[ClaimedRequest]:
-        """Up to ``limit`` queued lines for ``model``, due by ``now``: oldest batch first, input order
-        within it; each leased to ``owner`` until ``now + lease_seconds``."""
+        """Up to ``limit`` queued lines for ``model``, due by ``now``, in fair order (``store.fair``:
+        tenants by weight, a tenant's batches in turn, input order within a batch); each leased to
+        ``owner`` until ``now + lease_seconds``."""
         ...
 
     async def heartbeat(self, owner: str, until: float) -> int:
@@ -54,21 +56,22 @@ class LineQueue(QueueDepth, Protocol):
 
 
 class SqlLineQueue:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fair: FairShare | None = None) -> None:
         self._db = db
         self._skip_locked = row_lock(db.dialect, skip_locked=True)
         self._lock = row_lock(db.dialect)
+        self._fair = fair or FairShare(db)
 
     async def claim(
         self, owner: str, model: str, limit: int, now: float, lease_seconds: float
     ) -> list[ClaimedRequest]:
-        # Walks the (model, state, batch_seq, line) index in order and stops at the limit, whatever the
-        # queue's size.
+        # Walks the (model, state, fair_tag, batch_seq, line) index in order, short of the parked lines
+        # of batches still validating, and stops at the limit, whatever the queue's size.
         pick = (
             "SELECT batch_id, line FROM batch_requests "
-            "WHERE model = :m AND state = :q AND not_before <= :now "
+            "WHERE model = :m AND state = :q AND fair_tag < :park AND not_before <= :now "
             "AND batch_id IN (SELECT id FROM batches WHERE status = :p) "
-            f"ORDER BY batch_seq, line LIMIT :n{self._skip_locked}"
+            f"ORDER BY fair_tag, batch_seq, line LIMIT :n{self._skip_locked}"
         )
         async with self._db.transaction() as tx:
             rows = await tx.fetchall(
@@ -81,6 +84,7 @@ class SqlLineQueue:
                     "until": now + lease_seconds,
                     "q": LineState.QUEUED,
                     "m": model,
+                    "park": PARK,
                     "now": now,
                     "p": BatchStatus.IN_PROGRESS,
                     "n": limit,
@@ -119,6 +123,7 @@ class SqlLineQueue:
         if not results:
             return 0
         accepted: list[RequestResult] = []
+        done: list[str] = []  # owners of batches that finished their last line here
         async with self._db.transaction() as tx:
             by_batch: dict[str, dict[int, RequestResult]] = {}
             for r in results:
@@ -155,7 +160,11 @@ class SqlLineQueue:
                     "WHERE id = :id",
                     {"ok": ok, "bad": bad, "tin": tin, "tout": tout, "id": batch_id},
                 )
-                await tx.execute(*finalizing_when_done(batch_id, now))
+                if await tx.execute(*finalizing_when_done(batch_id, now)):
+                    row = await tx.fetchone("SELECT tenant FROM batches WHERE id = :id", {"id": batch_id})
+                    done += [row["tenant"]] if row else []
+        if done:  # their owners' other batches share the owners' weights again (store.fair)
+            await self._fair.rebalance_tenants(done, now)
         return len(accepted)
 
     async def reclaim_expired(self, now: float) -> int:
