@@ -137,3 +137,18 @@ async def test_concurrent_claimers_and_batch_starts_never_share_a_line(stores: S
 
     await asyncio.gather(*(claimer(n) for n in range(16)), *(starter(b, o) for b, o in ids))
     assert len(seen) == len(set(seen)) == 6 * 80
+
+
+async def test_an_admins_weight_change_re_spaces_the_tenants_queued_lines(stores: Stores) -> None:
+    """The admin API's tenant update (service.key_admin) re-spaces what the tenant already queued."""
+    from jurist.ids import SystemClock
+    from jurist.protocol.admin import KeyCreate, TenantUpdate
+    from jurist.service.key_admin import KeyAdmin
+
+    admin = KeyAdmin(stores.keys, stores.tenants, SystemClock(), reweigh=stores.fair.rebalance)
+    await admin.create_key(KeyCreate(name="k", tenant="ta"))
+    await started_batch(stores, 1, "ta", 100)
+    await started_batch(stores, 2, "tb", 100)
+    await admin.update_tenant("ta", TenantUpdate(weight=3.0))
+    claimed = await stores.queue.claim("w", "m", 40, NOW, 30)
+    assert Counter(c.tenant for c in claimed) == {"ta": 30, "tb": 10}
