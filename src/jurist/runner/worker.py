@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,11 +24,13 @@ from jurist.runner.execute import Retry, execute_line, output_line, output_line_
 from jurist.runner.finalize import finalize_batch
 from jurist.runner.lines import LineValidator, ValidLine
 from jurist.runner.spool import SpoolWriter
+from jurist.runner.sweep import Sweeper
 from jurist.service.chat import ChatService
 from jurist.settings import ModelConfig
 from jurist.store.batch_tasks import BatchTasks
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
+from jurist.store.notify import NotifyListener
 from jurist.store.queue import LineQueue
 from jurist.store.records import BatchRecord, ClaimedRequest, RequestResult
 
@@ -45,6 +47,7 @@ class RunnerConfig:
     max_batch_lines: int = 50_000
     flush_seconds: float = 0.05
     flush_size: int = 200
+    drain_seconds: float = 30.0  # on stop, in-flight lines may finish this long; the rest are released
 
 
 class RunnerEvents(Protocol):
@@ -97,22 +100,85 @@ class Worker:
         self._flush_now = asyncio.Event()
         self._tasks_wake = asyncio.Event()
         self._task_batch: str | None = None
+        self._lines_wake = {name: asyncio.Event() for name in models}
+        self._drain_until: float | None = None
+        self._drained = [0, 0]  # in-flight lines that finished during the drain, and those cancelled
+        self.listener: NotifyListener | None = None  # wakes the loops when another node makes work
+        self.sweeper: Sweeper | None = None  # the lease-guarded housekeeping this node takes part in
 
     def nudge(self) -> None:
         """A batch was created or cancelled in this process: look for batch tasks now, not next poll."""
         self._tasks_wake.set()
 
+    def nudge_lines(self, models: Collection[str] = ()) -> None:
+        """Lines were queued for ``models`` (every model when empty): claim now, not next poll."""
+        for name in models or self._lines_wake:
+            if (wake := self._lines_wake.get(name)) is not None:
+                wake.set()
+
     # ------------------------------------------------------------ main loop
     async def run(self, stop: asyncio.Event) -> None:
-        loops = [
-            self._forever(stop, self._tasks_once, self.config.poll_seconds * 2, self._tasks_wake),
-            self._forever(stop, self._heartbeat_once, self.config.lease_seconds / 3),
-            self._forever(stop, self._reclaim_once, max(0.5, self.config.lease_seconds / 4)),
-            self._flush_loop(stop),
+        """Work until ``stop``; then drain: claim nothing more, let in-flight work finish for up to
+        ``drain_seconds``, cancel the rest, record what finished and release the rest at once (lines
+        back to the queue with their attempt refunded, batch tasks unleased), so another node takes
+        them without waiting for the leases to expire."""
+        cfg = self.config
+        self._drain_until, self._drained = None, [0, 0]
+        drained = asyncio.Event()  # heartbeats and flushes go on until the drain is over
+        keep = asyncio.gather(
+            self._forever(drained, self._heartbeat_once, cfg.lease_seconds / 3), self._flush_loop(drained)
+        )
+        claiming = [
+            self._bounded(
+                stop, self._forever(stop, self._tasks_once, cfg.poll_seconds * 2, self._tasks_wake)
+            ),
+            self._forever(stop, self._reclaim_once, max(0.5, cfg.lease_seconds / 4)),
+            *(self._model_loop(name, m.concurrency, stop) for name, m in self.models.items()),
+            *(self._bounded(stop, job.run(stop)) for job in (self.listener, self.sweeper) if job is not None),
         ]
-        loops += [self._model_loop(name, cfg.concurrency, stop) for name, cfg in self.models.items()]
-        await asyncio.gather(*loops)
-        await self._flush()
+        try:
+            await asyncio.gather(*claiming)
+        finally:
+            drained.set()
+            await keep
+            await self._flush()
+            await self._release()
+
+    def _drain_left(self) -> float:
+        """Seconds left of the drain (it starts the first time a loop asks, on stop)."""
+        now = asyncio.get_running_loop().time()
+        if self._drain_until is None:
+            self._drain_until = now + self.config.drain_seconds
+        return max(0.0, self._drain_until - now)
+
+    async def _bounded(self, stop: asyncio.Event, work: Coroutine[object, object, None]) -> None:
+        """Run ``work`` (a loop that ends on ``stop``); once stopped, give it the drain, then cancel it."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait({task}, timeout=self._drain_left())
+        finally:
+            stopping.cancel()
+            task.cancel()
+            await asyncio.wait({task})
+        if not task.cancelled() and task.exception() is not None:
+            log.error("runner loop failed", exc_info=task.exception())
+
+    async def _release(self) -> None:
+        finished, cancelled = self._drained
+        try:
+            released = await self.queue.release(self.owner)
+        except Exception:
+            log.exception("releasing this worker's lines failed; they return when their leases expire")
+            return
+        if finished or cancelled or released:
+            log.warning(
+                "worker %s drained: %d in-flight lines finished, %d cancelled at the %.0fs limit; "
+                "%d lines released to the queue",
+                self.owner, finished, cancelled, self.config.drain_seconds, released,
+            )  # fmt: skip
 
     async def _forever(
         self,
@@ -141,8 +207,10 @@ class Worker:
     async def _model_loop(self, model: str, capacity: int, stop: asyncio.Event) -> None:
         inflight: set[asyncio.Task[None]] = set()
         stopping = asyncio.ensure_future(stop.wait())
+        wake = self._lines_wake[model]
         try:
             while not stop.is_set():
+                wake.clear()
                 free = capacity - len(inflight)
                 claimed: list[ClaimedRequest] = []
                 if free > 0:
@@ -158,14 +226,24 @@ class Worker:
                     task.add_done_callback(inflight.discard)
                 if claimed and len(claimed) == free:
                     continue
-                waiters: set[asyncio.Future[object]] = {stopping, *inflight}  # type: ignore[arg-type]
-                await asyncio.wait(
-                    waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
+                waking = asyncio.ensure_future(wake.wait())
+                waiters: set[asyncio.Future[object]] = {stopping, waking, *inflight}  # type: ignore[arg-type]
+                try:
+                    await asyncio.wait(
+                        waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    waking.cancel()
         finally:
             stopping.cancel()
-            if inflight:
-                await asyncio.wait(inflight, timeout=self.config.lease_seconds / 2)
+            if inflight:  # the drain: finish what can finish in time, cancel the rest
+                done, left = await asyncio.wait(set(inflight), timeout=self._drain_left())
+                for task in left:
+                    task.cancel()
+                if left:
+                    await asyncio.wait(left)
+                self._drained[0] += len(done)
+                self._drained[1] += len(left)
 
     async def _run_line(self, claimed: ClaimedRequest) -> None:
         cfg = self.config
@@ -234,6 +312,10 @@ class Worker:
         self._task_batch = batch.id
         try:
             await self._handle(batch)
+        except asyncio.CancelledError:  # the drain ran out: let another node take it now
+            await self.tasks.release(batch.id, self.owner)
+            log.warning("batch %s: %s step cut short by the drain; released", batch.id, batch.status)
+            raise
         except Exception:
             log.exception("batch %s: %s step failed; will retry", batch.id, batch.status)
             await self.tasks.release(batch.id, self.owner, self.clock.now() + 5)
@@ -326,3 +408,4 @@ class Worker:
             raise
         model = ",".join(validator.used_models)
         await self.tasks.start(batch.id, self.owner, validator.count, model, int(self.clock.now()))
+        self.nudge_lines(validator.used_models)

@@ -20,6 +20,7 @@ from jurist.protocol.batches import BatchStatus
 from jurist.store.batches import batch_from_row
 from jurist.store.database import Database, row_lock
 from jurist.store.files import insert_files
+from jurist.store.notify import BATCH_TASKS, LINES_QUEUED, announce, models_of, notifies
 from jurist.store.records import BatchRecord, FileRecord, FinishedLine, LineState, RequestLine
 
 _LINE_STATES = {state.value: state for state in LineState}  # faster than LineState(value), per row
@@ -88,8 +89,9 @@ class BatchTasks(Protocol):
 
 
 class SqlBatchTasks:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, notify: bool = True) -> None:
         self._db = db
+        self._notify = notifies(db, notify)
         self._skip_locked = row_lock(db.dialect, skip_locked=True)
 
     async def claim(self, owner: str, now: float, lease_seconds: float) -> BatchRecord | None:
@@ -179,7 +181,11 @@ class SqlBatchTasks:
                 },
             )
             if n == 1:  # every line was already answered (judge cache): straight to finalizing
-                await tx.execute(*finalizing_when_done(batch_id, now))
+                done = await tx.execute(*finalizing_when_done(batch_id, now))
+                if self._notify and done:  # other workers: finalize it
+                    await announce(tx, BATCH_TASKS)
+                elif self._notify:  # other workers: claim its lines
+                    await announce(tx, LINES_QUEUED, models_of(model))
         return n == 1
 
     async def fail(self, batch_id: str, owner: str, errors: list[dict[str, Any]], now: int) -> bool:

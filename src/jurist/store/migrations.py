@@ -190,6 +190,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX batch_requests_fair_claim ON batch_requests (model, state, fair_tag, batch_seq, line)
         """,
     ),
+    Migration(
+        "0004_sweep",
+        """
+        ALTER TABLE file_chunks ADD COLUMN written_at {real} NOT NULL DEFAULT 0;
+        CREATE INDEX files_by_expiry ON files (expires_at)
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (
