@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ import pytest
 from jurist.backends.base import Generation, GenerationRequest, flatten_content
 from jurist.backends.fake import FakeBackend
 from jurist.protocol.batches import BatchStatus
+from jurist.runner.worker import RunnerConfig, Worker
+from jurist.store.blobs import BlobStore, BlobWriter
 from tests.support.live import StubUpstream
 from tests.support.nodes import (
     check_exactly_once,
@@ -121,3 +124,55 @@ def test_sigterm_drains_a_worker_process_and_another_finishes_at_once(
         with psycopg.connect(postgres_url) as conn:
             attempts = conn.execute("SELECT DISTINCT attempts FROM batch_requests").fetchall()
         assert attempts == [(1,)]  # the released lines got their attempt back
+
+
+class StalledInput:
+    """The node's blob store, except that reading a batch's input stalls after its first part (as a
+    huge file being validated would): the validation is still running when the node stops."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+        self.kind = blobs.kind
+        self.stalled = asyncio.Event()
+
+    def writer(self, file_id: str) -> BlobWriter:
+        return self.blobs.writer(file_id)
+
+    async def read(self, file_id: str) -> AsyncIterator[bytes]:
+        async for chunk in self.blobs.read(file_id):
+            yield chunk
+        if file_id.startswith("file-"):
+            self.stalled.set()
+            await asyncio.sleep(3600)
+
+    async def delete(self, file_id: str) -> None:
+        await self.blobs.delete(file_id)
+
+
+async def test_a_batch_task_cut_short_by_the_drain_is_released_at_once(
+    tmp_path: Path, database_settings: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    node = services_for(
+        tmp_path, models=MODELS, backends={"pai-judge": FakeBackend("ok")}, **database_settings
+    )
+    await node.start(run_worker=False)
+    try:
+        stores, blobs = node.stores, StalledInput(node.blobs)
+        config = RunnerConfig(lease_seconds=LEASE, poll_seconds=0.05, drain_seconds=0.2)
+        worker = Worker(stores.files, stores.tasks, stores.queue, blobs, node.chat,
+                        {"pai-judge": node.chat.models["pai-judge"].config}, config, node.clock)  # fmt: skip
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        batch_id = await submit_in_process(node, request_lines(["one", "two"]))
+        worker.nudge()
+        await asyncio.wait_for(blobs.stalled.wait(), 10)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="jurist.runner"):
+            stop.set()
+            await running
+        assert time.monotonic() - started < 2
+        assert f"batch {batch_id}: validating step cut short by the drain; released" in caplog.text
+        taken = await stores.tasks.claim("another-node", node.clock.now(), LEASE)  # no lease to wait for
+        assert taken is not None and taken.id == batch_id and taken.status is BatchStatus.VALIDATING
+    finally:
+        await node.aclose()
