@@ -175,7 +175,7 @@ class Worker:
             return
         if finished or cancelled or released:
             log.warning(
-                "worker %s drained: %d in-flight lines finished, %d cancelled at the %.0fs limit; "
+                "worker %s drained: %d in-flight lines finished, %d cancelled at the %gs limit; "
                 "%d lines released to the queue",
                 self.owner, finished, cancelled, self.config.drain_seconds, released,
             )  # fmt: skip
@@ -301,6 +301,7 @@ class Worker:
         if count:
             log.warning("reclaimed %d lines whose worker stopped heart-beating", count)
             self.events.leases_reclaimed(count)
+            self.nudge_lines()  # they are queued again: claim them now
         return False
 
     # ---------------------------------------------------- batch-level tasks
