@@ -13,13 +13,14 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from jurist.errors import JuristError
 from jurist.ids import Clock, new_id, new_ids, request_id
 from jurist.protocol.batches import BatchStatus
+from jurist.runner.drain import Drain
 from jurist.runner.execute import Retry, execute_line, output_line, output_line_bytes
 from jurist.runner.finalize import finalize_batch
 from jurist.runner.lines import LineValidator, ValidLine
@@ -101,8 +102,7 @@ class Worker:
         self._tasks_wake = asyncio.Event()
         self._task_batch: str | None = None
         self._lines_wake = {name: asyncio.Event() for name in models}
-        self._drain_until: float | None = None
-        self._drained = [0, 0]  # in-flight lines that finished during the drain, and those cancelled
+        self._drain = Drain(config.drain_seconds)
         self.listener: NotifyListener | None = None  # wakes the loops when another node makes work
         self.sweeper: Sweeper | None = None  # the lease-guarded housekeeping this node takes part in
 
@@ -123,18 +123,18 @@ class Worker:
         back to the queue with their attempt refunded, batch tasks unleased), so another node takes
         them without waiting for the leases to expire."""
         cfg = self.config
-        self._drain_until, self._drained = None, [0, 0]
+        self._drain = drain = Drain(cfg.drain_seconds)
         drained = asyncio.Event()  # heartbeats and flushes go on until the drain is over
         keep = asyncio.gather(
             self._forever(drained, self._heartbeat_once, cfg.lease_seconds / 3), self._flush_loop(drained)
         )
         claiming = [
-            self._bounded(
+            drain.bounded(
                 stop, self._forever(stop, self._tasks_once, cfg.poll_seconds * 2, self._tasks_wake)
             ),
             self._forever(stop, self._reclaim_once, max(0.5, cfg.lease_seconds / 4)),
             *(self._model_loop(name, m.concurrency, stop) for name, m in self.models.items()),
-            *(self._bounded(stop, job.run(stop)) for job in (self.listener, self.sweeper) if job is not None),
+            *(drain.bounded(stop, job.run(stop)) for job in (self.listener, self.sweeper) if job is not None),
         ]
         try:
             await asyncio.gather(*claiming)
@@ -144,41 +144,13 @@ class Worker:
             await self._flush()
             await self._release()
 
-    def _drain_left(self) -> float:
-        """Seconds left of the drain (it starts the first time a loop asks, on stop)."""
-        now = asyncio.get_running_loop().time()
-        if self._drain_until is None:
-            self._drain_until = now + self.config.drain_seconds
-        return max(0.0, self._drain_until - now)
-
-    async def _bounded(self, stop: asyncio.Event, work: Coroutine[object, object, None]) -> None:
-        """Run ``work`` (a loop that ends on ``stop``); once stopped, give it the drain, then cancel it."""
-        task = asyncio.ensure_future(work)
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not task.done():
-                await asyncio.wait({task}, timeout=self._drain_left())
-        finally:
-            stopping.cancel()
-            task.cancel()
-            await asyncio.wait({task})
-        if not task.cancelled() and task.exception() is not None:
-            log.error("runner loop failed", exc_info=task.exception())
-
     async def _release(self) -> None:
-        finished, cancelled = self._drained
         try:
             released = await self.queue.release(self.owner)
         except Exception:
             log.exception("releasing this worker's lines failed; they return when their leases expire")
             return
-        if finished or cancelled or released:
-            log.warning(
-                "worker %s drained: %d in-flight lines finished, %d cancelled at the %gs limit; "
-                "%d lines released to the queue",
-                self.owner, finished, cancelled, self.config.drain_seconds, released,
-            )  # fmt: skip
+        self._drain.report(self.owner, released)
 
     async def _forever(
         self,
@@ -236,14 +208,7 @@ class Worker:
                     waking.cancel()
         finally:
             stopping.cancel()
-            if inflight:  # the drain: finish what can finish in time, cancel the rest
-                done, left = await asyncio.wait(set(inflight), timeout=self._drain_left())
-                for task in left:
-                    task.cancel()
-                if left:
-                    await asyncio.wait(left)
-                self._drained[0] += len(done)
-                self._drained[1] += len(left)
+            await self._drain.settle(inflight)  # finish what can finish in time, cancel the rest
 
     async def _run_line(self, claimed: ClaimedRequest) -> None:
         cfg = self.config
