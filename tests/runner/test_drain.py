@@ -72,7 +72,7 @@ async def test_a_stopping_node_records_what_finishes_and_releases_the_rest_at_on
     with caplog.at_level(logging.WARNING, logger="jurist.runner"):
         await node.aclose()  # uvicorn's lifespan shutdown on SIGTERM: stop, drain, release
     took = time.monotonic() - started
-    assert 0.9 < took < 3, took  # the fast lines finished inside the drain; the slow ones were cut at 1 s
+    assert 0.9 < took < 5, took  # the fast lines finished inside the drain; the slow ones were cut at 1 s
     assert "3 in-flight lines finished, 3 cancelled" in caplog.text and "3 lines released" in caplog.text
 
     other = services_for(tmp_path, backends={"pai-judge": FakeBackend("ok")}, **options)
@@ -88,7 +88,7 @@ async def test_a_stopping_node_records_what_finishes_and_releases_the_rest_at_on
         started = time.monotonic()
         async with asyncio.timeout(10):
             batch = await wait_status(other, batch_id, {BatchStatus.COMPLETED})
-        assert time.monotonic() - started < 3 < LEASE  # claimed at once, not after the lease
+        assert time.monotonic() - started < 10 < LEASE  # claimed at once, not after the lease
         stop.set()
         await running
         assert sorted(await result_ids(other, batch)) == [f"c{i}" for i in range(6)]  # each exactly once
@@ -101,12 +101,12 @@ def test_sigterm_drains_a_worker_process_and_another_finishes_at_once(
     tmp_path: Path, postgres_url: str
 ) -> None:
     """`jurist worker` on PostgreSQL gets SIGTERM mid-batch; its lines in flight go back at once and the
-    other worker finishes the batch well before the 30 s lease would have let it."""
+    other worker finishes the batch well before the 60 s lease would have let it."""
     reset_postgres(postgres_url)
     lines = 24
     with StubUpstream("--delay-ms", "1500") as stub, client_on_a_free_port() as (port, client):
         env = env_for(tmp_path, stub, JURIST_DATABASE_URL=postgres_url, JURIST_RUN_WORKER="false",
-                      JURIST_WORKER_LEASE_SECONDS="30", JURIST_DRAIN_SECONDS="0.3")  # fmt: skip
+                      JURIST_WORKER_LEASE_SECONDS="60", JURIST_DRAIN_SECONDS="0.3")  # fmt: skip
         log = (tmp_path / "stopped.log").open("wb")
         with process(["serve", "--port", str(port)], env), process(["worker"], env, log) as stopped:
             wait_http(port)
@@ -116,9 +116,9 @@ def test_sigterm_drains_a_worker_process_and_another_finishes_at_once(
                 sent = time.monotonic()
                 stopped.send_signal(signal.SIGTERM)
                 assert stopped.wait(timeout=10) == 0
-                assert time.monotonic() - sent < 5  # 0.3 s of drain, then the process ends
-                check_exactly_once(client, batch_id, lines, timeout=25)
-                assert time.monotonic() - sent < 15  # its released lines did not wait for the 30 s lease
+                assert time.monotonic() - sent < 8  # 0.3 s of drain, then the process ends
+                check_exactly_once(client, batch_id, lines, timeout=50)
+                assert time.monotonic() - sent < 30  # its released lines did not wait for the 60 s lease
         log.close()
         assert "lines released to the queue" in (tmp_path / "stopped.log").read_text()
         with psycopg.connect(postgres_url) as conn:

@@ -71,7 +71,7 @@ async def test_a_worker_learns_of_new_work_at_once_and_after_a_lost_connection(
         worker, running = await _run_worker(node, stop)
         assert worker.listener is not None
         took = await _time_to_complete(api_node, ["one", "two", "three"], 5)
-        assert took is not None and took < 1.5, took  # created → validated → lines → finalized
+        assert took is not None and took < 3, took  # created → validated → lines → finalized: 0.1 s here
 
         with psycopg.connect(postgres_url, autocommit=True) as conn:  # the listening connection dies
             killed = conn.execute(
@@ -82,7 +82,7 @@ async def test_a_worker_learns_of_new_work_at_once_and_after_a_lost_connection(
         # announced while the listener reconnects, or after: either way taken at once (each connect
         # wakes the loops, for what was announced while nobody listened)
         took = await _time_to_complete(api_node, ["four", "five"], 5)
-        assert took is not None and took < 1.5, took
+        assert took is not None and took < 3, took
         assert worker.listener.connects == 2
     finally:
         stop.set()
