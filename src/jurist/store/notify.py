@@ -104,10 +104,11 @@ class NotifyListener:
             self.listening.set()
             self._wake_all()  # whatever was announced while nobody listened
             while not stop.is_set():
-                async for note in conn.notifies(timeout=0.5):
-                    self.handle(note.payload)
-                    if stop.is_set():
-                        break
+                async with contextlib.aclosing(conn.notifies(timeout=0.5)) as notes:
+                    async for note in notes:
+                        self.handle(note.payload)
+                        if stop.is_set():
+                            break
         finally:
             self.listening.clear()
             with contextlib.suppress(Exception):
