@@ -14,6 +14,7 @@ from jurist.backends.llama_cpp import BUNDLED_MODEL_NOTICE
 from jurist.backends.registry import BACKENDS, Registry, build_backends, configured_models
 from jurist.errors import ConfigError
 from jurist.ids import Clock, SystemClock
+from jurist.runner.sweep import SweepConfig, Sweeper
 from jurist.runner.worker import RunnerConfig, Worker
 from jurist.service.auth import Authenticator, default_policy
 from jurist.service.batches import BatchService
@@ -34,8 +35,11 @@ from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.database import Database, open_database
 from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
+from jurist.store.housekeeping import SqlHousekeeping
 from jurist.store.keys import KeyFile, KeyStore, SqlKeyStore, digest
 from jurist.store.migrations import upgrade
+from jurist.store.node_leases import SqlNodeLeases
+from jurist.store.notify import listener_for
 from jurist.store.queue import LineQueue, SqlLineQueue
 from jurist.store.rate_limits import SqlRateBuckets
 from jurist.store.records import FileStorage
@@ -66,11 +70,12 @@ class Stores:
     fair: FairShare  # the fair claims' tags; ``rebalance(account)`` after a weight change
 
     @classmethod
-    def over(cls, db: Database, default_weight: float = 1.0) -> Stores:
+    def over(cls, db: Database, default_weight: float = 1.0, notify: bool = True) -> Stores:
+        """``notify``: on PostgreSQL, changes that make work for other nodes are announced (store.notify)."""
         fair = FairShare(db, default_weight)
         return cls(
-            SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db), SqlBatchTasks(db, fair),
-            SqlLineQueue(db, fair), SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db),
+            SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db, notify), SqlBatchTasks(db, fair, notify),
+            SqlLineQueue(db, fair, notify), SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db),
             SqlTenantStore(db), fair,
         )  # fmt: skip
 
@@ -118,13 +123,21 @@ class Services:
             max_attempts=s.max_attempts,
             retry_base_seconds=s.retry_base_seconds,
             max_batch_lines=s.max_batch_lines,
+            drain_seconds=s.drain_seconds,
         )
         models = {name: m.config for name, m in self.chat.models.items()}
         stores = self.stores
-        return Worker(
+        worker = Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
             self.metrics, self.usage, queue_limits=self.batches.limits, gate=self.upstream,
         )  # fmt: skip
+        worker.listener = listener_for(self.db, s.notify, worker.nudge, worker.nudge_lines)
+        sweep = SweepConfig(s.sweep_seconds, s.batch_rows_retention_days * 86400)
+        worker.sweeper = Sweeper(
+            SqlHousekeeping(self.db), SqlNodeLeases(self.db), self.blobs, DiskBlobs(s.data_dir / "files"),
+            self.clock, worker.owner, sweep, self.metrics,
+        )  # fmt: skip
+        return worker
 
     async def start(self, run_worker: bool | None = None) -> None:
         """Open the database (migrating it), start the backends and, by default, a worker."""
@@ -208,7 +221,7 @@ def build_services(
             unique.append(backend)
     the_clock: Clock = clock or SystemClock()
     db = open_database(settings.resolved_database_url)
-    stores = Stores.over(db, settings.default_weight)
+    stores = Stores.over(db, settings.default_weight, settings.notify)
     auth, new_key = build_authenticator(settings, stores, the_clock)
     # The provider's limits and circuit breaker, shared through the database. A backend passed in
     # (scripted, in tests and demos) gets the model's rpm/tpm but no circuit breaker.

@@ -55,7 +55,7 @@ async def _fill(db: Database, schema: Schema) -> dict[str, int]:
         for table, row in needed.items():
             names = ", ".join(row)
             values = f"({names}) VALUES ({', '.join(f':{c}' for c in row)})" if row else "DEFAULT VALUES"
-            await tx.execute(f"INSERT INTO {table} {values}", row)
+            await tx.execute(f"INSERT INTO {table} {values}", row)  # no column needs a value: defaults
             counted = await tx.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
             counts[table] = int(counted["n"]) if counted else 0
     return counts

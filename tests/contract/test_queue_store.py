@@ -55,3 +55,18 @@ async def test_retry_later_and_model_filter(stores: Stores) -> None:
     assert [c.line for c in await queue.claim("w", "m", 5, NOW, 30)] == [2]
     assert [c.line for c in await queue.claim("w", "m", 5, NOW + 11, 30)] == [1]
     assert await queue.depth() == {}
+
+
+async def test_release_gives_a_workers_lines_back_at_once_with_their_attempt(stores: Stores) -> None:
+    queue = stores.queue
+    batch_id = await running_batch(stores, 4)
+    mine = await queue.claim("w", "m", 3, NOW, 60)
+    theirs = await queue.claim("x", "m", 1, NOW, 60)
+    assert await queue.record_results("w", [result(batch_id, mine[0].line)], NOW) == 1
+    assert await queue.release("w") == 2  # its two running lines; not the finished one, not x's
+    again = await queue.claim("y", "m", 5, NOW, 60)  # at once: no lease to wait for
+    assert {c.line for c in again} == {c.line for c in mine[1:]}
+    assert all(c.attempts == 1 for c in again)  # the released attempt was refunded
+    assert await queue.release("w") == 0
+    assert await queue.record_results("w", [result(batch_id, mine[1].line)], NOW) == 0  # no longer its line
+    assert await queue.record_results("x", [result(batch_id, theirs[0].line)], NOW) == 1

@@ -96,6 +96,7 @@ def worker(
     """Run batch workers without the HTTP server (share the server's database, e.g. PostgreSQL)."""
     import asyncio
     import multiprocessing
+    import os
     import signal
 
     settings = _settings()
@@ -104,6 +105,14 @@ def worker(
         children = [multiprocessing.Process(target=_worker_main) for _ in range(processes)]
         for child in children:
             child.start()
+
+        def forward(signum: int, frame: object) -> None:  # each child drains (see runner.worker)
+            for child in children:
+                if child.pid is not None and child.is_alive():
+                    os.kill(child.pid, signum)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, forward)
         for child in children:
             child.join()
         return

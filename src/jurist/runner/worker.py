@@ -13,23 +13,26 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from jurist.errors import JuristError
 from jurist.ids import Clock, new_id, new_ids, request_id
 from jurist.protocol.batches import BatchStatus
+from jurist.runner.drain import Drain
 from jurist.runner.execute import Retry, execute_line, output_line, output_line_bytes
 from jurist.runner.finalize import finalize_batch
 from jurist.runner.lines import LineValidator, ValidLine
 from jurist.runner.spool import SpoolWriter
+from jurist.runner.sweep import Sweeper
 from jurist.service.chat import ChatService
 from jurist.service.limits import BatchLimits
 from jurist.settings import ModelConfig
 from jurist.store.batch_tasks import BatchTasks
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
+from jurist.store.notify import NotifyListener
 from jurist.store.queue import LineQueue
 from jurist.store.records import BatchRecord, ClaimedRequest, RequestResult
 from jurist.store.usage import UsageCounts
@@ -47,6 +50,7 @@ class RunnerConfig:
     max_batch_lines: int = 50_000
     flush_seconds: float = 0.05
     flush_size: int = 200
+    drain_seconds: float = 30.0  # on stop, in-flight lines may finish this long; the rest are released
 
 
 class RunnerEvents(Protocol):
@@ -127,22 +131,56 @@ class Worker:
         self._flush_now = asyncio.Event()
         self._tasks_wake = asyncio.Event()
         self._task_batch: str | None = None
+        self._lines_wake = {name: asyncio.Event() for name in models}
+        self._drain = Drain(config.drain_seconds)
+        self.listener: NotifyListener | None = None  # wakes the loops when another node makes work
+        self.sweeper: Sweeper | None = None  # the lease-guarded housekeeping this node takes part in
 
     def nudge(self) -> None:
         """A batch was created or cancelled in this process: look for batch tasks now, not next poll."""
         self._tasks_wake.set()
 
+    def nudge_lines(self, models: Collection[str] = ()) -> None:
+        """Lines were queued for ``models`` (every model when empty): claim now, not next poll."""
+        for name in models or self._lines_wake:
+            if (wake := self._lines_wake.get(name)) is not None:
+                wake.set()
+
     # ------------------------------------------------------------ main loop
     async def run(self, stop: asyncio.Event) -> None:
-        loops = [
-            self._forever(stop, self._tasks_once, self.config.poll_seconds * 2, self._tasks_wake),
-            self._forever(stop, self._heartbeat_once, self.config.lease_seconds / 3),
-            self._forever(stop, self._reclaim_once, max(0.5, self.config.lease_seconds / 4)),
-            self._flush_loop(stop),
+        """Work until ``stop``; then drain: claim nothing more, let in-flight work finish for up to
+        ``drain_seconds``, cancel the rest, record what finished and release the rest at once (lines
+        back to the queue with their attempt refunded, batch tasks unleased), so another node takes
+        them without waiting for the leases to expire."""
+        cfg = self.config
+        self._drain = drain = Drain(cfg.drain_seconds)
+        drained = asyncio.Event()  # heartbeats and flushes go on until the drain is over
+        keep = asyncio.gather(
+            self._forever(drained, self._heartbeat_once, cfg.lease_seconds / 3), self._flush_loop(drained)
+        )
+        claiming = [
+            drain.bounded(
+                stop, self._forever(stop, self._tasks_once, cfg.poll_seconds * 2, self._tasks_wake)
+            ),
+            self._forever(stop, self._reclaim_once, max(0.5, cfg.lease_seconds / 4)),
+            *(self._model_loop(name, m.concurrency, stop) for name, m in self.models.items()),
+            *(drain.bounded(stop, job.run(stop)) for job in (self.listener, self.sweeper) if job is not None),
         ]
-        loops += [self._model_loop(name, cfg.concurrency, stop) for name, cfg in self.models.items()]
-        await asyncio.gather(*loops)
-        await self._flush()
+        try:
+            await asyncio.gather(*claiming)
+        finally:
+            drained.set()
+            await keep
+            await self._flush()
+            await self._release()
+
+    async def _release(self) -> None:
+        try:
+            released = await self.queue.release(self.owner)
+        except Exception:
+            log.exception("releasing this worker's lines failed; they return when their leases expire")
+            return
+        self._drain.report(self.owner, released)
 
     async def _forever(
         self,
@@ -171,8 +209,10 @@ class Worker:
     async def _model_loop(self, model: str, capacity: int, stop: asyncio.Event) -> None:
         inflight: set[asyncio.Task[None]] = set()
         stopping = asyncio.ensure_future(stop.wait())
+        wake = self._lines_wake[model]
         try:
             while not stop.is_set():
+                wake.clear()
                 free = capacity - len(inflight)
                 claimed: list[ClaimedRequest] = []
                 paused = await self._paused_for(model) if free > 0 else 0.0
@@ -189,13 +229,16 @@ class Worker:
                     task.add_done_callback(inflight.discard)
                 if claimed and len(claimed) == free:
                     continue
-                waiters: set[asyncio.Future[object]] = {stopping, *inflight}  # type: ignore[arg-type]
+                waking = asyncio.ensure_future(wake.wait())
+                waiters: set[asyncio.Future[object]] = {stopping, waking, *inflight}  # type: ignore[arg-type]
                 idle = max(self.config.poll_seconds, min(paused, 1.0))
-                await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waking.cancel()
         finally:
             stopping.cancel()
-            if inflight:
-                await asyncio.wait(inflight, timeout=self.config.lease_seconds / 2)
+            await self._drain.settle(inflight)  # finish what can finish in time, cancel the rest
 
     async def _paused_for(self, model: str) -> float:
         """While the model's upstream is paused or its circuit open, claim nothing (lines keep their
@@ -265,6 +308,7 @@ class Worker:
         if count:
             log.warning("reclaimed %d lines whose worker stopped heart-beating", count)
             self.events.leases_reclaimed(count)
+            self.nudge_lines()  # they are queued again: claim them now
         return False
 
     # ---------------------------------------------------- batch-level tasks
@@ -276,6 +320,10 @@ class Worker:
         self._task_batch = batch.id
         try:
             await self._handle(batch)
+        except asyncio.CancelledError:  # the drain ran out: let another node take it now
+            await self.tasks.release(batch.id, self.owner)
+            log.warning("batch %s: %s step cut short by the drain; released", batch.id, batch.status)
+            raise
         except Exception:
             log.exception("batch %s: %s step failed; will retry", batch.id, batch.status)
             await self.tasks.release(batch.id, self.owner, self.clock.now() + 5)
@@ -378,3 +426,4 @@ class Worker:
         await self.tasks.start(batch.id, self.owner, validator.count, model, int(self.clock.now()))
         for name, n in cached.items():  # counted once the batch has started with them
             self.usage.record(batch.tenant, name, UsageCounts(cache_hits=n, batch_lines=n))
+        self.nudge_lines(validator.used_models)

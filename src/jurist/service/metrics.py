@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from jurist.errors import JuristError
@@ -59,6 +61,8 @@ class Metrics:
         self._tenant_labels = tenant_labels
         self._named: set[str] = set()
         self._children: dict[str, tuple[Counter, Counter, Counter, Counter, Counter]] = {}
+        self.sweep_runs = Counter("jurist_sweep_runs", "Sweep rounds this node ran", registry=r)
+        self.sweep_removed = Counter("jurist_swept", "What the sweep removed, by kind", ["kind"], registry=r)
 
     def cache_result(self, result: str, n: int = 1) -> None:
         self.cache.labels(result).inc(n)
@@ -105,6 +109,12 @@ class Metrics:
 
     def leases_reclaimed(self, count: int) -> None:
         self.reclaims.inc(count)
+
+    # runner.sweep.SweepEvents
+    def swept(self, counts: Mapping[str, int]) -> None:
+        self.sweep_runs.inc()
+        for kind, n in counts.items():
+            self.sweep_removed.labels(kind).inc(n)
 
     async def render(self, queue: QueueDepth) -> bytes:
         depth = await queue.depth()

@@ -21,6 +21,7 @@ from jurist.store.batches import batch_from_row
 from jurist.store.database import Database, row_lock
 from jurist.store.fair import PARK, FairShare, account_of
 from jurist.store.files import insert_files
+from jurist.store.notify import BATCH_TASKS, LINES_QUEUED, announce, models_of, notifies
 from jurist.store.records import BatchRecord, FileRecord, FinishedLine, LineState, RequestLine
 
 _LINE_STATES = {state.value: state for state in LineState}  # faster than LineState(value), per row
@@ -89,8 +90,9 @@ class BatchTasks(Protocol):
 
 
 class SqlBatchTasks:
-    def __init__(self, db: Database, fair: FairShare | None = None) -> None:
+    def __init__(self, db: Database, fair: FairShare | None = None, notify: bool = True) -> None:
         self._db = db
+        self._notify = notifies(db, notify)
         self._skip_locked = row_lock(db.dialect, skip_locked=True)
         self._fair = fair or FairShare(db)
 
@@ -187,9 +189,15 @@ class SqlBatchTasks:
                     "o": owner,
                 },
             )
-            # every line already answered (judge cache): straight to finalizing; else its lines get tags
-            if n == 1 and not await tx.execute(*finalizing_when_done(batch_id, now)):
-                await self._fair.start_in(tx, batch_id, account, now)
+            if n == 1:
+                # every line already answered (judge cache): straight to finalizing; else its lines get tags
+                done = await tx.execute(*finalizing_when_done(batch_id, now))
+                if not done:
+                    await self._fair.start_in(tx, batch_id, account, now)
+                if self._notify and done:  # other workers: finalize it
+                    await announce(tx, BATCH_TASKS)
+                elif self._notify:  # other workers: claim its lines
+                    await announce(tx, LINES_QUEUED, models_of(model))
         return n == 1
 
     async def fail(self, batch_id: str, owner: str, errors: list[dict[str, Any]], now: int) -> bool:

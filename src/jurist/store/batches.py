@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from jurist.protocol.batches import BatchStatus
 from jurist.store.database import Database, Row
+from jurist.store.notify import BATCH_TASKS, announce, notifies
 from jurist.store.records import BatchRecord, Page
 
 _JSON = ("metadata", "errors")
@@ -58,12 +59,15 @@ def _batch_params(record: BatchRecord) -> dict[str, Any]:
 
 
 class SqlBatchStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, notify: bool = True) -> None:
         self._db = db
+        self._notify = notifies(db, notify)
 
     async def insert(self, record: BatchRecord) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(_INSERT, _batch_params(record))
+            if self._notify:  # a worker validates it
+                await announce(tx, BATCH_TASKS)
 
     async def get(self, tenant: str, batch_id: str) -> BatchRecord | None:
         async with self._db.transaction() as tx:
@@ -90,7 +94,7 @@ class SqlBatchStore:
 
     async def request_cancel(self, tenant: str, batch_id: str, now: int) -> BatchRecord | None:
         async with self._db.transaction() as tx:
-            await tx.execute(
+            cancelled = await tx.execute(
                 "UPDATE batches SET status = :status, cancelling_at = :now, outcome = :outcome, "
                 "task_until = NULL WHERE id = :id AND tenant = :t AND status IN (:v, :p, :f)",
                 {
@@ -104,5 +108,7 @@ class SqlBatchStore:
                     "f": BatchStatus.FINALIZING,
                 },
             )
+            if cancelled and self._notify:  # a worker settles the cancel
+                await announce(tx, BATCH_TASKS)
             row = await tx.fetchone(_BY_ID, {"id": batch_id, "t": tenant})
         return batch_from_row(row) if row else None

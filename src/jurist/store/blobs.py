@@ -97,6 +97,18 @@ class DiskBlobs:
     async def delete(self, file_id: str) -> None:
         self._path(file_id).unlink(missing_ok=True)
 
+    async def idle(self, before: float) -> list[str]:
+        """Names under the root last written before ``before`` (the sweep's candidates), including
+        the ``.part`` files of writes that never finished."""
+
+        def scan() -> list[str]:
+            if not self.root.is_dir():
+                return []
+            with os.scandir(self.root) as entries:
+                return sorted(e.name for e in entries if e.is_file() and e.stat().st_mtime < before)
+
+        return await asyncio.to_thread(scan)
+
 
 class _DatabaseWriter:
     def __init__(self, chunks: ChunkStore, file_id: str) -> None:

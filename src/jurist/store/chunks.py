@@ -3,6 +3,7 @@ reads them; multi-node deployments then share nothing but PostgreSQL)."""
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from jurist.store.database import Database
@@ -29,9 +30,10 @@ class SqlChunkStore:
     async def put(self, file_id: str, part: int, data: bytes) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO file_chunks (file_id, part, data) VALUES (:f, :p, :d) "
-                "ON CONFLICT (file_id, part) DO UPDATE SET data = excluded.data",
-                {"f": file_id, "p": part, "d": data},
+                "INSERT INTO file_chunks (file_id, part, data, written_at) VALUES (:f, :p, :d, :w) "
+                "ON CONFLICT (file_id, part) DO UPDATE SET data = excluded.data, "
+                "written_at = excluded.written_at",
+                {"f": file_id, "p": part, "d": data, "w": time.time()},  # the sweep's grace runs from here
             )
 
     async def get(self, file_id: str, part: int) -> bytes | None:

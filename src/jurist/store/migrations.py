@@ -212,6 +212,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX fair_flows_by_account ON fair_flows (account)
         """,
     ),
+    Migration(
+        "0006_sweep",
+        """
+        ALTER TABLE file_chunks ADD COLUMN written_at {real} NOT NULL DEFAULT 0;
+        CREATE INDEX files_by_expiry ON files (expires_at)
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

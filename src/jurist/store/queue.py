@@ -15,6 +15,7 @@ from jurist.protocol.batches import BatchStatus
 from jurist.store.batch_tasks import finalizing_when_done
 from jurist.store.database import Database, row_lock
 from jurist.store.fair import PARK, FairShare
+from jurist.store.notify import BATCH_TASKS, LINES_QUEUED, announce, notifies
 from jurist.store.records import ClaimedRequest, LineState, RequestResult
 
 
@@ -54,10 +55,16 @@ class LineQueue(QueueDepth, Protocol):
         """Lines whose worker stopped heart-beating go back to the queue; returns how many."""
         ...
 
+    async def release(self, owner: str) -> int:
+        """A stopping worker gives back the lines it still runs: queued again at once, lease cleared,
+        the attempt refunded (the line never ran to an answer); returns how many."""
+        ...
+
 
 class SqlLineQueue:
-    def __init__(self, db: Database, fair: FairShare | None = None) -> None:
+    def __init__(self, db: Database, fair: FairShare | None = None, notify: bool = True) -> None:
         self._db = db
+        self._notify = notifies(db, notify)
         self._skip_locked = row_lock(db.dialect, skip_locked=True)
         self._lock = row_lock(db.dialect)
         self._fair = fair or FairShare(db)
@@ -163,6 +170,8 @@ class SqlLineQueue:
                 if await tx.execute(*finalizing_when_done(batch_id, now)):
                     row = await tx.fetchone("SELECT tenant FROM batches WHERE id = :id", {"id": batch_id})
                     done += [row["tenant"]] if row else []
+                    if self._notify:  # its last line: the batch waits to be finalized
+                        await announce(tx, BATCH_TASKS)
         if done:  # their owners' other batches share the owners' weights again (store.fair)
             await self._fair.rebalance_tenants(done, now)
         return len(accepted)
@@ -175,6 +184,18 @@ class SqlLineQueue:
                 "AND batch_id IN (SELECT id FROM batches WHERE status = :p)",
                 {"q": LineState.QUEUED, "r": LineState.RUNNING, "now": now, "p": BatchStatus.IN_PROGRESS},
             )
+
+    async def release(self, owner: str) -> int:
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "UPDATE batch_requests SET state = :q, lease_owner = NULL, lease_until = NULL, "
+                "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
+                "WHERE lease_owner = :o AND state = :r RETURNING model",
+                {"q": LineState.QUEUED, "o": owner, "r": LineState.RUNNING},
+            )
+            if rows and self._notify:
+                await announce(tx, LINES_QUEUED, models={r["model"] for r in rows})
+        return len(rows)
 
     async def depth(self) -> dict[str, int]:
         async with self._db.transaction() as tx:
