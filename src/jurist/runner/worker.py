@@ -15,22 +15,21 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Protocol
 
 from jurist.errors import JuristError
-from jurist.ids import Clock, new_id, new_ids, request_id
+from jurist.ids import Clock, new_id, request_id
 from jurist.protocol.batches import BatchStatus
 from jurist.runner.drain import Drain
-from jurist.runner.execute import Retry, execute_line, output_line, output_line_bytes
+from jurist.runner.execute import Retry, execute_line, output_line
 from jurist.runner.finalize import finalize_batch
-from jurist.runner.lines import LineValidator, ValidLine
-from jurist.runner.spool import SpoolWriter
+from jurist.runner.ports import ModelGate, NoEvents, NoUsage, RunnerEvents, UsageSink
 from jurist.runner.sweep import Sweeper
+from jurist.runner.validate import BatchValidation
 from jurist.service.chat import ChatService
 from jurist.service.limits import BatchLimits
 from jurist.settings import ModelConfig
 from jurist.store.batch_tasks import BatchTasks
-from jurist.store.blobs import BlobStore, split_lines
+from jurist.store.blobs import BlobStore
 from jurist.store.files import FileStore
 from jurist.store.notify import NotifyListener
 from jurist.store.queue import LineQueue
@@ -38,7 +37,6 @@ from jurist.store.records import BatchRecord, ClaimedRequest, RequestResult
 from jurist.store.usage import UsageCounts
 
 log = logging.getLogger("jurist.runner")
-_INSERT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -53,49 +51,7 @@ class RunnerConfig:
     drain_seconds: float = 30.0  # on stop, in-flight lines may finish this long; the rest are released
 
 
-class RunnerEvents(Protocol):
-    """What the runner reports (metrics implement it)."""
-
-    def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None: ...
-
-    def line_retried(self, model: str, error: JuristError) -> None: ...
-
-    def leases_reclaimed(self, count: int) -> None: ...
-
-
-class UsageSink(Protocol):
-    """Where the usage of batch lines goes, by the batch's owner (``service.usage`` implements it)."""
-
-    def record(self, tenant: str, model: str, counts: UsageCounts) -> None: ...
-
-
-class NoUsage:
-    def record(self, tenant: str, model: str, counts: UsageCounts) -> None:
-        return None
-
-
 _ONE_LINE = UsageCounts(batch_lines=1)
-
-
-class ModelGate(Protocol):
-    """Whether a model's upstream takes calls (paused or circuit open on every node: not yet)."""
-
-    async def ready_in(self, model: str) -> float:
-        """Seconds until lines of ``model`` may be claimed (0: now)."""
-        ...
-
-
-class NoEvents:
-    """Reports nowhere."""
-
-    def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None:
-        return None
-
-    def line_retried(self, model: str, error: JuristError) -> None:
-        return None
-
-    def leases_reclaimed(self, count: int) -> None:
-        return None
 
 
 class Worker:
@@ -114,7 +70,6 @@ class Worker:
         queue_limits: BatchLimits | None = None,
         gate: ModelGate | None = None,
     ) -> None:
-        self.files = files
         self.tasks = tasks
         self.queue = queue
         self.blobs = blobs
@@ -124,7 +79,6 @@ class Worker:
         self.clock = clock
         self.events: RunnerEvents = events or NoEvents()
         self.usage: UsageSink = usage or NoUsage()
-        self.queue_limits = queue_limits  # an account's queued lines, checked at validation
         self.gate = gate
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
@@ -135,6 +89,10 @@ class Worker:
         self._drain = Drain(config.drain_seconds)
         self.listener: NotifyListener | None = None  # wakes the loops when another node makes work
         self.sweeper: Sweeper | None = None  # the lease-guarded housekeeping this node takes part in
+        self._validation = BatchValidation(  # an account's queued lines are checked there
+            files, tasks, blobs, chat, config.max_batch_lines, clock, self.events, self.usage, queue_limits,
+            self.owner,
+        )  # fmt: skip
 
     def nudge(self) -> None:
         """A batch was created or cancelled in this process: look for batch tasks now, not next poll."""
@@ -334,7 +292,9 @@ class Worker:
     async def _handle(self, batch: BatchRecord) -> None:
         now = self.clock.now()
         if batch.status == BatchStatus.VALIDATING:
-            await self._validate(batch)
+            used = await self._validation.run(batch)
+            if used is not None:  # started: its lines are queued
+                self.nudge_lines(used)
         elif batch.status == BatchStatus.IN_PROGRESS:  # past its completion window
             await self.tasks.expire_open_lines(batch.id, self.owner, int(now))
             await self._finalize(batch)
@@ -349,81 +309,3 @@ class Worker:
 
     async def _finalize(self, batch: BatchRecord) -> None:
         await finalize_batch(self.tasks, self.blobs, batch, self.owner, int(self.clock.now()))
-
-    async def _queue(
-        self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter, cached: dict[str, int]
-    ) -> None:
-        """Queue validated lines. Those the judge cache already answers are finished here, with no
-        claim, no call and no row: their output lines go to the spool and only their counts are stored
-        (and added to ``cached``, by model)."""
-        keys = {}
-        for line in lines:
-            key = self.chat.cache_key_for(line.body)
-            if key is not None:
-                keys[line.line] = key
-        hits = await self.chat.cached(sorted(set(keys.values())))
-        if not hits:
-            await self.tasks.add_lines(batch_id, [line.queued() for line in lines])
-            return
-        left = []
-        by_model: dict[str, int] = {}
-        tokens_in = tokens_out = 0
-        ids = iter(new_ids("", 2 * len(lines)))
-        for line in lines:
-            body = hits.get(keys.get(line.line, ""))
-            if body is None:
-                left.append(line.queued())
-                continue
-            by_model[line.model] = by_model.get(line.model, 0) + 1
-            tokens_in += body.prompt_tokens
-            tokens_out += body.completion_tokens
-            rid, line_id = "req_" + next(ids), "batch_req_" + next(ids)
-            await spool.add(line.line, output_line_bytes(line_id, line.custom_id, rid, 200, body.json))
-        await self.tasks.add_lines(batch_id, left, (sum(by_model.values()), tokens_in, tokens_out))
-        for model, n in by_model.items():
-            self.events.line_finished(model, True, n)
-            cached[model] = cached.get(model, 0) + n
-
-    async def _validate(self, batch: BatchRecord) -> None:
-        now = int(self.clock.now())
-        await self.tasks.clear_lines(batch.id)
-        source = await self.files.get(batch.tenant, batch.input_file_id)
-        if source is None:
-            error = {"code": "invalid_request", "message": "The input file no longer exists.",
-                     "param": "input_file_id", "line": None}  # fmt: skip
-            await self.tasks.fail(batch.id, self.owner, [error], now)
-            return
-        validator = LineValidator(batch.endpoint, frozenset(self.chat.models), self.config.max_batch_lines)
-        spool = SpoolWriter(self.blobs, batch.id)
-        cached: dict[str, int] = {}  # lines answered from the judge cache, by model
-        await spool.open()
-        try:
-            buffer = []
-            number = 0
-            async for raw in split_lines(self.blobs.read(source.id)):
-                number += 1
-                line = validator.check(number, raw)
-                if line is not None and not validator.errors:
-                    buffer.append(line)
-                    if len(buffer) >= _INSERT_CHUNK:
-                        await self._queue(batch.id, buffer, spool, cached)
-                        buffer = []
-            errors = validator.finish()
-            if not errors and self.queue_limits is not None:
-                refused = await self.queue_limits.check_queue(batch.tenant, validator.count)
-                errors = [refused] if refused else errors
-            if errors:
-                await spool.discard()
-                await self.tasks.fail(batch.id, self.owner, errors, int(self.clock.now()))
-                return
-            if buffer:
-                await self._queue(batch.id, buffer, spool, cached)
-            await spool.commit()
-        except BaseException:
-            await spool.discard()
-            raise
-        model = ",".join(validator.used_models)
-        await self.tasks.start(batch.id, self.owner, validator.count, model, int(self.clock.now()))
-        for name, n in cached.items():  # counted once the batch has started with them
-            self.usage.record(batch.tenant, name, UsageCounts(cache_hits=n, batch_lines=n))
-        self.nudge_lines(validator.used_models)

@@ -14,7 +14,7 @@ OTHER_TENANTS = "other"
 
 
 class Metrics:
-    """Implements ``runner.worker.RunnerEvents``, the chat service's ``CacheCounter`` and the usage
+    """Implements ``runner.ports.RunnerEvents``, the chat service's ``CacheCounter`` and the usage
     recorder's ``UsageCounter``.
 
     Per-tenant counters keep their label set bounded: the first ``tenant_labels`` tenants seen (since
@@ -100,7 +100,7 @@ class Metrics:
         if counts.cost:
             cost.inc(counts.cost)
 
-    # runner.worker.RunnerEvents
+    # runner.ports.RunnerEvents
     def line_finished(self, model: str, succeeded: bool, n: int = 1) -> None:
         self.lines.labels(model, "completed" if succeeded else "failed").inc(n)
 

@@ -49,7 +49,7 @@ def utc_day(epoch_day: int) -> str:
 
 
 class UsageRecorder:
-    """Implements ``runner.worker.UsageSink``: ``record`` is synchronous and does no I/O."""
+    """Implements ``runner.ports.UsageSink``: ``record`` is synchronous and does no I/O."""
 
     def __init__(
         self,
