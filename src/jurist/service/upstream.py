@@ -5,7 +5,8 @@ half-open probe (``store.upstream``).
 ``GuardedBackend`` wraps a model's backend. Before each call it reads the model's gate (cached for
 ``GATE_CACHE_SECONDS`` per process, so the hot path makes no database round trip for it), then takes one
 unit from the model's ``rpm`` bucket (waiting for it, up to ``max_wait`` seconds, then 429) and checks the
-``tpm`` bucket (tokens are charged after the call, when they are known). While the model is paused or
+``tpm`` bucket (tokens are charged after the call, when they are known); a busy process takes and
+charges them in small blocks (``service.bucket_share``). While the model is paused or
 its circuit open, calls fail fast with ``UpstreamPaused`` (503, ``Retry-After``), except the one probe.
 
 - An upstream 429 pauses the model on every node until its ``Retry-After`` (``DEFAULT_PAUSE_SECONDS``
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from jurist.backends.base import Backend, Generation, GenerationChunk, GenerationRequest
 from jurist.errors import BackendError, BackendRejected, JuristError, RateLimited, UpstreamPaused
 from jurist.ids import Clock, new_id
+from jurist.service.bucket_share import RequestShare, TokenShare
 from jurist.settings import ModelConfig
 from jurist.store.rate_limits import RateBuckets
 from jurist.store.upstream import Gate, UpstreamState
@@ -111,9 +113,9 @@ class GuardedBackend:
         self.inner = inner
         self.policy = policy
         self._gates = gates
-        self._buckets = buckets
-        self._rpm = f"model:{model}:rpm"
-        self._tpm = f"model:{model}:tpm"
+        clock = gates.clock
+        self._rpm = RequestShare(buckets, f"model:{model}:rpm", policy.rpm, clock) if policy.rpm else None
+        self._tpm = TokenShare(buckets, f"model:{model}:tpm", policy.tpm, clock) if policy.tpm else None
         self._turns = asyncio.Lock()  # one waiter per process polls the shared buckets, in order
         gates.guarded.add(model)
 
@@ -159,12 +161,12 @@ class GuardedBackend:
         while the model is paused or its circuit open, ``RateLimited`` when its turn is too far."""
         deadline = time.monotonic() + self.policy.max_wait
         gate, probe = await self._through_gate()
-        if self.policy.rpm or self.policy.tpm:
+        if self._rpm is not None or self._tpm is not None:
             async with self._turn(deadline):
-                if self.policy.tpm:
-                    await self._wait_for(deadline, self._tpm_left)
-                if self.policy.rpm:
-                    await self._wait_for(deadline, self._take_rpm)
+                if self._tpm is not None:
+                    await self._wait_for(deadline, self._tpm.wait)
+                if self._rpm is not None:
+                    await self._wait_for(deadline, self._rpm.take)
         return gate, probe
 
     async def _through_gate(self) -> tuple[Gate, bool]:
@@ -232,16 +234,6 @@ class GuardedBackend:
                 raise self._too_long(wait)
             await asyncio.sleep(wait)
 
-    async def _take_rpm(self) -> float:
-        assert self.policy.rpm is not None
-        allowance = await self._buckets.take(self._rpm, self.policy.rpm, 1, self._gates.clock.now())
-        return 0.0 if allowance.allowed else max(allowance.retry_after, 0.001)
-
-    async def _tpm_left(self) -> float:
-        assert self.policy.tpm is not None
-        allowance = await self._buckets.peek(self._tpm, self.policy.tpm, self._gates.clock.now())
-        return 0.0 if allowance.allowed else max(allowance.retry_after, 0.001)
-
     # ------------------------------------------------------------------- after the call
     async def _succeeded(self, gate: Gate, probe: bool, tokens: int) -> None:
         gates = self._gates
@@ -249,8 +241,8 @@ class GuardedBackend:
             closed = await gates.state.record_success(self.model, gates.clock.now())
             if closed is not None:
                 gates.note(self.model, closed)
-        if self.policy.tpm and tokens:
-            await self._buckets.charge(self._tpm, self.policy.tpm, tokens, gates.clock.now())
+        if self._tpm is not None and tokens:
+            await self._tpm.charge(tokens)
 
     async def _failed(self, error: JuristError, probe: bool) -> None:
         gates, policy = self._gates, self.policy
