@@ -214,3 +214,18 @@ def test_a_batch_that_fails_validation_counts_none_of_its_cached_lines(
     assert wait_for(client, failing.id, {"completed", "failed"}).status == "failed"
     totals = usage(server)["totals"]
     assert (totals["batch_lines"], totals["cache_hits"], totals["judge_calls"]) == (1, 0, 1)
+
+
+def test_a_metrics_scrape_shows_the_usage_counted_so_far(server: LiveServer) -> None:
+    """The per-tenant counters follow the usage as it is written; a scrape writes what is pending first
+    (the flush interval here is an hour)."""
+    metrics_url = server.base_url.removesuffix("/v1") + "/metrics"
+    assert "jurist_tenant_requests_total{" not in server.request("GET", metrics_url).body.decode()
+    with OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0) as client:
+        for n in range(3):
+            client.chat.completions.create(
+                model="pai-judge", messages=[{"role": "user", "content": f"Hi {n}"}]
+            )
+    text = server.request("GET", metrics_url).body.decode()
+    lines = [x for x in text.splitlines() if x.startswith("jurist_tenant_requests_total{")]
+    assert len(lines) == 1 and lines[0].endswith(" 3.0"), lines

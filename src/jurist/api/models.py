@@ -65,7 +65,9 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus exposition (text format)."""
+    """Prometheus exposition (text format). The usage counted so far is written first, so the
+    per-tenant counters (updated as usage is written) are current."""
     services = services_of(request)
+    await services.usage.flush()
     body = await services.metrics.render(services.stores.queue)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -76,6 +76,13 @@ class UpstreamGates:
         self._cache: dict[str, tuple[float, Gate]] = {}
         self._reading: dict[str, asyncio.Lock] = {}
 
+    def cached(self, model: str) -> Gate | None:
+        """The model's gate as last read, while it is fresh enough (no await on the hot path)."""
+        entry = self._cache.get(model)
+        if entry is not None and time.monotonic() - entry[0] < GATE_CACHE_SECONDS:
+            return entry[1]
+        return None
+
     async def gate(self, model: str, fresh: bool = False) -> Gate:
         entry = self._cache.get(model)
         if entry is not None and not fresh and time.monotonic() - entry[0] < GATE_CACHE_SECONDS:
@@ -139,7 +146,8 @@ class GuardedBackend:
         except JuristError as error:
             await self._failed(error, probe)
             raise
-        await self._succeeded(gate, probe, generation.prompt_tokens + generation.completion_tokens)
+        if probe or not gate.healthy or self._tpm is not None:
+            await self._succeeded(gate, probe, generation.prompt_tokens + generation.completion_tokens)
         return generation
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
@@ -171,7 +179,7 @@ class GuardedBackend:
 
     async def _through_gate(self) -> tuple[Gate, bool]:
         gates, policy = self._gates, self.policy
-        gate = await gates.gate(self.model)
+        gate = gates.cached(self.model) or await gates.gate(self.model)
         now = gates.clock.now()
         if gate.state == "closed" or not policy.circuit:
             if gate.paused_until > now:

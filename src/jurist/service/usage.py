@@ -25,7 +25,8 @@ _DAY = 86_400
 
 
 class UsageCounter(Protocol):
-    """Where recorded usage is also counted as it happens (the Prometheus metrics)."""
+    """Where recorded usage is also counted, as each flush writes it (the Prometheus metrics): the
+    request path pays nothing for them, and they lag the database by nothing."""
 
     def tenant_usage(self, tenant: str, counts: UsageCounts) -> None: ...
 
@@ -81,8 +82,6 @@ class UsageRecorder:
             self._pending[key] = counts.as_list()
         else:  # in place: no new object per request
             _add_into(held, counts.as_list())
-        if self._counter is not None:
-            self._counter.tenant_usage(tenant, counts)
 
     def _today(self) -> str:
         epoch_day = int(self._clock.now() // _DAY)
@@ -113,6 +112,9 @@ class UsageRecorder:
                         _add_into(counts, held)
                     self._pending[key] = counts
                 raise
+            if self._counter is not None:  # counted once written: a failed write is counted later
+                for row in rows:
+                    self._counter.tenant_usage(row.tenant or "", row.counts)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush every ``flush_seconds`` until ``stop``, then once more."""
