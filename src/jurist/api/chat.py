@@ -16,7 +16,7 @@ from jurist.protocol.chat import ChatCompletionChunk
 from jurist.service.auth import Tenant
 from jurist.service.limits import Admission
 from jurist.service.requests import parse_chat_request
-from jurist.store.usage import UsageCounts, completion_usage
+from jurist.store.usage import UsageCounts
 
 _JSON = "application/json"
 _DONE = b"data: [DONE]\n\n"
@@ -61,7 +61,7 @@ async def _respond(
         settle = None if admission is None else _settle(services, admission, used)
         return StreamingResponse(_sse(chunks, settle), media_type="text/event-stream", headers=headers)
     completion = await services.chat.complete(body)
-    usage.record(tenant.id, body.model, completion_usage(completion, requests=1))
+    usage.record_completion(tenant.id, body.model, completion)
     if admission is not None and services.limiter is not None:
         await services.limiter.charge(admission, completion.usage.total_tokens)
     cache = {"x-jurist-cache": completion.cache_status} if completion.cache_status else None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -36,6 +37,7 @@ from jurist.settings import ModelConfig
 from jurist.store.rate_limits import RateBuckets
 from jurist.store.upstream import Gate, UpstreamState
 
+log = logging.getLogger("jurist.upstream")
 GATE_CACHE_SECONDS = 0.25  # how stale a process's view of a model's gate may be
 RECHECK_SECONDS = 0.5  # the Retry-After while another node's probe is in flight
 DEFAULT_PAUSE_SECONDS = 1.0  # an upstream 429 without Retry-After
@@ -75,6 +77,7 @@ class UpstreamGates:
         self.guarded: set[str] = set()
         self._cache: dict[str, tuple[float, Gate]] = {}
         self._reading: dict[str, asyncio.Lock] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     def cached(self, model: str) -> Gate | None:
         """The model's gate as last read, while it is fresh enough (no await on the hot path)."""
@@ -84,9 +87,29 @@ class UpstreamGates:
         return None
 
     async def gate(self, model: str, fresh: bool = False) -> Gate:
+        """The model's gate: read when this process has none, ``fresh`` asks, or the one it has would
+        refuse calls and is older than ``GATE_CACHE_SECONDS``. A healthy gate that old is returned and
+        refreshed in the background, so calls never queue behind a read (under load they would, every
+        quarter of a second, all of them); a pause set elsewhere is seen one call later at most."""
         entry = self._cache.get(model)
-        if entry is not None and not fresh and time.monotonic() - entry[0] < GATE_CACHE_SECONDS:
+        if entry is not None and not fresh:
+            stale = time.monotonic() - entry[0] >= GATE_CACHE_SECONDS
+            if stale and (not entry[1].healthy or entry[1].paused_until > self.clock.now()):
+                return await self._read(model, fresh)
+            if stale and model not in self._refreshing:
+                task = asyncio.create_task(self._refresh(model))
+                self._refreshing[model] = task
+                task.add_done_callback(lambda _: self._refreshing.pop(model, None))
             return entry[1]
+        return await self._read(model, fresh)
+
+    async def _refresh(self, model: str) -> None:
+        try:
+            await self._read(model, fresh=False)
+        except Exception:  # the next call tries again; until then the last gate stands
+            log.warning("reading the upstream state of %s failed", model, exc_info=True)
+
+    async def _read(self, model: str, fresh: bool) -> Gate:
         lock = self._reading.setdefault(model, asyncio.Lock())
         async with lock:  # one read per model at a time; the others use its answer
             entry = self._cache.get(model)

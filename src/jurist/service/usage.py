@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from jurist.ids import Clock
+from jurist.protocol.chat import ChatCompletion
 from jurist.store.usage import UsageCounts, UsageRow, UsageStore
 
 log = logging.getLogger("jurist.usage")
@@ -72,16 +73,44 @@ class UsageRecorder:
     def record(self, tenant: str, model: str, counts: UsageCounts) -> None:
         """Add what one request or batch line (or several of one model) used; its cost is worked out
         here from the model's prices (whatever ``counts.cost`` says)."""
+        c = counts
+        self.add(
+            tenant, model, c.requests, c.judge_calls, c.prompt_tokens, c.completion_tokens, c.cache_hits,
+            c.batch_lines,
+        )  # fmt: skip
+
+    def record_completion(
+        self, tenant: str, model: str, completion: ChatCompletion, requests: int = 1, batch_lines: int = 0
+    ) -> None:
+        """``record`` what a completion used (``store.usage.completion_usage``), with no object made."""
+        if completion.cache_status == "hit":
+            self.add(tenant, model, requests, cache_hits=1, batch_lines=batch_lines)
+            return
+        calls = completion.judgment.attempts if completion.judgment is not None else 1
+        usage = completion.usage
+        self.add(tenant, model, requests, calls, usage.prompt_tokens, usage.completion_tokens, 0, batch_lines)
+
+    def add(
+        self, tenant: str, model: str, requests: int = 0, judge_calls: int = 0, prompt_tokens: int = 0,
+        completion_tokens: int = 0, cache_hits: int = 0, batch_lines: int = 0,
+    ) -> None:  # fmt: skip
+        """The counts, added in place (the request path's cost: no object per request)."""
         price = self._prices.get(model)
-        cost = price.cost(counts.prompt_tokens, counts.completion_tokens) if price is not None else 0.0
-        if cost != counts.cost:
-            counts = counts.with_cost(cost)
+        cost = price.cost(prompt_tokens, completion_tokens) if price is not None else 0.0
         key = (tenant, self._today(), model)
         held = self._pending.get(key)
         if held is None:
-            self._pending[key] = counts.as_list()
-        else:  # in place: no new object per request
-            _add_into(held, counts.as_list())
+            self._pending[key] = [
+                requests, judge_calls, prompt_tokens, completion_tokens, cache_hits, batch_lines, cost,
+            ]  # fmt: skip
+            return
+        held[0] += requests
+        held[1] += judge_calls
+        held[2] += prompt_tokens
+        held[3] += completion_tokens
+        held[4] += cache_hits
+        held[5] += batch_lines
+        held[6] += cost
 
     def _today(self) -> str:
         epoch_day = int(self._clock.now() // _DAY)
