@@ -61,10 +61,11 @@ async def _respond(
         settle = None if admission is None else _settle(services, admission, used)
         return StreamingResponse(_sse(chunks, settle), media_type="text/event-stream", headers=headers)
     completion = await services.chat.complete(body)
-    usage.record_completion(tenant.id, body.model, completion)
+    status = completion.cache_status
+    usage.record_completion(tenant.id, body.model, completion, hit=status == "hit")
     if admission is not None and services.limiter is not None:
         await services.limiter.charge(admission, completion.usage.total_tokens)
-    cache = {"x-jurist-cache": completion.cache_status} if completion.cache_status else None
+    cache = {"x-jurist-cache": status} if status else None
     return Response(completion.model_dump_json(), media_type=_JSON, headers=cache)
 
 

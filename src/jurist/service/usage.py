@@ -80,15 +80,16 @@ class UsageRecorder:
         )  # fmt: skip
 
     def record_completion(
-        self, tenant: str, model: str, completion: ChatCompletion, requests: int = 1, batch_lines: int = 0
+        self, tenant: str, model: str, completion: ChatCompletion, *, hit: bool, requests: int = 1
     ) -> None:
-        """``record`` what a completion used (``store.usage.completion_usage``), with no object made."""
-        if completion.cache_status == "hit":
-            self.add(tenant, model, requests, cache_hits=1, batch_lines=batch_lines)
+        """``record`` what a completion used (``store.usage.completion_usage``), with no object made;
+        ``hit``: it came from the judge cache (its ``cache_status``, which the caller has read)."""
+        if hit:
+            self.add(tenant, model, requests, cache_hits=1)
             return
         calls = completion.judgment.attempts if completion.judgment is not None else 1
         usage = completion.usage
-        self.add(tenant, model, requests, calls, usage.prompt_tokens, usage.completion_tokens, 0, batch_lines)
+        self.add(tenant, model, requests, calls, usage.prompt_tokens, usage.completion_tokens)
 
     def add(
         self, tenant: str, model: str, requests: int = 0, judge_calls: int = 0, prompt_tokens: int = 0,
