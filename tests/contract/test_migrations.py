@@ -4,12 +4,13 @@ shape than a fresh install (or fails on an install that holds rows) fails here."
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import pytest
 
 from jurist.store.catalogue import Schema, read_schema, schema_diff
-from jurist.store.database import Database
+from jurist.store.database import Database, PostgresDatabase, SqliteDatabase
 from jurist.store.migrations import MIGRATIONS, applied, upgrade
 from tests.support.store_records import NewDatabase
 
@@ -64,6 +65,24 @@ async def _fill(db: Database, schema: Schema) -> dict[str, int]:
 async def test_upgrade_applies_each_migration_once(database: Database) -> None:
     assert await upgrade(database) == NAMES
     assert await upgrade(database) == []
+    assert await applied(database) == NAMES
+
+
+async def test_nodes_starting_together_on_a_new_database_migrate_it_once(database: Database) -> None:
+    """Four processes' connections upgrading one empty database at once (servers and workers of a new
+    install starting together): every one succeeds, and each migration runs exactly once."""
+    nodes: list[Database] = [
+        PostgresDatabase(database.url) if isinstance(database, PostgresDatabase) else SqliteDatabase(database.path)
+        for _ in range(4)
+    ]  # fmt: skip
+    for node in nodes:
+        await node.open()
+    try:
+        done = await asyncio.gather(*(upgrade(node) for node in nodes))
+    finally:
+        for node in nodes:
+            await node.close()
+    assert sorted(name for names in done for name in names) == sorted(NAMES)
     assert await applied(database) == NAMES
 
 

@@ -226,8 +226,15 @@ _APPLIED_TABLE = (
 )
 
 
+# PostgreSQL: nodes starting together on a new database would race on ``CREATE TABLE IF NOT EXISTS`` (two
+# creations of one table type collide on a unique index): the bookkeeping table is made under this lock.
+_MIGRATIONS_LOCK = 7_318_225_011
+
+
 async def applied(db: Database) -> list[str]:
     async with db.transaction() as tx:
+        if db.dialect == "postgresql":
+            await tx.execute("SELECT pg_advisory_xact_lock(:k)", {"k": _MIGRATIONS_LOCK})
         await tx.execute(_APPLIED_TABLE.format(**_TYPES[db.dialect]))
         rows = await tx.fetchall("SELECT name FROM schema_migrations ORDER BY name")
     return [r["name"] for r in rows]
