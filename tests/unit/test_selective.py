@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import beta, binom
 
 from jurist.evaluation.binomial import binom_cdf, clopper_pearson
-from jurist.evaluation.selective import candidates, choose_threshold, min_items
+from jurist.evaluation.selective import candidates, choose_threshold, default_step, min_items
 from jurist.evaluation.synthetic import SyntheticJudge
 
 
@@ -37,13 +37,15 @@ def test_fixed_sequence_picks_the_last_threshold_that_passed() -> None:
     confidence, agreed = hand_built()
     # at 0.9: e=0 of 30, p = 0.9^30 = 0.042 ≤ 0.1; at 0.7: e=2 of 60, p = P(Bin(60, .1) ≤ 2) = 0.053;
     # at 0.5: e=17 of 90, p ≈ 0.99: stop. λ = 0.7
-    selection = choose_threshold(confidence, agreed, 0.9, 0.1)
+    selection = choose_threshold(confidence, agreed, 0.9, 0.1, step=1)
     assert binom_cdf(2, 60, 0.1) < 0.1 < binom_cdf(17, 90, 0.1)
     assert selection.threshold == 0.7
     assert selection.calibration.accepted == 60 and selection.calibration.agreed == 58
     assert "17 of 90" in selection.reason
     # a stricter delta stops at 0.7 already: only 0.9 passes
-    assert choose_threshold(confidence, agreed, 0.9, 0.05).threshold == 0.9
+    assert choose_threshold(confidence, agreed, 0.9, 0.05, step=1).threshold == 0.9
+    # the default grid (step 44 items) tests 0.7 (60 items) then 0.5: the same answer here
+    assert choose_threshold(confidence, agreed, 0.9, 0.1).threshold == 0.7
     outcome = selection.apply([0.95, 0.7, 0.69, 0.1], [True, False, True, True])
     assert (outcome.accepted, outcome.agreed, outcome.coverage, outcome.agreement) == (2, 1, 0.5, 0.5)
     assert selection.accept([0.7, 0.69]) == [True, False]
@@ -52,7 +54,7 @@ def test_fixed_sequence_picks_the_last_threshold_that_passed() -> None:
 def test_an_impossible_target_abstains_on_everything_with_the_reason() -> None:
     confidence, agreed = hand_built()
     # 0.95 needs 45 items: 0.9 (30 items) cannot pass and is skipped; at 0.7, 2 of 60 wrong: p = 0.42
-    selection = choose_threshold(confidence, agreed, 0.95, 0.1)
+    selection = choose_threshold(confidence, agreed, 0.95, 0.1, step=1)
     assert selection.threshold is None and selection.calibration.accepted == 0
     assert "no threshold supports agreement ≥ 0.95" in selection.reason and "2 of 60" in selection.reason
     assert selection.apply([1.0, 0.9]).accepted == 0
@@ -72,11 +74,15 @@ def test_bounds_are_validated_naming_the_field(target: float, delta: float, fiel
 
 
 def test_candidates_are_strict_to_lenient() -> None:
-    assert candidates([0.2, 0.9, 0.5, 0.9]) == [0.9, 0.5, 0.2]
-    grid = candidates(np.linspace(0, 1, 101).tolist(), steps=4)
-    assert grid == [1.0, 0.75, 0.5, 0.25, 0.0]
-    with pytest.raises(ValueError, match="steps"):
-        candidates([0.5], steps=0)
+    assert candidates([0.2, 0.9, 0.5, 0.9], step=1) == [0.9, 0.5, 0.2]
+    assert candidates([i / 10 for i in range(10)], step=4) == [
+        0.6,
+        0.2,
+        0.0,
+    ]  # 4th, 8th most confident; lowest
+    assert default_step(1000, 0.9, 0.1) == 50 and default_step(100, 0.9, 0.1) == 44
+    with pytest.raises(ValueError, match="step"):
+        candidates([0.5], step=0)
 
 
 def test_the_guarantee_holds_over_random_splits() -> None:

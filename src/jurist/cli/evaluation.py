@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from jurist.evaluation.datasets import is_graded, load_graded, load_judgments, load_pairwise
+from jurist.evaluation.datasets import PairItem, is_graded, load_graded, load_judgments, load_pairwise
 from jurist.evaluation.metrics import Report, baselines, classification
+from jurist.evaluation.selective_eval import load_judged, selective_report
 from jurist.service.evaluate import Judgments, evaluate_grades, evaluate_pairs
 from jurist.settings import Settings
 
@@ -52,6 +54,7 @@ def run_eval(
     concurrency: int,
     settings_factory: Callable[[], Settings] | None,
     criteria: list[str] | None = None,
+    selective: Selective | None = None,
 ) -> dict[str, object]:
     if is_graded(data):
         return run_grading(data, model, server, key, limit, concurrency, settings_factory)
@@ -65,6 +68,8 @@ def run_eval(
         report = classification(gold, [predicted.get(i.id) for i in items])
         _row(table, judgments.name, report)
         out["judge"] = {"judgments": str(judgments), **report.as_dict()}
+        if selective is not None:
+            out["selective"] = _selective(selective, items, judgments)
     else:
         started = time.perf_counter()
         two, first, second = asyncio.run(
@@ -96,6 +101,39 @@ def run_eval(
     out["baselines"] = {k: v.as_dict() for k, v in base.items()}
     console.print(table)
     return out
+
+
+@dataclass(frozen=True)
+class Selective:
+    """``--agreement-target``/``--delta``, fitted on ``--calibration`` with ``--calibration-judgments``."""
+
+    target: float
+    delta: float
+    calibration: Path
+    calibration_judgments: Path
+
+
+def _selective(args: Selective, items: list[PairItem], judgments: Path) -> dict[str, object]:
+    """Raises ValueError for bad bounds or a judgment without a confidence signal."""
+    found = selective_report(
+        load_pairwise(args.calibration), load_judged(args.calibration_judgments),
+        items, load_judged(judgments), args.target, args.delta,
+    )  # fmt: skip
+    test = found["test"]
+    assert isinstance(test, dict)
+    if found["threshold"] is None:
+        console.print(f"selective verdicts: {found['reason']}")
+        return found
+    low, high = test.get("agreement_ci", (0.0, 1.0))
+    agreement = test.get("agreement")
+    shown = "n/a" if agreement is None else f"{100 * agreement:.1f}% [{100 * low:.1f}–{100 * high:.1f}]"
+    console.print(
+        f"selective verdicts (target {args.target}, delta {args.delta}): threshold {found['threshold']:.4g}, "
+        f"coverage {100 * test['coverage']:.1f}% ({test['accepted']}/{test['items']}), "
+        f"accepted agreement {shown}, guarantee {'held' if found['guarantee_held'] else 'NOT held'} "
+        "on these items"
+    )
+    return found
 
 
 def _timing(items: int, seconds: float) -> dict[str, float]:

@@ -191,17 +191,40 @@ def eval_command(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the full report as JSON.")
     ] = None,
+    agreement_target: Annotated[
+        float | None,
+        typer.Option(help="Selective verdicts: accept only where humans agree at this rate (0.5–1)."),
+    ] = None,
+    delta: Annotated[float, typer.Option(help="Selective verdicts: chance the promise may fail.")] = 0.1,
+    calibration: Annotated[
+        Path | None, typer.Option(help="Labelled pairs the selective threshold is fitted on.")
+    ] = None,
+    calibration_judgments: Annotated[
+        Path | None, typer.Option(help="The judge's judgments of the --calibration pairs.")
+    ] = None,
 ) -> None:
     """Meta-evaluate a judge against human labels: accuracy (both orders), agreement, baselines, CIs."""
     import aiohttp
 
-    from jurist.cli.evaluation import run_eval
+    from jurist.cli.evaluation import Selective, run_eval
+
+    selective = None
+    if agreement_target is not None:
+        if judgments is None or calibration is None or calibration_judgments is None:
+            err.print(
+                "[red]--agreement-target needs --judgments, --calibration and --calibration-judgments[/red]"
+            )
+            raise typer.Exit(2)
+        selective = Selective(agreement_target, delta, calibration, calibration_judgments)
 
     try:
         report = run_eval(
             data, judgments, model, server, key, limit, concurrency, _settings if server is None else None,
-            criteria or None,
+            criteria or None, selective,
         )  # fmt: skip
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     except aiohttp.ClientError as exc:
         err.print(f"[red]could not reach the judge server {server}:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -93,12 +93,19 @@ def load_pairwise(path: Path) -> list[PairItem]:
     return items
 
 
+def judgment_records(path: Path) -> list[tuple[int, str, JSONObject]]:
+    """(position, item id, record) of a judgments file; the id is ``idx``, ``id`` or the position."""
+    return [
+        (number, str(record.get("idx", record.get("id", number))), record)
+        for number, record in enumerate(_records(path))
+    ]
+
+
 def load_judgments(path: Path) -> dict[str, Label]:
     """Another judge's verdicts by item id: PandaLM's committed files (``gpt_result``,
     ``pandalm_result``) or JSONL ``{id, result}``."""
     out: dict[str, Label] = {}
-    for number, record in enumerate(_records(path)):
-        key = str(record.get("idx", record.get("id", number)))
+    for _, key, record in judgment_records(path):
         value = next(
             (record[k] for k in ("result", "gpt_result", "pandalm_result", "label") if k in record), None
         )
