@@ -75,11 +75,9 @@ def test_bounds_are_validated_naming_the_field(target: float, delta: float, fiel
 
 def test_candidates_are_strict_to_lenient() -> None:
     assert candidates([0.2, 0.9, 0.5, 0.9], step=1) == [0.9, 0.5, 0.2]
-    assert candidates([i / 10 for i in range(10)], step=4) == [
-        0.6,
-        0.2,
-        0.0,
-    ]  # 4th, 8th most confident; lowest
+    spread = [i / 100 for i in range(100)]
+    assert candidates(spread, step=40) == [0.6, 0.2, 0.0]  # the 40th, 80th most confident; the lowest
+    assert candidates([1.0] * 10 + [0.0] * 90, step=40) == [1.0, 0.0]  # few distinct values: all tested
     assert default_step(1000, 0.9, 0.1) == 50 and default_step(100, 0.9, 0.1) == 44
     with pytest.raises(ValueError, match="step"):
         candidates([0.5], step=0)

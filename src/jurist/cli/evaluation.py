@@ -15,7 +15,7 @@ from rich.table import Table
 
 from jurist.evaluation.datasets import PairItem, is_graded, load_graded, load_judgments, load_pairwise
 from jurist.evaluation.metrics import Report, baselines, classification
-from jurist.evaluation.selective_eval import load_judged, selective_report
+from jurist.evaluation.selective_eval import JudgedItem, load_judged, selective_report
 from jurist.service.evaluate import Judgments, evaluate_grades, evaluate_pairs
 from jurist.settings import Settings
 
@@ -69,7 +69,7 @@ def run_eval(
         _row(table, judgments.name, report)
         out["judge"] = {"judgments": str(judgments), **report.as_dict()}
         if selective is not None:
-            out["selective"] = _selective(selective, items, judgments)
+            out["selective"] = _selective(selective, items, load_judged(judgments))
     else:
         started = time.perf_counter()
         two, first, second = asyncio.run(
@@ -88,6 +88,9 @@ def run_eval(
         _row(table, f"{model} (as given)", two.as_given)
         _row(table, f"{model} (swapped)", two.swapped)
         out["judge"] = {"model": model, "server": server, **two.as_dict()}
+        if selective is not None:  # the verdict as given; swap consistency is the signal
+            judged = {i.id: JudgedItem(a, b) for i, a, b in zip(items, first, second, strict=True)}
+            out["selective"] = _selective(selective, items, judged)
         low, high = two.averaged_accuracy_ci
         console.print(
             f"{model}: accuracy averaged over both orders {100 * two.averaged_accuracy:.1f}% "
@@ -113,11 +116,11 @@ class Selective:
     calibration_judgments: Path
 
 
-def _selective(args: Selective, items: list[PairItem], judgments: Path) -> dict[str, object]:
+def _selective(args: Selective, items: list[PairItem], judged: dict[str, JudgedItem]) -> dict[str, object]:
     """Raises ValueError for bad bounds or a judgment without a confidence signal."""
     found = selective_report(
         load_pairwise(args.calibration), load_judged(args.calibration_judgments),
-        items, load_judged(judgments), args.target, args.delta,
+        items, judged, args.target, args.delta,
     )  # fmt: skip
     test = found["test"]
     assert isinstance(test, dict)

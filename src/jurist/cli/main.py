@@ -207,14 +207,18 @@ def eval_command(
     import aiohttp
 
     from jurist.cli.evaluation import Selective, run_eval
+    from jurist.evaluation.selective import validate
 
     selective = None
     if agreement_target is not None:
-        if judgments is None or calibration is None or calibration_judgments is None:
-            err.print(
-                "[red]--agreement-target needs --judgments, --calibration and --calibration-judgments[/red]"
-            )
+        if calibration is None or calibration_judgments is None:
+            err.print("[red]--agreement-target needs --calibration and --calibration-judgments[/red]")
             raise typer.Exit(2)
+        try:
+            validate(agreement_target, delta)  # before any judging
+        except ValueError as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
         selective = Selective(agreement_target, delta, calibration, calibration_judgments)
 
     try:
@@ -223,7 +227,7 @@ def eval_command(
             criteria or None, selective,
         )  # fmt: skip
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     except aiohttp.ClientError as exc:
         err.print(f"[red]could not reach the judge server {server}:[/red] {exc}")

@@ -13,7 +13,8 @@ the least confident one (accept everything). By default ``step`` = max(2·m, ⌈
 fewest items that could pass at all ((1 − α)^m ≤ δ) and N the calibration items. ``step=1`` tests every
 distinct confidence value; that is valid too, but the first candidates then hold barely m items and one
 unlucky disagreement among them stops the sequence at almost no coverage (measured in docs/benchmarks.md
-§9). Candidates with fewer than m items are skipped (that depends on the confidences only).
+§9). A signal with at most 20 distinct values (swap consistency, vote shares) has each value tested.
+Candidates with fewer than m items are skipped (that depends on the confidences only).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class Selection:
         }
 
 
+FEW_VALUES = 20
+
+
 def default_step(items: int, target: float, delta: float) -> int:
     return max(2 * min_items(target, delta), math.ceil(items / 20))
 
@@ -106,8 +110,9 @@ def candidates(confidence: Sequence[float], step: int) -> list[float]:
     if step < 1:
         raise ValueError(f"step must be at least 1, not {step}")
     ranked = np.sort(np.asarray(confidence, dtype=np.float64))[::-1]
-    if not len(ranked):
-        return []
+    distinct = np.unique(ranked)[::-1]
+    if len(distinct) <= FEW_VALUES:
+        return [float(v) for v in distinct]
     picked = [*ranked[step - 1 :: step].tolist(), float(ranked[-1])]
     return [float(v) for v in np.unique(picked)[::-1]]
 
