@@ -20,6 +20,7 @@ from jurist.judging.judgment import Context, decide
 from jurist.judging.prompts import JudgeTask
 from jurist.judging.reconcile import swapped
 from jurist.judging.render import render
+from jurist.judging.suspect import suspect_flags
 from jurist.protocol.items import JudgeItem, PairwiseItem
 from jurist.protocol.judgment import Order, PairwiseJudgment, SingleJudgment
 from jurist.service.judge import run_judgment
@@ -71,7 +72,8 @@ async def judge_item(
         )
     )
     head = tasks[0][0]
-    context = Context(head.mode, head.scale, head.scene, head.language, tuple(item.warnings))
+    flags = tuple(suspect_flags(item))
+    context = Context(head.mode, head.scale, head.scene, head.language, tuple(item.warnings), flags)
     decision = decide(context, [p.game for p in played])
     return JudgeOutcome(
         text=render(decision.verdict, head.mode, head.scale, head.language),
