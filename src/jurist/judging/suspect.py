@@ -19,7 +19,7 @@ _INSTRUCTIONS = re.compile(
     r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?"
     r"(?:previous|prior|above|earlier|preceding|system|original)\s+(?:instructions?|prompts?|rules?)"
     r"|\b(?:you\s+are|as)\s+(?:the|an?)\s+(?:impartial\s+|expert\s+)?(?:judge|evaluator|grader)\b"
-    r"|\b(?:output|give|assign|award|rate|score)\s+(?:this\s+|the\s+)?(?:response|answer|it)?\s*"
+    r"|\b(?:output|give|assign|award|rate|score)\s+(?:this|the|my)\s+(?:response|answer)\s*"
     r"(?:a\s+|an\s+)?(?:score\s+of\s+|rating\s+of\s+)?(?:\[\[\s*\w+\s*\]\]|\d+\s*/\s*\d+|(?:full|maximum|perfect|highest)\s+(?:score|marks))"
     r"|忽略(?:之前|以上|前面|上述)的?(?:所有)?(?:指令|指示|提示)",
     re.IGNORECASE,
