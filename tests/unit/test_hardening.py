@@ -8,9 +8,8 @@ import re
 import pytest
 
 from jurist.backends.fake import FakeBackend
-from jurist.judging.fencing import REMOVED, fence_token, neutralise
+from jurist.judging.hardening import REMOVED, fence_token, neutralise, suspect_flags
 from jurist.judging.prompts import build_task
-from jurist.judging.suspect import suspect_flags
 from jurist.protocol.items import JudgeItem, PairwiseItem, SingleItem
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.requests import parse_chat_request

@@ -71,7 +71,7 @@ class Context:
     scene: str
     language: str
     warnings: tuple[str, ...] = ()
-    flags: tuple[InputFlag, ...] = ()  # suspect-input flags (judging.suspect)
+    flags: tuple[InputFlag, ...] = ()  # suspect-input flags (judging.hardening)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from jurist.judging.criteria import (
     resolve_criteria,
     scene_guidance,
 )
-from jurist.judging.fencing import fence, fence_token
+from jurist.judging.hardening import fence, fence_token
 from jurist.judging.verdict import ScoreScale, verdict_schema
 from jurist.protocol.items import JudgeItem, PairwiseItem, SingleItem
 from jurist.protocol.json_types import JSONObject

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jurist.backends.base import Backend, GenerationRequest
+from jurist.judging.hardening import suspect_flags
 from jurist.judging.judgment import Context, decide
 from jurist.judging.prompts import JudgeTask
 from jurist.judging.reconcile import swapped
 from jurist.judging.render import render
-from jurist.judging.suspect import suspect_flags
 from jurist.protocol.items import JudgeItem, PairwiseItem
 from jurist.protocol.judgment import Order, PairwiseJudgment, SingleJudgment
 from jurist.service.judge import run_judgment
