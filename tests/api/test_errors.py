@@ -237,7 +237,7 @@ def test_multi_turn_conversation_as_the_question(app: InProcessServer, fake: Fak
         "### User:\nName a prime number.\n\n### Assistant:\n7\n\n### User:\nNow name one bigger than 100."
         in prompt
     )
-    assert "last user turn" in prompt and "[The Start of Reference Answer]\n101 is prime." in prompt
+    assert "last user turn" in prompt and ">>\n101 is prime.\n<</REFERENCE ANSWER " in prompt
     bad = item(
         "single",
         question=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],

@@ -77,7 +77,7 @@ def test_single_mode_seed_example(client: OpenAI, fake: FakeBackend) -> None:
     # the judge model was asked for a schema-constrained verdict over a fenced prompt
     sent = fake.history[-1]
     assert sent.json_schema is not None
-    assert "[The Start of Response]\nTo cross the river, find the creek." in sent.messages[1]["content"]
+    assert ">>\nTo cross the river, find the creek.\n<</RESPONSE " in sent.messages[1]["content"]
 
 
 def test_pairwise_mode_seed_example(client: OpenAI, fake: FakeBackend) -> None:

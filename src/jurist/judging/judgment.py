@@ -16,6 +16,7 @@ from jurist.judging.ensemble import aggregate_pairwise, aggregate_single, mean
 from jurist.judging.reconcile import unswap
 from jurist.judging.verdict import PairwiseVerdict, ScoreScale, SingleVerdict, Unscored, Verdict
 from jurist.protocol.judgment import (
+    InputFlag,
     Mode,
     Order,
     PairCriterion,
@@ -70,6 +71,7 @@ class Context:
     scene: str
     language: str
     warnings: tuple[str, ...] = ()
+    flags: tuple[InputFlag, ...] = ()  # suspect-input flags (judging.hardening)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ def decide(context: Context, played: Sequence[Game]) -> Decision:
             if samples > 1
             else None,
             warnings=list(context.warnings),
+            flags=list(context.flags),
         )
         return Decision(verdict, judgment)
     single = aggregate_single([g.verdict for g in games if not isinstance(g.verdict, PairwiseVerdict)])
@@ -243,5 +246,6 @@ def decide(context: Context, played: Sequence[Game]) -> Decision:
         if samples > 1
         else None,
         warnings=list(context.warnings),
+        flags=list(context.flags),
     )
     return Decision(verdict, judgment)

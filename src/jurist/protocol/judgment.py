@@ -42,8 +42,9 @@ class _Sparse(_Value):
         for key in _LEFT_OUT_WHEN_NONE:
             if key in data and data[key] is None:
                 del data[key]
-        if "warnings" in data and not data["warnings"]:
-            del data["warnings"]
+        for key in ("warnings", "flags"):
+            if key in data and not data[key]:
+                del data[key]
         return data
 
 
@@ -55,6 +56,14 @@ _LEFT_OUT_WHEN_NONE = (
 class PromptMessage(_Value):
     role: str
     content: str
+
+
+class InputFlag(_Value):
+    """A sign that a caller's text tries to steer the judge (the item is judged all the same)."""
+
+    code: str  # instructions_to_judge | verdict_marker | fence_lookalike | long_unrelated_text
+    message: str
+    field: str  # answer, answer1, answer2 or reference
 
 
 class SingleCriterion(_Value):
@@ -165,6 +174,7 @@ class SingleJudgment(_SingleCore):
 
     ensemble: SingleEnsemble | None = None
     warnings: list[str] = []
+    flags: list[InputFlag] = []  # left out of the JSON when empty
 
 
 class PairwiseJudgment(_PairwiseCore):
@@ -173,6 +183,7 @@ class PairwiseJudgment(_PairwiseCore):
     swap: Swap | None = None
     ensemble: PairwiseEnsemble | None = None
     warnings: list[str] = []
+    flags: list[InputFlag] = []  # left out of the JSON when empty
 
 
 Judgment = Annotated[SingleJudgment | PairwiseJudgment, Field(discriminator="mode")]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jurist.backends.base import Backend, GenerationRequest
+from jurist.judging.hardening import suspect_flags
 from jurist.judging.judgment import Context, decide
 from jurist.judging.prompts import JudgeTask
 from jurist.judging.reconcile import swapped
@@ -71,7 +72,8 @@ async def judge_item(
         )
     )
     head = tasks[0][0]
-    context = Context(head.mode, head.scale, head.scene, head.language, tuple(item.warnings))
+    flags = tuple(suspect_flags(item))
+    context = Context(head.mode, head.scale, head.scene, head.language, tuple(item.warnings), flags)
     decision = decide(context, [p.game for p in played])
     return JudgeOutcome(
         text=render(decision.verdict, head.mode, head.scale, head.language),
