@@ -1,0 +1,129 @@
+"""/v1/batches/{id}/labels over real HTTP: post (a JSON list or JSONL), list, replace, delete; the 400s
+name the field; another tenant's batch is a 404. The judge prefers the STRONG answer (pairwise lines)
+and scores single lines 3."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from jurist.backends.base import Generation, GenerationRequest
+from jurist.backends.fake import FakeBackend
+from tests.api.test_report import STRONG, battle, headers
+from tests.support.batches import create_batch_raw, upload_raw, wait_for_raw
+from tests.support.live import LiveServer
+from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
+
+
+class Scripted(FakeBackend):
+    async def generate(self, request: GenerationRequest) -> Generation:
+        text = " ".join(str(m.get("content")) for m in request.messages)
+        self.history.append(request)
+        if STRONG not in text:
+            return Generation(single_verdict_json(3), "stop", 10, 10)
+        first_is_strong = text.find("STRONG:") < text.find("weak: a guess")
+        winner = "response_1" if first_is_strong else "response_2"
+        s1, s2 = (5, 2) if first_is_strong else (2, 5)
+        return Generation(pairwise_verdict_json(s1, s2, winner), "stop", 10, 10)
+
+
+@pytest.fixture
+def fake() -> Scripted:
+    return Scripted()
+
+
+def single(custom_id: str) -> str:
+    item = {"question": "What is 2+2?", "answer": "4"}
+    content = [{"mode": "single", "type": "json", "json": item}]
+    body = {"model": "pai-judge", "messages": [{"role": "user", "content": content}]}
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body})
+
+
+def completed_batch(server: LiveServer, lines: list[str]) -> str:
+    batch_id = create_batch_raw(server, upload_raw(server, "\n".join(lines) + "\n"))
+    wait_for_raw(server, batch_id, {"completed"})
+    return batch_id
+
+
+def labels_url(server: LiveServer, batch_id: str) -> str:
+    return f"{server.base_url}/batches/{batch_id}/labels"
+
+
+def post(server: LiveServer, batch_id: str, body: object, **extra: str) -> tuple[int, dict[str, object]]:
+    text = body if isinstance(body, str) else json.dumps(body)
+    resp = server.request("POST", labels_url(server, batch_id), text, headers(**extra))
+    return resp.status, resp.json()
+
+
+def test_post_list_replace_and_delete_labels(server: LiveServer) -> None:
+    batch_id = completed_batch(server, [battle("p1", True), battle("p2", False), single("s1")])
+    status, posted = post(
+        server,
+        batch_id,
+        [
+            {"custom_id": "p1", "label": "1"},
+            {"custom_id": "p2", "label": "tie", "annotator": "ann", "note": "close"},
+            {"custom_id": "s1", "label": 4, "annotator": "ann"},
+        ],
+    )
+    assert status == 200, posted
+    assert posted["object"] == "list" and len(posted["data"]) == 3  # type: ignore[arg-type]
+    # JSONL, and the same (custom_id, annotator) again: replaced
+    status, _ = post(
+        server, batch_id, '{"custom_id": "p1", "label": "2"}\n{"custom_id": "p2", "label": "1"}\n'
+    )
+    assert status == 200
+    listing = server.request("GET", labels_url(server, batch_id), headers=headers()).json()
+    assert listing["object"] == "list" and listing["has_more"] is False
+    got = [(d["custom_id"], d["annotator"], d["label"], d["note"]) for d in listing["data"]]
+    assert got == [
+        ("p1", "default", "2", None),
+        ("p2", "ann", "tie", "close"),
+        ("p2", "default", "1", None),
+        ("s1", "ann", 4, None),
+    ]
+    gone = server.request("DELETE", labels_url(server, batch_id) + "/p2?annotator=ann", headers=headers())
+    assert gone.status == 200 and gone.json()["deleted"] is True
+    again = server.request("DELETE", labels_url(server, batch_id) + "/p2?annotator=ann", headers=headers())
+    assert again.status == 404
+    default = server.request("DELETE", labels_url(server, batch_id) + "/p1", headers=headers())
+    assert default.status == 200
+    left = server.request("GET", labels_url(server, batch_id), headers=headers()).json()["data"]
+    assert [(d["custom_id"], d["annotator"]) for d in left] == [("p2", "default"), ("s1", "ann")]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ([{"custom_id": "nope", "label": "1"}], "labels[0].custom_id"),
+        ([{"custom_id": "p1", "label": "1"}, {"label": "1"}], "labels[1].custom_id"),
+        ([{"custom_id": "p1", "label": "left"}], "labels[0].label"),
+        ([{"custom_id": "p1", "label": 1}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": "1"}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": 99}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": 3, "annotator": ""}], "labels[0].annotator"),
+        ([{"custom_id": "s1", "label": 3, "note": 5}], "labels[0].note"),
+        (["p1"], "labels[0]"),
+        ("[{not json", "body"),
+        ("", "body"),
+    ],
+)
+def test_bad_labels_are_a_400_naming_the_field(server: LiveServer, body: object, param: str) -> None:
+    batch_id = completed_batch(server, [battle("p1", True), single("s1")])
+    status, error = post(server, batch_id, body)
+    assert status == 400, error
+    assert error["error"]["param"] == param  # type: ignore[index]
+    assert server.request("GET", labels_url(server, batch_id), headers=headers()).json()["data"] == []
+
+
+def test_labels_of_another_tenants_batch_are_a_404(server: LiveServer) -> None:
+    batch_id = completed_batch(server, [battle("p1", True)])
+    other = {"X-On-Behalf-Of": "someone"}
+    status, error = post(server, batch_id, [{"custom_id": "p1", "label": "1"}], **other)
+    assert status == 404 and re.search(batch_id, str(error))
+    assert server.request("GET", labels_url(server, batch_id), headers=headers(**other)).status == 404
+    assert (
+        server.request("DELETE", labels_url(server, batch_id) + "/p1", headers=headers(**other)).status == 404
+    )
