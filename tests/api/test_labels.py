@@ -127,3 +127,40 @@ def test_labels_of_another_tenants_batch_are_a_404(server: LiveServer) -> None:
     assert (
         server.request("DELETE", labels_url(server, batch_id) + "/p1", headers=headers(**other)).status == 404
     )
+
+
+def test_agreement_with_majority_gold(server: LiveServer) -> None:
+    lines = [battle("p1", True), battle("p2", False), battle("p3", True, swap=True), battle("p4", True)]
+    batch_id = completed_batch(server, [*lines, battle("p5", False), single("s1")])
+    labels = [
+        *({"custom_id": "p1", "label": "1", "annotator": a} for a in ("a", "b")),
+        *({"custom_id": "p2", "label": "1", "annotator": a} for a in ("a", "b")),
+        {"custom_id": "p2", "label": "2", "annotator": "c"},
+        {"custom_id": "p3", "label": "1"},
+        {"custom_id": "p4", "label": "1", "annotator": "a"},
+        {"custom_id": "p4", "label": "2", "annotator": "b"},  # a tie between annotators: no gold
+        {"custom_id": "p5", "label": "2"},
+        {"custom_id": "s1", "label": 3},
+    ]
+    assert post(server, batch_id, labels)[0] == 200
+    resp = server.request(
+        "GET", f"{server.base_url}/batches/{batch_id}/agreement?bootstrap=100", headers=headers()
+    )
+    assert resp.status == 200, resp.body
+    pair = resp.json()["pairwise"]
+    assert (pair["labeled_lines"], pair["annotator_ties"], pair["unjudged"]) == (5, 1, 0)
+    # judge (prefers STRONG) vs gold: p1 1/1, p2 2/1, p3 1/1, p5 2/2 → 3/4; judge 1:2, 2:2, gold 1:3, 2:1
+    # → chance (2·3 + 2·1)/16 = 1/2, kappa (3/4 − 1/2)/(1/2) = 1/2
+    assert pair["judge"]["n"] == 4 and pair["judge"]["accuracy"] == pytest.approx(0.75)
+    assert pair["judge"]["cohen_kappa"] == pytest.approx(0.5)
+    assert pair["judge"]["confusion"] == {"1": {"1": 2, "2": 1}, "2": {"2": 1}}
+    assert pair["by_swap"]["consistent"]["n"] == 1 and pair["by_swap"]["consistent"]["accuracy"] == 1.0
+    # p1: both agree; p2: 1 of 3 pairs; p4: none → 4/9
+    assert pair["inter_annotator"]["lines"] == 3
+    assert pair["inter_annotator"]["percent_agreement"] == pytest.approx(4 / 9)
+    single_result = resp.json()["single"]
+    assert single_result["judge"]["accuracy"] == 1.0 and single_result["judge"]["within_1"] == 1.0
+    other = server.request(
+        "GET", f"{server.base_url}/batches/{batch_id}/agreement", headers=headers(**{"X-On-Behalf-Of": "x"})
+    )
+    assert other.status == 404

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jurist.api.deps import read_body, services_of, tenant_of
+from jurist.api.params import int_param
 from jurist.service.labels import DEFAULT_ANNOTATOR, parse_body, wire
 
 _JSON = "application/json"
@@ -41,3 +42,13 @@ async def delete_label(request: Request) -> Response:
     await services.labels.delete(tenant, request.path_params["batch_id"], custom_id, annotator)
     data = {"object": "batch.label.deleted", "custom_id": custom_id, "annotator": annotator, "deleted": True}
     return Response(orjson.dumps(data), media_type=_JSON)
+
+
+async def batch_agreement(request: Request) -> Response:
+    """The judge's agreement with the batch's human labels (``?bootstrap=``, ``?seed=`` as the report)."""
+    services = services_of(request)
+    tenant = (await tenant_of(request)).id
+    rounds = int_param(request, "bootstrap", 1000, 1, 10000)
+    seed = int_param(request, "seed", 0, 0, 2**32 - 1)
+    result = await services.labels.agreement(tenant, request.path_params["batch_id"], rounds, seed)
+    return Response(result.model_dump_json(), media_type=_JSON)

@@ -5,15 +5,17 @@ must have an output file (labels are about its verdicts); another tenant's batch
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 import orjson
 from pydantic import JsonValue
 
 from jurist.errors import InvalidRequest, NotFound
+from jurist.evaluation.agreement import Agreement, Label, LabeledLine, agreement
 from jurist.evaluation.report_lines import read_judgment
 from jurist.ids import Clock
-from jurist.protocol.judgment import PairwiseJudgment
+from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.batches import BatchService
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
@@ -21,6 +23,7 @@ from jurist.store.labels import LabelRecord, LabelStore
 
 PAIRWISE_LABELS = ("1", "2", "tie")
 DEFAULT_ANNOTATOR = "default"
+Judgment = SingleJudgment | PairwiseJudgment
 Kind = tuple[str, tuple[float, float] | None]  # ("pairwise", None) | ("single", (low, high))
 
 
@@ -60,6 +63,22 @@ def _check_label(label: object, kind: Kind, where: str) -> JsonValue:
     return label
 
 
+_WINNERS = {"response_1": "1", "response_2": "2", "tie": "tie"}
+
+
+def labeled_line(custom_id: str, judgment: Judgment, labels: dict[str, Label]) -> LabeledLine:
+    """The judge's side of a labeled line: its verdict as a label, swap consistency, ensemble unanimity."""
+    ensemble = judgment.ensemble
+    unanimous = None if ensemble is None or ensemble.agreement is None else ensemble.agreement == 1.0
+    if isinstance(judgment, PairwiseJudgment):
+        verdict: Label | None = _WINNERS[judgment.winner] if judgment.scored and judgment.winner else None
+        consistent = judgment.swap.consistent if judgment.swap is not None else None
+        return LabeledLine(custom_id, "pairwise", verdict, labels, consistent, unanimous)
+    score = judgment.overall_score if judgment.scored else None
+    verdict = None if score is None else round(score)
+    return LabeledLine(custom_id, "single", verdict, labels, None, unanimous)
+
+
 class LabelService:
     def __init__(
         self, labels: LabelStore, files: FileStore, blobs: BlobStore, batches: BatchService, clock: Clock
@@ -70,8 +89,8 @@ class LabelService:
         self.batches = batches
         self.clock = clock
 
-    async def _kinds(self, tenant: str, batch_id: str) -> dict[str, Kind]:
-        """The batch's labelable lines: custom_id → the kind of its judgment."""
+    async def _judgments(self, tenant: str, batch_id: str) -> dict[str, Judgment]:
+        """The batch's labelable lines: custom_id → its judgment, from the output file."""
         record = await self.batches.get(tenant, batch_id)
         out = record.output_file_id
         if out is None or await self.files.get(tenant, out) is None:
@@ -80,7 +99,7 @@ class LabelService:
                 "labels are about its verdicts.",
                 param="batch_id",
             )
-        kinds: dict[str, Kind] = {}
+        found: dict[str, Judgment] = {}
         async for raw in split_lines(self.blobs.read(out)):
             try:
                 line = orjson.loads(raw) if raw.strip() else None
@@ -88,16 +107,34 @@ class LabelService:
                 continue
             if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
                 continue
-            body = (
-                (line.get("response") or {}).get("body") if isinstance(line.get("response"), dict) else None
-            )
+            response = line.get("response")
+            body = response.get("body") if isinstance(response, dict) else None
             judgment = read_judgment(body.get("judgment")) if isinstance(body, dict) else "no body"
+            if not isinstance(judgment, str):
+                found[line["custom_id"]] = judgment
+        return found
+
+    async def _kinds(self, tenant: str, batch_id: str) -> dict[str, Kind]:
+        kinds: dict[str, Kind] = {}
+        for custom_id, judgment in (await self._judgments(tenant, batch_id)).items():
             if isinstance(judgment, PairwiseJudgment):
-                kinds[line["custom_id"]] = ("pairwise", None)
-            elif not isinstance(judgment, str):
+                kinds[custom_id] = ("pairwise", None)
+            else:
                 low, high = judgment.score_range
-                kinds[line["custom_id"]] = ("single", (float(low), float(high)))
+                kinds[custom_id] = ("single", (float(low), float(high)))
         return kinds
+
+    async def agreement(self, tenant: str, batch_id: str, rounds: int = 1000, seed: int = 0) -> Agreement:
+        """The judge's agreement with the batch's human labels (``evaluation.agreement``)."""
+        judgments = await self._judgments(tenant, batch_id)
+        by_line: dict[str, dict[str, Label]] = {}
+        for record in await self.labels.list(tenant, batch_id):
+            if isinstance(record.label, str | int) and record.custom_id in judgments:
+                by_line.setdefault(record.custom_id, {})[record.annotator] = record.label
+        lines = [
+            labeled_line(custom_id, judgments[custom_id], labels) for custom_id, labels in by_line.items()
+        ]
+        return await asyncio.to_thread(agreement, lines, rounds, seed)
 
     async def post(self, tenant: str, batch_id: str, items: list[object]) -> list[LabelRecord]:
         kinds = await self._kinds(tenant, batch_id)
