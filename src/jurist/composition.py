@@ -273,3 +273,19 @@ def build_services(
         limiter=TenantLimiter(buckets, the_clock),
         upstream=upstream,
     )
+
+
+def build_label_service(settings: Settings, db: Database) -> tuple[LabelService, Authenticator]:
+    """The labels use case over an open database, and the authenticator that names a key's tenant
+    (``jurist labels import``: no models, no worker)."""
+    clock = SystemClock()
+    stores = Stores.over(db, settings.default_weight, notify=False)
+    auth, _ = build_authenticator(settings, stores, clock)
+    blobs: BlobStore = (
+        DatabaseBlobs(stores.chunks)
+        if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
+        else DiskBlobs(settings.data_dir / "files")
+    )
+    limits = BatchLimits(SqlTenantLoad(db), StoredPolicies(stores.tenants, default_policy(settings)))
+    batches = BatchService(stores.batches, stores.files, clock, settings.batch_status_style, limits)
+    return LabelService(stores.labels, stores.files, blobs, batches, clock), auth

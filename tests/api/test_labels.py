@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from jurist.backends.base import Generation, GenerationRequest
 from jurist.backends.fake import FakeBackend
+from jurist.cli.main import app
 from tests.api.test_report import STRONG, battle, headers
 from tests.support.batches import create_batch_raw, upload_raw, wait_for_raw
 from tests.support.live import LiveServer
+from tests.support.services import API_KEY
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
 
@@ -164,3 +168,26 @@ def test_agreement_with_majority_gold(server: LiveServer) -> None:
         "GET", f"{server.base_url}/batches/{batch_id}/agreement", headers=headers(**{"X-On-Behalf-Of": "x"})
     )
     assert other.status == 404
+
+
+def test_cli_imports_labels_into_the_servers_database(
+    server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch_id = completed_batch(server, [battle("p1", True), single("s1")])
+    monkeypatch.setenv("JURIST_DATA_DIR", str(tmp_path / "data"))  # the live server's data dir
+    monkeypatch.setenv("JURIST_API_KEYS", API_KEY)
+    good = tmp_path / "labels.jsonl"
+    good.write_text(
+        '{"custom_id": "p1", "label": "1", "annotator": "ann"}\n{"custom_id": "s1", "label": 2}\n'
+    )
+    runner = CliRunner()
+    done = runner.invoke(app, ["labels", "import", str(good), "--batch", batch_id, "--key", API_KEY])
+    assert done.exit_code == 0 and "Imported 2 label(s)" in done.output, done.output
+    listed = server.request("GET", labels_url(server, batch_id), headers=headers()).json()["data"]
+    assert [(d["custom_id"], d["label"]) for d in listed] == [("p1", "1"), ("s1", 2)]
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"custom_id": "p1", "label": "left"}]')
+    failed = runner.invoke(app, ["labels", "import", str(bad), "--batch", batch_id, "--key", API_KEY])
+    assert failed.exit_code == 1 and "labels[0].label" in failed.output
+    wrong_key = runner.invoke(app, ["labels", "import", str(good), "--batch", batch_id, "--key", "sk-nope"])
+    assert wrong_key.exit_code == 1
