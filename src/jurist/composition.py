@@ -108,7 +108,7 @@ class Services:
 
     @property
     def reports(self) -> ReportService:
-        return ReportService(self.stores.files, self.blobs, self.batches)
+        return ReportService(self.stores.files, self.blobs, self.batches, self.labels)
 
     @property
     def labels(self) -> LabelService:

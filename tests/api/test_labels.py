@@ -191,3 +191,21 @@ def test_cli_imports_labels_into_the_servers_database(
     assert failed.exit_code == 1 and "labels[0].label" in failed.output
     wrong_key = runner.invoke(app, ["labels", "import", str(good), "--batch", batch_id, "--key", "sk-nope"])
     assert wrong_key.exit_code == 1
+
+
+def test_the_batch_report_has_an_agreement_section_only_with_labels(server: LiveServer) -> None:
+    batch_id = completed_batch(server, [battle("p1", True), battle("p2", False)])
+    url = f"{server.base_url}/batches/{batch_id}/report?bootstrap=50"
+    assert "agreement" not in server.request("GET", url, headers=headers()).json()
+    assert (
+        post(server, batch_id, [{"custom_id": "p1", "label": "1"}, {"custom_id": "p2", "label": "1"}])[0]
+        == 200
+    )
+    report = server.request("GET", url, headers=headers()).json()
+    assert (
+        report["agreement"]["pairwise"]["judge"]["accuracy"] == 0.5 and report["agreement"]["single"] is None
+    )
+    agreement = server.request(
+        "GET", f"{server.base_url}/batches/{batch_id}/agreement?bootstrap=50", headers=headers()
+    )
+    assert report["agreement"] == agreement.json()
