@@ -21,6 +21,7 @@ from jurist.service.batches import BatchService
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
 from jurist.service.key_admin import KeyAdmin
+from jurist.service.labels import LabelService
 from jurist.service.limits import BatchLimits, StoredPolicies, TenantLimiter
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
@@ -37,6 +38,7 @@ from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.housekeeping import SqlHousekeeping
 from jurist.store.keys import KeyFile, KeyStore, SqlKeyStore, digest
+from jurist.store.labels import LabelStore, SqlLabelStore
 from jurist.store.migrations import upgrade
 from jurist.store.node_leases import SqlNodeLeases
 from jurist.store.notify import listener_for
@@ -68,6 +70,7 @@ class Stores:
     keys: KeyStore
     tenants: TenantStore
     fair: FairShare  # the fair claims' tags; ``rebalance(account)`` after a weight change
+    labels: LabelStore
 
     @classmethod
     def over(cls, db: Database, default_weight: float = 1.0, notify: bool = True) -> Stores:
@@ -76,7 +79,7 @@ class Stores:
         return cls(
             SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db, notify), SqlBatchTasks(db, fair, notify),
             SqlLineQueue(db, fair, notify), SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db),
-            SqlTenantStore(db), fair,
+            SqlTenantStore(db), fair, SqlLabelStore(db),
         )  # fmt: skip
 
 
@@ -105,7 +108,11 @@ class Services:
 
     @property
     def reports(self) -> ReportService:
-        return ReportService(self.stores.files, self.blobs, self.batches)
+        return ReportService(self.stores.files, self.blobs, self.batches, self.labels)
+
+    @property
+    def labels(self) -> LabelService:
+        return LabelService(self.stores.labels, self.stores.files, self.blobs, self.batches, self.clock)
 
     @property
     def key_admin(self) -> KeyAdmin:
@@ -266,3 +273,19 @@ def build_services(
         limiter=TenantLimiter(buckets, the_clock),
         upstream=upstream,
     )
+
+
+def build_label_service(settings: Settings, db: Database) -> tuple[LabelService, Authenticator]:
+    """The labels use case over an open database, and the authenticator that names a key's tenant
+    (``jurist labels import``: no models, no worker)."""
+    clock = SystemClock()
+    stores = Stores.over(db, settings.default_weight, notify=False)
+    auth, _ = build_authenticator(settings, stores, clock)
+    blobs: BlobStore = (
+        DatabaseBlobs(stores.chunks)
+        if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
+        else DiskBlobs(settings.data_dir / "files")
+    )
+    limits = BatchLimits(SqlTenantLoad(db), StoredPolicies(stores.tenants, default_policy(settings)))
+    batches = BatchService(stores.batches, stores.files, clock, settings.batch_status_style, limits)
+    return LabelService(stores.labels, stores.files, blobs, batches, clock), auth

@@ -25,6 +25,7 @@ from jurist.api.batches import batch_report, cancel_batch, create_batch, list_ba
 from jurist.api.chat import create_chat_completion
 from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
+from jurist.api.labels import batch_agreement, delete_label, list_labels, post_labels
 from jurist.api.middleware import RequestIdMiddleware
 from jurist.api.models import healthz, list_models, metrics, readyz, retrieve_model
 from jurist.api.openapi import build_openapi, openapi
@@ -52,6 +53,10 @@ def create_app(services: Services) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/batches/{batch_id}/report", batch_report, methods=["GET"]),
+        Route("/v1/batches/{batch_id}/labels", post_labels, methods=["POST"]),
+        Route("/v1/batches/{batch_id}/agreement", batch_agreement, methods=["GET"]),
+        Route("/v1/batches/{batch_id}/labels", list_labels, methods=["GET"]),
+        Route("/v1/batches/{batch_id}/labels/{custom_id}", delete_label, methods=["DELETE"]),
         Route("/v1/usage", own_usage, methods=["GET"]),
         Route("/v1/admin/usage", admin_usage, methods=["GET"]),
         # the admin key's: tenants' keys, limits and weights

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from jurist.cli.keys import keys_app
+from jurist.cli.labels import labels_app
 from jurist.errors import ConfigError
 from jurist.settings import Settings, load_settings
 
@@ -23,6 +24,7 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
+app.add_typer(labels_app, name="labels")
 app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 

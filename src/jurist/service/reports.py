@@ -10,9 +10,11 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from jurist.errors import InvalidRequest
+from jurist.evaluation.agreement import Agreement
 from jurist.evaluation.report import ReportBuilder
 from jurist.evaluation.report_model import Report
 from jurist.service.batches import BatchService
+from jurist.service.labels import LabelService
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
 
@@ -37,11 +39,21 @@ class BatchReport(Report):
     batch: BatchRef
 
 
+class LabeledBatchReport(BatchReport):
+    """The report of a batch with human labels: ``agreement`` of the judge with them (only then, so the
+    report of a batch without labels is unchanged)."""
+
+    agreement: Agreement
+
+
 class ReportService:
-    def __init__(self, files: FileStore, blobs: BlobStore, batches: BatchService) -> None:
+    def __init__(
+        self, files: FileStore, blobs: BlobStore, batches: BatchService, labels: LabelService | None = None
+    ) -> None:
         self.files = files
         self.blobs = blobs
         self.batches = batches
+        self.labels = labels
 
     async def _lines(self, tenant: str, file_id: str | None) -> AsyncIterator[object]:
         """Parsed lines of one of the tenant's files, streamed; nothing when it is gone."""
@@ -81,4 +93,9 @@ class ReportService:
             output_file_id=record.output_file_id,
             error_file_id=record.error_file_id,
         )
-        return BatchReport.model_validate({**dict(report), "notes": notes, "batch": batch})
+        data = {**dict(report), "notes": notes, "batch": batch}
+        labeled = self.labels is not None and bool(await self.labels.labels.list(tenant, batch_id))
+        if self.labels is not None and labeled and record.output_file_id is not None:
+            agreement = await self.labels.agreement(tenant, batch_id, rounds, seed)
+            return LabeledBatchReport.model_validate({**data, "agreement": agreement})
+        return BatchReport.model_validate(data)

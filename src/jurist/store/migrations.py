@@ -219,6 +219,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX files_by_expiry ON files (expires_at)
         """,
     ),
+    Migration(
+        "0007_labels",
+        """
+        CREATE TABLE batch_labels (
+            tenant TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            custom_id TEXT NOT NULL,
+            annotator TEXT NOT NULL,
+            label TEXT NOT NULL,
+            note TEXT,
+            created_at {bigint} NOT NULL,
+            PRIMARY KEY (batch_id, custom_id, annotator)
+        );
+        CREATE INDEX batch_labels_by_batch ON batch_labels (tenant, batch_id)
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

@@ -1,0 +1,85 @@
+"""Human labels of a batch's lines: one row per (batch, custom_id, annotator), per tenant. The label is
+stored as JSON text ("1" | "2" | "tie" for a pairwise line, an integer score for a single one)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import orjson
+
+from jurist.protocol.json_types import JsonValue
+from jurist.store.database import Database, Row
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    tenant: str
+    batch_id: str
+    custom_id: str
+    annotator: str
+    label: JsonValue
+    note: str | None
+    created_at: int
+
+
+class LabelStore(Protocol):
+    async def put(self, records: Sequence[LabelRecord]) -> None:
+        """Insert the labels in one transaction; a label for the same (batch, custom_id, annotator)
+        replaces the one stored."""
+        ...
+
+    async def list(self, tenant: str, batch_id: str) -> list[LabelRecord]:
+        """The batch's labels, by custom_id then annotator."""
+        ...
+
+    async def delete(self, tenant: str, batch_id: str, custom_id: str, annotator: str) -> bool:
+        """Whether a label was deleted."""
+        ...
+
+
+def _from_row(row: Row) -> LabelRecord:
+    label: JsonValue = orjson.loads(row["label"])
+    return LabelRecord(
+        row["tenant"], row["batch_id"], row["custom_id"], row["annotator"], label, row["note"],
+        int(row["created_at"]),
+    )  # fmt: skip
+
+
+_KEY = "batch_id = :b AND custom_id = :c AND annotator = :a AND tenant = :t"
+
+
+class SqlLabelStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def put(self, records: Sequence[LabelRecord]) -> None:
+        async with self._db.transaction() as tx:
+            for r in records:
+                key = {"b": r.batch_id, "c": r.custom_id, "a": r.annotator, "t": r.tenant}
+                await tx.execute(f"DELETE FROM batch_labels WHERE {_KEY}", key)
+                await tx.execute(
+                    "INSERT INTO batch_labels"
+                    " (tenant, batch_id, custom_id, annotator, label, note, created_at)"
+                    " VALUES (:t, :b, :c, :a, :l, :n, :at)",
+                    {**key, "l": orjson.dumps(r.label).decode(), "n": r.note, "at": r.created_at},
+                )
+
+    async def list(self, tenant: str, batch_id: str) -> list[LabelRecord]:
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM batch_labels WHERE tenant = :t AND batch_id = :b"
+                " ORDER BY custom_id, annotator",
+                {"t": tenant, "b": batch_id},
+            )
+        return [_from_row(r) for r in rows]
+
+    async def delete(self, tenant: str, batch_id: str, custom_id: str, annotator: str) -> bool:
+        key = {"b": batch_id, "c": custom_id, "a": annotator, "t": tenant}
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(f"SELECT custom_id FROM batch_labels WHERE {_KEY}", key)
+            if row is None:
+                return False
+            await tx.execute(f"DELETE FROM batch_labels WHERE {_KEY}", key)
+        return True
