@@ -30,6 +30,7 @@ MARKS = {
     "outcomes": (".barlayer .point path", 3, False),
     "pair_criteria": (".barlayer .point path", 2, True),
     "leaderboard": (".scatterlayer .points path", 3, True),
+    "leaderboard_style": (".scatterlayer .points path", 3, True),
     "health": (".barlayer .point path", 4, True),
 }
 

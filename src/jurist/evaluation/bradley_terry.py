@@ -73,6 +73,18 @@ def fit_strengths(
     return centred
 
 
+def records(battles: Sequence[Battle], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(battles, points) per model, a tie counting half a point to each side."""
+    counts = np.zeros(len(index))
+    scores = np.zeros(len(index))
+    for a, b, outcome in battles:
+        counts[index[a]] += 1
+        counts[index[b]] += 1
+        scores[index[a]] += 1 if outcome == 1 else 0.5 if outcome == 0 else 0
+        scores[index[b]] += 1 if outcome == 2 else 0.5 if outcome == 0 else 0
+    return counts, scores
+
+
 def leaderboard(
     battles: Sequence[Battle], rounds: int = 200, seed: int = 0, level: float = 0.95
 ) -> list[Rating]:
@@ -87,13 +99,7 @@ def leaderboard(
         picks = rng.integers(0, len(battles), size=len(battles))
         samples[r] = fit_strengths(_wins_from(cells[picks], weights[picks], len(models))) * _SCALE + 1000
     low, high = np.quantile(samples, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
-    counts = np.zeros(len(models))
-    scores = np.zeros(len(models))
-    for a, b, outcome in battles:
-        counts[index[a]] += 1
-        counts[index[b]] += 1
-        scores[index[a]] += 1 if outcome == 1 else 0.5 if outcome == 0 else 0
-        scores[index[b]] += 1 if outcome == 2 else 0.5 if outcome == 0 else 0
+    counts, scores = records(battles, index)
     out = [
         Rating(
             m, float(point[i]), float(low[i]), float(high[i]), int(counts[i]), float(scores[i] / counts[i])

@@ -12,7 +12,8 @@ line that cannot be read is counted as malformed, with a note, never an error.
   bootstrap CI, per-criterion means of both responses, and, when the input lines name the competitors
   (``metadata.model_a`` = answer1's model, ``metadata.model_b`` = answer2's), a Bradley–Terry
   leaderboard on the Elo scale (Arena-Hard's recipe): one battle per line from its (reconciled)
-  verdict, a tie counted as half a win for each side, CIs from resampling the battles.
+  verdict, a tie counted as half a win for each side, CIs from resampling the battles; beside it,
+  when the input lines carry the answers, the style-controlled leaderboard (``style_control``).
 - Judge health: parse-failure rate (judgments with ``scored: false``), swap consistency, P(first shown
   wins), P(longer wins), and the mean ensemble agreement when the judgments carry one.
 
@@ -46,6 +47,11 @@ TIE_HANDLING = "a tie counts as half a win for each side (win rates and the Brad
 LEADERBOARD_METHOD = (
     "Bradley–Terry (MM fit, Elo scale, mean 1000); one battle per line from its reconciled verdict; "
     "percentile-bootstrap CIs over resampled battles"
+)
+STYLE_CONTROL_METHOD = (
+    "Bradley–Terry as an L2-regularised logistic regression with style covariates (UTF-8 length, "
+    "markdown headers, bold spans, list items): per battle (a − b) / (a + b), standardised; ratings "
+    "with style held fixed; coefficients in log-odds per SD; CIs from the same resampled battles"
 )
 
 
@@ -163,6 +169,7 @@ class ReportBuilder:
                 ci_level=level,
                 ties=TIE_HANDLING,
                 leaderboard=LEADERBOARD_METHOD,
+                style_control=STYLE_CONTROL_METHOD,
             ),
             notes=notes,
         )

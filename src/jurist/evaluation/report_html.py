@@ -22,7 +22,16 @@ from jurist.evaluation.report_model import (
     Report,
     SingleSection,
 )
-from jurist.evaluation.report_table import ci_text, health_rates, health_rows, leaderboard_rows, num, pct
+from jurist.evaluation.report_table import (
+    STYLE_TITLE,
+    ci_text,
+    health_rates,
+    health_rows,
+    leaderboard_rows,
+    num,
+    pct,
+    style_rows,
+)
 
 CHART_IDS = {
     "score_distribution": "chart-score-distribution",
@@ -30,6 +39,7 @@ CHART_IDS = {
     "outcomes": "chart-outcomes",
     "pair_criteria": "chart-pair-criteria",
     "leaderboard": "chart-leaderboard",
+    "leaderboard_style": "chart-leaderboard-style",
     "health": "chart-health",
 }
 _BLUE, _ORANGE, _GREY = "#3366cc", "#ff9900", "#999999"
@@ -135,7 +145,9 @@ def _pair_criteria(section: PairwiseSection) -> go.Figure:
     return _layout(fig, "Per-criterion mean scores (95% CI)", barmode="group", yaxis_title="mean score")
 
 
-def _leaderboard(board: list[LeaderboardRow]) -> go.Figure:
+def _leaderboard(
+    board: list[LeaderboardRow], title: str = "Leaderboard: Bradley–Terry rating, Elo scale (95% CI)"
+) -> go.Figure:
     rows = list(reversed(board))  # best at the top
     ratings = [r.rating for r in rows]
     fig = go.Figure(
@@ -149,7 +161,7 @@ def _leaderboard(board: list[LeaderboardRow]) -> go.Figure:
     )
     return _layout(
         fig,
-        "Leaderboard: Bradley–Terry rating, Elo scale (95% CI)",
+        title,
         height=max(300, 60 + 45 * len(rows)),
         xaxis_title="rating",
     )
@@ -186,6 +198,9 @@ def charts(report: Report) -> dict[str, go.Figure]:
             out["pair_criteria"] = _pair_criteria(pair)
         if pair.leaderboard:
             out["leaderboard"] = _leaderboard(pair.leaderboard)
+        if pair.style_controlled is not None:
+            title = f"{STYLE_TITLE}, Elo scale (95% CI)"
+            out["leaderboard_style"] = _leaderboard(pair.style_controlled.leaderboard, title)
     if report.lines.judged:
         out["health"] = _health(report.health)
     return out
@@ -225,6 +240,17 @@ def _tables(report: Report) -> str:
             "<h2>Leaderboard</h2>",
             _table(["#", "model", "rating", "95% CI", "battles", "win rate"], rows),
         ]
+    if pair is not None and pair.style_controlled is not None:
+        styled = pair.style_controlled
+        parts += [
+            f"<h2>{html.escape(STYLE_TITLE)}</h2>",
+            _table(
+                ["#", "model", "rating", "95% CI", "battles", "win rate"],
+                leaderboard_rows(styled.leaderboard),
+            ),
+            "<h2>Style effects (log-odds per SD of (a − b) / (a + b))</h2>",
+            _table(["feature", "coefficient [95% CI]"], style_rows(styled)),
+        ]
     rows = health_rows(report.health)
     parts += ["<h2>Judge health</h2>", _table(["figure", "value [95% CI]", "n"], rows)]
     return "\n".join(parts)
@@ -241,7 +267,8 @@ def render_html(report: Report, title: str = "Jurist batch report") -> str:
     method = report.method
     footer = (
         f"CIs: percentile bootstrap, {method.bootstrap_rounds} rounds, seed {method.seed}. "
-        f"Ties: {method.ties}. Leaderboard: {method.leaderboard}."
+        f"Ties: {method.ties}. Leaderboard: {method.leaderboard}. "
+        f"Style-controlled leaderboard: {method.style_control}."
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

@@ -6,7 +6,8 @@ judgment that does not fit the model (wrong types) is unreadable, with the reaso
 Only the few numbers a report needs are kept per line (``SingleLine``, ``PairLine``).
 
 Input lines are the caller's request bodies, arbitrary user input: they are read leniently (anything
-missing or malformed reads as None) for who wrote each answer and how long each answer is.
+missing or malformed reads as None) for who wrote each answer, how long each answer is and how much
+markdown it carries (``style_control.answer_style``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
 
+from jurist.evaluation.style_control import AnswerStyle, answer_style
 from jurist.protocol.items import message_items
 from jurist.protocol.judgment import Judgment, Order, PairwiseJudgment, SingleJudgment, Winner
 
@@ -25,12 +27,15 @@ _JUDGMENT: TypeAdapter[SingleJudgment | PairwiseJudgment] = TypeAdapter(Judgment
 
 @dataclass(frozen=True)
 class Competitors:
-    """What an input line says about its pair: who wrote each answer, and how long each answer is."""
+    """What an input line says about its pair: who wrote each answer, how long each answer is, and its
+    style features (length and markdown, for the style-controlled leaderboard)."""
 
     model_a: str | None
     model_b: str | None
     length_1: int | None
     length_2: int | None
+    style_1: AnswerStyle | None = None
+    style_2: AnswerStyle | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,15 @@ def competitors(line: Mapping[str, object]) -> Competitors:
     item = judge_item(body) or {}
     names = [metadata.get(k) for k in ("model_a", "model_b")]
     a, b = (n if isinstance(n, str) and n else None for n in names)
-    return Competitors(a, b, _utf8_length(item.get("answer1")), _utf8_length(item.get("answer2")))
+    one, two = item.get("answer1"), item.get("answer2")
+    return Competitors(
+        a,
+        b,
+        _utf8_length(one),
+        _utf8_length(two),
+        answer_style(one) if isinstance(one, str) else None,
+        answer_style(two) if isinstance(two, str) else None,
+    )
 
 
 def failure_code(line: object) -> str:

@@ -5,9 +5,10 @@
     ├── failures_by_code  {code: count}, most frequent first
     ├── judge_models      {judge model: lines}, most frequent first
     ├── single            SingleSection: score distribution, overall and per-criterion means (CIs)
-    ├── pairwise          PairwiseSection: outcomes, win rate, per-criterion means, leaderboard
+    ├── pairwise          PairwiseSection: outcomes, win rate, per-criterion means, leaderboard,
+    │                     the style-controlled leaderboard with the style coefficients
     ├── health            JudgeHealth: parse failures, swap consistency, P(first shown wins), ...
-    ├── method            Method: bootstrap rounds, seed, CI level, how ties count
+    ├── method            Method: bootstrap rounds, seed, CI level, how ties count, the leaderboards' fits
     └── notes             what the report could not compute, and why
 
 The JSON form is ``model_dump(mode="json")``: every field always present (``null`` when there is no
@@ -111,6 +112,23 @@ class LeaderboardRow(_Figure):
     win_rate: float
 
 
+class StyleCoefficientRow(_Figure):
+    """A style feature's effect: the change in log-odds of winning per standard deviation of the
+    normalised difference (a − b) / (a + b) between the two answers; None when it does not vary."""
+
+    feature: str  # length, headers, bold, lists
+    coefficient: float | None
+    ci: CI | None
+
+
+class StyleControlled(_Figure):
+    """The leaderboard with style held fixed (``evaluation.style_control``), and the style effects."""
+
+    battles: int
+    leaderboard: list[LeaderboardRow]  # best first
+    style: list[StyleCoefficientRow]
+
+
 class PairwiseSection(_Figure):
     n: int
     scored: int
@@ -121,6 +139,7 @@ class PairwiseSection(_Figure):
     criteria: list[PairCriterionMeans]
     expected_score: PairExpectedMeans | None
     leaderboard: list[LeaderboardRow] | None  # best first; None without named competitors
+    style_controlled: StyleControlled | None  # None without the answers' texts (the input file)
 
 
 class JudgeHealth(_Figure):
@@ -139,6 +158,7 @@ class Method(_Figure):
     ci_level: float
     ties: str
     leaderboard: str
+    style_control: str
 
 
 class Report(_Figure):

@@ -1,7 +1,7 @@
 """The figures of a batch report, from the few numbers kept per line (``report_lines``): the single
-section, the pairwise section (with its Bradley–Terry leaderboard) and the pairwise judge-health
-figures. Every CI is a percentile bootstrap with the report's rounds, seed and level. A figure that
-cannot be computed is None, and says why in ``notes``."""
+section, the pairwise section (with its Bradley–Terry leaderboards, plain and style-controlled) and the
+pairwise judge-health figures. Every CI is a percentile bootstrap with the report's rounds, seed and
+level. A figure that cannot be computed is None, and says why in ``notes``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jurist.evaluation.bradley_terry import Battle, leaderboard
+from jurist.evaluation.bradley_terry import Battle, Rating, leaderboard
 from jurist.evaluation.metrics import bootstrap_ratio_ci
 from jurist.evaluation.report_lines import FIRST_SHOWN, Competitors, PairLine, SingleLine
 from jurist.evaluation.report_model import (
@@ -26,7 +26,10 @@ from jurist.evaluation.report_model import (
     RateCI,
     ScoreCount,
     SingleSection,
+    StyleCoefficientRow,
+    StyleControlled,
 )
+from jurist.evaluation.style_control import StyledBattle, style_leaderboard
 from jurist.protocol.judgment import WINNERS
 
 
@@ -115,6 +118,7 @@ def pairwise_section(
     ]
     expected = [p.expected for p in decided if p.expected is not None]
     win = boot.rate(points)
+    board, style_controlled = _leaderboards(inputs, decided, boot, notes)
     return PairwiseSection(
         n=len(pairs),
         scored=len(decided),
@@ -134,40 +138,71 @@ def pairwise_section(
         )
         if expected
         else None,
-        leaderboard=_leaderboard(inputs, decided, boot, notes),
+        leaderboard=board,
+        style_controlled=style_controlled,
     )
 
 
-def _leaderboard(
+def _rows(ratings: list[Rating]) -> list[LeaderboardRow]:
+    return [
+        LeaderboardRow(
+            model=r.model, rating=r.rating, ci=(r.ci_low, r.ci_high), battles=r.battles, win_rate=r.win_rate
+        )
+        for r in ratings
+    ]
+
+
+def _leaderboards(
     inputs: dict[str, Competitors], decided: list[PairLine], boot: Bootstrap, notes: list[str]
-) -> list[LeaderboardRow] | None:
+) -> tuple[list[LeaderboardRow] | None, StyleControlled | None]:
+    """(the plain leaderboard, the style-controlled one); each None with a note saying why."""
     if not inputs:
         notes.append("No leaderboard: it needs the input file (metadata model_a / model_b on its lines).")
-        return None
+        return None, None
     battles: list[Battle] = []
+    styled: list[StyledBattle] = []
     for p in decided:
         who = inputs.get(p.custom_id) if p.custom_id is not None else None
         if who is None or who.model_a is None or who.model_b is None or who.model_a == who.model_b:
             continue
         outcome = 1 if p.winner == "response_1" else 2 if p.winner == "response_2" else 0
         battles.append((who.model_a, who.model_b, outcome))
+        if who.style_1 is not None and who.style_2 is not None:
+            styled.append((who.model_a, who.model_b, outcome, who.style_1, who.style_2))
     if len({m for a, b, _ in battles for m in (a, b)}) < 2:
         notes.append(
             "No leaderboard: no scored pairwise line names two different competitors "
             "(metadata model_a and model_b on the input line)."
         )
-        return None
+        return None, None
     if len(battles) < len(decided):
         notes.append(
             f"Leaderboard over the {len(battles)} of {len(decided)} scored pairwise lines that name "
             "both competitors."
         )
-    return [
-        LeaderboardRow(
-            model=r.model, rating=r.rating, ci=(r.ci_low, r.ci_high), battles=r.battles, win_rate=r.win_rate
+    rounds = max(1, boot.rounds)
+    board = _rows(leaderboard(battles, rounds=rounds, seed=boot.seed, level=boot.level))
+    if len({m for a, b, *_ in styled for m in (a, b)}) < 2:
+        notes.append(
+            "No style-controlled leaderboard: it needs the answers' texts (answer1 / answer2 of the "
+            "pairwise item on the input lines)."
         )
-        for r in leaderboard(battles, rounds=max(1, boot.rounds), seed=boot.seed, level=boot.level)
+        return board, None
+    if len(styled) < len(battles):
+        notes.append(
+            f"Style-controlled leaderboard over the {len(styled)} of {len(battles)} battles whose input "
+            "line carries both answers."
+        )
+    fit = style_leaderboard(styled, rounds=rounds, seed=boot.seed, level=boot.level)
+    style = [
+        StyleCoefficientRow(
+            feature=c.feature,
+            coefficient=c.coefficient,
+            ci=(c.ci_low, c.ci_high) if c.ci_low is not None and c.ci_high is not None else None,
+        )
+        for c in fit.coefficients
     ]
+    return board, StyleControlled(battles=len(styled), leaderboard=_rows(fit.ratings), style=style)
 
 
 def pair_health(

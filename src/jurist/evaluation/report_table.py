@@ -14,6 +14,7 @@ from jurist.evaluation.report_model import (
     RateCI,
     Report,
     SingleSection,
+    StyleControlled,
 )
 
 
@@ -50,6 +51,20 @@ def leaderboard_rows(board: list[LeaderboardRow]) -> list[list[str]]:
         ci = f"{r.ci[0]:.0f} – {r.ci[1]:.0f}"
         rows.append([str(rank), r.model, f"{r.rating:.0f}", ci, str(r.battles), pct(r.win_rate)])
     return rows
+
+
+STYLE_TITLE = "Leaderboard (style-controlled: length and markdown held fixed)"
+
+
+def style_rows(section: StyleControlled) -> list[list[str]]:
+    """feature, coefficient [95% CI] (log-odds of winning per SD of the normalised difference)."""
+    return [
+        [
+            c.feature,
+            "– (does not vary)" if c.coefficient is None else f"{c.coefficient:+.2f} {ci_text(c.ci, False)}",
+        ]
+        for c in section.style
+    ]
 
 
 def health_rows(health: JudgeHealth) -> list[list[str]]:
@@ -144,6 +159,18 @@ def _pairwise(section: PairwiseSection) -> list[RenderableType]:
         for row in leaderboard_rows(section.leaderboard):
             board.add_row(*row)
         out.append(board)
+    if section.style_controlled is not None:
+        styled = Table(title=f"{STYLE_TITLE}, {section.style_controlled.battles} battles")
+        for column in ("#", "model", "rating", "95% CI", "battles", "win rate"):
+            styled.add_column(column, justify="left" if column == "model" else "right")
+        for row in leaderboard_rows(section.style_controlled.leaderboard):
+            styled.add_row(*row)
+        effects = Table(title="Style effects (log-odds per SD of (a − b) / (a + b); > 0: more wins)")
+        for column in ("feature", "coefficient [95% CI]"):
+            effects.add_column(column, justify="left" if column == "feature" else "right")
+        for row in style_rows(section.style_controlled):
+            effects.add_row(*row)
+        out += [styled, effects]
     if section.expected_score is not None:
         e = section.expected_score
         out.append(
