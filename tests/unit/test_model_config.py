@@ -27,22 +27,6 @@ from jurist.settings import (
 from tests.support.verdicts import single_verdict_json
 
 README = Path(__file__).parents[2] / "README.md"
-TOML = """
-[models.pai-judge]
-backend = "openai"
-base_url = "http://127.0.0.1:18000/v1"
-model = "qwen2.5-7b-instruct"
-api_key = "sk-upstream-secret"
-structured_output = "json_object"
-
-[models.pai-judge.judging]
-swap = true
-
-[models.local]
-backend = "llama_cpp"
-model_path = "/models/qwen.gguf"
-chat_format = "chatml"
-"""
 # The README's examples before the judging block existed, verbatim: they must keep working.
 OLD_README_UPSTREAM = """
 # jurist.toml — run with: JURIST_CONFIG=jurist.toml make run

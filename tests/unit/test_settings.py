@@ -20,7 +20,6 @@ from jurist.settings import (
     load_settings,
 )
 
-README = Path(__file__).parents[2] / "README.md"
 TOML = """
 [models.pai-judge]
 backend = "openai"
@@ -37,8 +36,6 @@ backend = "llama_cpp"
 model_path = "/models/qwen.gguf"
 chat_format = "chatml"
 """
-# The README's examples before the judging block existed, verbatim: they must keep working.
-# A file written for the flat keys the README listed as model options and judging policy.
 
 
 def test_defaults_put_both_pai_models_on_the_embedded_model(tmp_path: Path) -> None:

@@ -163,19 +163,13 @@ class GuardedBackend:
         return await self.inner.ready()
 
     async def generate(self, request: GenerationRequest) -> Generation:
-        gate = self._gates.cached(self.model)
-        if self._open_road(gate):  # the common case, without the awaits of the full check
-            assert gate is not None
-            probe = False
-        else:
-            gate, probe = await self._admit()
+        gate, probe = await self._admit()
         try:
             generation = await self.inner.generate(request)
         except JuristError as error:
             await self._failed(error, probe)
             raise
-        if probe or not gate.healthy or self._tpm is not None:
-            await self._succeeded(gate, probe, generation.prompt_tokens + generation.completion_tokens)
+        await self._succeeded(gate, probe, generation.prompt_tokens + generation.completion_tokens)
         return generation
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
@@ -192,19 +186,18 @@ class GuardedBackend:
         await self._succeeded(gate, probe, tokens)
 
     # ------------------------------------------------------------------ before the call
-    def _open_road(self, gate: Gate | None) -> bool:
-        """A fresh gate that lets every call through, and no bucket to take from."""
-        return (
+    async def _admit(self) -> tuple[Gate, bool]:
+        """The gate seen, and whether this call is the half-open probe; raises ``UpstreamPaused``
+        while the model is paused or its circuit open, ``RateLimited`` when its turn is too far."""
+        gate = self._gates.cached(self.model)
+        if (  # the common case: a fresh, open gate and no bucket, with no further await
             gate is not None
             and gate.state == "closed"
             and self._rpm is None
             and self._tpm is None
             and gate.paused_until <= self._gates.clock.now()
-        )
-
-    async def _admit(self) -> tuple[Gate, bool]:
-        """The gate seen, and whether this call is the half-open probe; raises ``UpstreamPaused``
-        while the model is paused or its circuit open, ``RateLimited`` when its turn is too far."""
+        ):
+            return gate, False
         deadline = time.monotonic() + self.policy.max_wait
         gate, probe = await self._through_gate()
         if self._rpm is not None or self._tpm is not None:

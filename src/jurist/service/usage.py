@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from jurist.ids import Clock
 from jurist.protocol.chat import ChatCompletion
-from jurist.store.usage import UsageCounts, UsageRow, UsageStore
+from jurist.store.usage import UsageCounts, UsageRow, UsageStore, judge_calls
 
 log = logging.getLogger("jurist.usage")
 _DAY = 86_400
@@ -87,9 +87,10 @@ class UsageRecorder:
         if hit:
             self.add(tenant, model, requests, cache_hits=1)
             return
-        calls = completion.judgment.attempts if completion.judgment is not None else 1
         usage = completion.usage
-        self.add(tenant, model, requests, calls, usage.prompt_tokens, usage.completion_tokens)
+        self.add(
+            tenant, model, requests, judge_calls(completion), usage.prompt_tokens, usage.completion_tokens
+        )
 
     def add(
         self, tenant: str, model: str, requests: int = 0, judge_calls: int = 0, prompt_tokens: int = 0,

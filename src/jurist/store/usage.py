@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from jurist.protocol.chat import ChatCompletion
 from jurist.store.database import Database, Row
@@ -43,22 +43,15 @@ class UsageCounts:
             self.cost + other.cost,
         )
 
-    def with_cost(self, cost: float) -> UsageCounts:
-        return UsageCounts(
-            self.requests, self.judge_calls, self.prompt_tokens, self.completion_tokens, self.cache_hits,
-            self.batch_lines, cost,
-        )  # fmt: skip
-
-    def as_list(self) -> list[Any]:
-        """The counts in field order (``UsageCounts(*values)`` reads them back)."""
-        return [
-            self.requests, self.judge_calls, self.prompt_tokens, self.completion_tokens, self.cache_hits,
-            self.batch_lines, self.cost,
-        ]  # fmt: skip
-
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+def judge_calls(completion: ChatCompletion) -> int:
+    """The calls a completion that was not a cache hit made: a judgment's ``attempts`` (every game of a
+    swap or ensemble and every re-ask), one for a custom template."""
+    return completion.judgment.attempts if completion.judgment is not None else 1
 
 
 def completion_usage(completion: ChatCompletion, *, requests: int = 0, batch_lines: int = 0) -> UsageCounts:
@@ -67,7 +60,7 @@ def completion_usage(completion: ChatCompletion, *, requests: int = 0, batch_lin
     judge cache used none of them (a cache hit)."""
     if completion.cache_status == "hit":
         return UsageCounts(requests, cache_hits=1, batch_lines=batch_lines)
-    calls = completion.judgment.attempts if completion.judgment is not None else 1
+    calls = judge_calls(completion)
     usage = completion.usage
     return UsageCounts(requests, calls, usage.prompt_tokens, usage.completion_tokens, 0, batch_lines)
 
