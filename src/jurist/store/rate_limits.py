@@ -48,12 +48,15 @@ class RateBuckets(Protocol):
         ...
 
 
-def allowance(allowed: bool, tat: float, limit: int, now: float, period: float) -> Allowance:
-    """The figures of a bucket whose theoretical arrival time is ``tat``."""
+def allowance(
+    allowed: bool, tat: float, limit: int, now: float, period: float, cost: float = 1.0
+) -> Allowance:
+    """The figures of a bucket whose theoretical arrival time is ``tat``; when refused, the wait until
+    ``cost`` units fit."""
     interval = period / limit
     ahead = max(0.0, tat - now)
     remaining = max(0, min(limit, math.floor((period - ahead + _SLACK) / interval)))
-    retry = 0.0 if allowed else max(0.0, ahead - period + interval)
+    retry = 0.0 if allowed else max(0.0, ahead - period + cost * interval)
     return Allowance(allowed, limit, remaining, ahead, retry)
 
 
@@ -83,10 +86,7 @@ class SqlRateBuckets:
             if row is not None:
                 return allowance(True, float(row["tat"]), limit, now, period)
             tat = await self._tat(tx, name)
-        refused = allowance(False, tat, limit, now, period)
-        # the wait is until ``cost`` units fit, not one
-        wait = max(0.0, max(tat, now) + inc - now - period)
-        return Allowance(False, limit, refused.remaining, refused.reset_seconds, wait)
+        return allowance(False, tat, limit, now, period, cost)
 
     async def peek(self, name: str, limit: int, now: float, period: float = 60.0) -> Allowance:
         async with self._db.transaction() as tx:
