@@ -61,9 +61,15 @@ def submit_lines(server: LiveServer, count: int, tag: str = "line") -> str:
     return create_batch_raw(server, upload_raw(server, lines))
 
 
-def line_attempts(tmp_path: Path, batch_id: str) -> dict[int, int]:
-    """Each queued line's ``attempts``, read from the shared database."""
-    return {line: attempts for line, (attempts, _) in lines_of(tmp_path, batch_id).items()}
+def line_attempts(tmp_path: Path, batch_id: str, state: str | None = None) -> dict[int, int]:
+    """Each line's ``attempts`` (only the lines in ``state``, when given), read from the shared
+    database."""
+    query = "SELECT line, attempts FROM batch_requests WHERE batch_id = ?" + (
+        " AND state = ?" if state else ""
+    )
+    with contextlib.closing(sqlite3.connect(shared_db(tmp_path), timeout=30)) as conn:
+        rows = conn.execute(query, (batch_id, state) if state else (batch_id,)).fetchall()
+    return {int(line): int(attempts) for line, attempts in rows}
 
 
 def lines_of(tmp_path: Path, batch_id: str) -> dict[int, tuple[int, float]]:
