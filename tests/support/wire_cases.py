@@ -4,7 +4,9 @@ repaired, text-parsed, swap, ensembles, return_prompt, Chinese), for the wire-fo
 The golden file ``tests/data/judgment_wire/golden.json`` holds what Jurist wrote for these cases
 before the judgment became a typed value (commit 7bb0ba4), with ids and timestamps normalised. The
 two ``return_prompt`` cases (``single_prompt``, ``swap_inconsistent`` and their streams) were
-rewritten once, deliberately, when the prompt's fences changed (judge-input hardening).
+rewritten once, deliberately, when the prompt's fences changed (judge-input hardening), and every case
+once more when each scored judgment gained ``confidence`` and ``calibrated: false`` (trust; nothing
+else changed).
 """
 
 from __future__ import annotations

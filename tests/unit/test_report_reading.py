@@ -49,7 +49,7 @@ def test_lines_written_by_earlier_versions_read_with_the_judgment_model() -> Non
     bare = pair_judgment("response_2")  # before attempts, scene, language and parsed_by were written
     for key in ("attempts", "scene", "language", "parsed_by"):
         bare.pop(key, None)
-    later = {**pair_judgment("response_1"), "verdict_version": 7, "calibration": {"method": "isotonic"}}
+    later = {**pair_judgment("response_1"), "verdict_version": 7, "calibration_curve": {"method": "isotonic"}}
     later["criteria"][0]["confidence"] = 0.9  # unknown keys, at any depth, are ignored
     outputs = [
         output_line("old-swap", before_ensembles),

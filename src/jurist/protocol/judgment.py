@@ -9,7 +9,13 @@ judged completion, written into batch output lines, and read back by reports.
     ├── expected_score    probability-weighted score from token log-probabilities
     ├── swap              pairwise, both orders: consistent, rule, mean_scores, games
     ├── ensemble          several samples: votes, agreement, means (and games without swap)
-    └── warnings          what Jurist ignored in the request (an unknown judge-item field, say)
+    ├── confidence        how likely a human agrees with the verdict; ``calibrated`` says whether it is
+    │                     a fitted probability (``calibration`` names the calibrator) or the raw signal
+    ├── selective         the agreement target asked for, its delta and confidence threshold;
+    │   abstained         true when the confidence is below the threshold (the verdict is not decided)
+    ├── cascade           the stages a cascade model ran: each stage's model, verdict and confidence
+    ├── warnings          what Jurist ignored in the request (an unknown judge-item field, say)
+    └── flags             signs that a caller's text tries to steer the judge
 
 Optional blocks are left out of the JSON when absent (never ``null``), so the wire format of a plain
 verdict is exactly what earlier versions wrote. Reading is lenient: unknown keys are ignored and
@@ -50,6 +56,8 @@ class _Sparse(_Value):
 
 _LEFT_OUT_WHEN_NONE = (
     "unscored_reason", "unscored_detail", "prompt", "expected_score", "swap", "ensemble", "games",
+    "confidence", "calibrated", "raw_confidence", "calibration", "selective", "abstained", "cascade",
+    "threshold", "verdict",
 )  # fmt: skip
 
 
@@ -169,7 +177,42 @@ class SingleEnsemble(_EnsembleCore):
     games: list[SingleGame] | None = None
 
 
-class SingleJudgment(_SingleCore):
+class Selective(_Value):
+    """A verdict held to an agreement target: accepted when ``confidence ≥ threshold``, where the
+    threshold was chosen on the calibration's labelled items by fixed-sequence testing so that, with
+    probability ≥ 1 − delta, humans agree with accepted verdicts at rate ≥ ``agreement_target``."""
+
+    agreement_target: float
+    delta: float
+    threshold: float
+
+
+class CascadeStage(_Sparse):
+    """One stage of a cascade model: the judge it ran, what it said and how sure it was."""
+
+    model: str
+    verdict: str | int | None = None  # the winner (pairwise) or overall score (single); None: unscored
+    confidence: float | None = None
+    calibrated: bool = False
+    raw_confidence: float | None = None  # the raw signal, when ``confidence`` is calibrated
+    calibration: str | None = None
+    threshold: float | None = None  # escalate below this
+    decided: bool = False  # this stage's verdict is the judgment's
+
+
+class _Trust(_Sparse):
+    """What every judgment says about how far to trust it (all left out when absent)."""
+
+    confidence: float | None = None  # P(a human agrees), or the raw signal when not ``calibrated``
+    calibrated: bool | None = None
+    raw_confidence: float | None = None  # the raw signal, when ``confidence`` is calibrated
+    calibration: str | None = None  # the calibrator's id (``cal_…``), when calibrated
+    selective: Selective | None = None
+    abstained: bool | None = None
+    cascade: list[CascadeStage] | None = None
+
+
+class SingleJudgment(_Trust, _SingleCore):
     """One answer graded: an overall score and a score per criterion."""
 
     ensemble: SingleEnsemble | None = None
@@ -177,7 +220,7 @@ class SingleJudgment(_SingleCore):
     flags: list[InputFlag] = []  # left out of the JSON when empty
 
 
-class PairwiseJudgment(_PairwiseCore):
+class PairwiseJudgment(_Trust, _PairwiseCore):
     """Two answers compared: a winner or a tie, and both answers' scores per criterion."""
 
     swap: Swap | None = None

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jurist.backends.base import Backend, GenerationRequest
+from jurist.evaluation.confidence import raw_confidence
 from jurist.judging.hardening import suspect_flags
 from jurist.judging.judgment import Context, decide
 from jurist.judging.prompts import JudgeTask
@@ -54,6 +55,15 @@ def _sample_request(request: GenerationRequest, plan: EnsemblePlan, sample: int)
     return dataclasses.replace(request, temperature=hot, seed=base_seed + sample)
 
 
+def with_raw_confidence(judgment: SingleJudgment | PairwiseJudgment) -> SingleJudgment | PairwiseJudgment:
+    """The judgment with its raw confidence signal (``calibrated: false``); a calibrator fitted on the
+    tenant's labels may replace it later (``service.trust``)."""
+    signal = raw_confidence(judgment)
+    if signal is None:
+        return judgment
+    return judgment.model_copy(update={"confidence": round(signal, 4), "calibrated": False})
+
+
 async def judge_item(
     item: JudgeItem,
     build: Callable[[JudgeItem], JudgeTask],
@@ -77,7 +87,7 @@ async def judge_item(
     decision = decide(context, [p.game for p in played])
     return JudgeOutcome(
         text=render(decision.verdict, head.mode, head.scale, head.language),
-        judgment=decision.judgment,
+        judgment=with_raw_confidence(decision.judgment),
         prompt_tokens=sum(p.prompt_tokens for p in played),
         completion_tokens=sum(p.completion_tokens for p in played),
     )
