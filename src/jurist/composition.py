@@ -18,6 +18,7 @@ from jurist.runner.sweep import SweepConfig, Sweeper
 from jurist.runner.worker import RunnerConfig, Worker
 from jurist.service.auth import Authenticator, default_policy
 from jurist.service.batches import BatchService
+from jurist.service.calibrations import CalibrationService
 from jurist.service.chat import ChatService, JudgeModel
 from jurist.service.files import FileLimits, FileService
 from jurist.service.key_admin import KeyAdmin
@@ -25,13 +26,15 @@ from jurist.service.labels import LabelService
 from jurist.service.limits import BatchLimits, StoredPolicies, TenantLimiter
 from jurist.service.metrics import Metrics
 from jurist.service.reports import ReportService
+from jurist.service.trust import TrustService
 from jurist.service.upstream import UpstreamGates, UpstreamPolicy, guard
 from jurist.service.usage import Prices, UsageRecorder
-from jurist.settings import LlamaCppModelConfig, Settings
+from jurist.settings import CascadeModelConfig, LlamaCppModelConfig, Settings
 from jurist.store.batch_tasks import BatchTasks, SqlBatchTasks
 from jurist.store.batches import BatchStore, SqlBatchStore
 from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
 from jurist.store.cache import CacheStore, SqlCacheStore
+from jurist.store.calibrations import CalibrationStore, SqlCalibrationStore
 from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.database import Database, open_database
 from jurist.store.fair import FairShare
@@ -71,6 +74,7 @@ class Stores:
     tenants: TenantStore
     fair: FairShare  # the fair claims' tags; ``rebalance(account)`` after a weight change
     labels: LabelStore
+    calibrations: CalibrationStore
 
     @classmethod
     def over(cls, db: Database, default_weight: float = 1.0, notify: bool = True) -> Stores:
@@ -79,7 +83,7 @@ class Stores:
         return cls(
             SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db, notify), SqlBatchTasks(db, fair, notify),
             SqlLineQueue(db, fair, notify), SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db),
-            SqlTenantStore(db), fair, SqlLabelStore(db),
+            SqlTenantStore(db), fair, SqlLabelStore(db), SqlCalibrationStore(db),
         )  # fmt: skip
 
 
@@ -113,6 +117,11 @@ class Services:
     @property
     def labels(self) -> LabelService:
         return LabelService(self.stores.labels, self.stores.files, self.blobs, self.batches, self.clock)
+
+    @property
+    def calibrations(self) -> CalibrationService:
+        models = {name: model.config for name, model in self.chat.models.items()}
+        return CalibrationService(self.stores.calibrations, self.labels, self.chat.trust, models, self.clock)
 
     @property
     def key_admin(self) -> KeyAdmin:
@@ -217,7 +226,11 @@ def build_services(
     if unknown:
         raise ConfigError(f"backend overrides for unconfigured models: {sorted(unknown)}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    to_build = {name: cfg for name, cfg in configs.items() if name not in overrides}
+    to_build = {
+        name: cfg
+        for name, cfg in configs.items()
+        if name not in overrides and not isinstance(cfg, CascadeModelConfig)
+    }
     built = {**build_backends(to_build, settings.data_dir, registry), **overrides}
     notices = list(configured.notices)
     if any(isinstance(cfg, LlamaCppModelConfig) and cfg.is_bundled_model for cfg in to_build.values()):
@@ -236,8 +249,15 @@ def build_services(
     buckets = SqlRateBuckets(db)
     models: dict[str, JudgeModel] = {}
     for name, cfg in configs.items():
-        policy = UpstreamPolicy.of(cfg, circuit=cfg.remote and name not in overrides)
-        models[name] = JudgeModel(name, cfg, guard(name, built[name], policy, upstream, buckets))
+        if not isinstance(cfg, CascadeModelConfig):
+            policy = UpstreamPolicy.of(cfg, circuit=cfg.remote and name not in overrides)
+            models[name] = JudgeModel(name, cfg, guard(name, built[name], policy, upstream, buckets))
+    for name, cfg in configs.items():
+        if isinstance(cfg, CascadeModelConfig):
+            stages = tuple(models[stage] for stage in cfg.cascade)
+            if cfg.max_concurrency is None:  # batch lines at once: as many as its first stage runs
+                cfg = cfg.model_copy(update={"max_concurrency": stages[0].config.concurrency})
+            models[name] = JudgeModel(name, cfg, stages[0].backend, stages)
     blobs: BlobStore = (
         DatabaseBlobs(stores.chunks)
         if FileStorage(settings.resolved_file_storage) is FileStorage.DATABASE
@@ -249,7 +269,8 @@ def build_services(
     batch_limits = BatchLimits(load, StoredPolicies(stores.tenants, default_policy(settings)))
     batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style, batch_limits)
     metrics = Metrics(settings.metrics_tenant_labels)
-    chat = ChatService(models, cache=stores.cache if settings.cache else None, counter=metrics)
+    trust = TrustService(stores.calibrations, settings.key_cache_seconds)
+    chat = ChatService(models, stores.cache if settings.cache else None, metrics, trust)
     prices = {
         name: Prices(cfg.input_price_per_million, cfg.output_price_per_million)
         for name, cfg in configs.items()

@@ -166,4 +166,5 @@ def test_models_show_their_configured_description(client: OpenAI) -> None:
     plus: Any = client.models.retrieve("pai-judge-plus")
     assert plus.description is None  # none configured
     listed: dict[str, Any] = {m.id: m.description for m in client.models.list()}  # type: ignore[attr-defined]
-    assert listed == {"pai-judge": "An upstream judge", "pai-judge-plus": None}
+    auto = "pai-judge first; pai-judge-plus only when pai-judge is not confident enough"
+    assert listed == {"pai-judge": "An upstream judge", "pai-judge-plus": None, "pai-judge-auto": auto}

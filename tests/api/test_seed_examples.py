@@ -157,7 +157,7 @@ def test_streaming_custom_template(client: OpenAI, fake: FakeBackend) -> None:
 
 
 def test_models_are_listed(client: OpenAI) -> None:
-    assert sorted(m.id for m in client.models.list()) == ["pai-judge", "pai-judge-plus"]
+    assert sorted(m.id for m in client.models.list()) == ["pai-judge", "pai-judge-auto", "pai-judge-plus"]
     assert client.models.retrieve("pai-judge").id == "pai-judge"
 
 

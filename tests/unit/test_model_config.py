@@ -18,6 +18,8 @@ from jurist.composition import build_services
 from jurist.errors import ConfigError
 from jurist.service.cache import cache_key
 from jurist.settings import (
+    AUTO_MODEL_NAME,
+    CascadeModelConfig,
     JudgingPolicy,
     LlamaCppModelConfig,
     ModelConfig,
@@ -122,7 +124,10 @@ def test_the_union_is_discriminated_on_backend() -> None:
             "model 'judge-x' (backend 'openai'): option 'judging.samples': Input should be less than or equal "
             "to 16",
         ),
-        ({"backend": "tgi"}, "model 'judge-x': unknown backend 'tgi' (known: 'llama_cpp', 'openai')"),
+        (
+            {"backend": "tgi"},
+            "model 'judge-x': unknown backend 'tgi' (known: 'cascade', 'llama_cpp', 'openai')",
+        ),
         (
             {"backend": "openai", "base_url": "http://x/v1", "swap": True, "judging": {"swap": False}},
             "model 'judge-x' (backend 'openai'): 'swap' is set both flat and in [models.judge-x.judging]; "
@@ -186,6 +191,9 @@ def test_the_old_readme_examples_still_load(
     assert configured.notices == ()
     for config in configured.models.values():
         assert config.judging == JudgingPolicy()
+    if "pai-judge-plus" in toml:  # both editions configured: their cascade is added
+        auto = configured.models.pop(AUTO_MODEL_NAME)
+        assert isinstance(auto, CascadeModelConfig) and auto.cascade == ("pai-judge", "pai-judge-plus")
     if "llama_cpp" in toml:
         local = configured.models["pai-judge"]
         assert isinstance(local, LlamaCppModelConfig) and (local.n_ctx, local.n_threads) == (8192, 8)
@@ -203,7 +211,9 @@ def readme_tomls() -> list[str]:
 def test_the_readme_examples_load(toml: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     configured = models_of(toml, tmp_path, monkeypatch)
     assert configured.notices == ()  # the README shows the current shape
-    assert set(configured.models) == set(tomllib.loads(toml)["models"])
+    named = set(tomllib.loads(toml)["models"])
+    auto = {AUTO_MODEL_NAME} if {"pai-judge", "pai-judge-plus"} <= named else set()
+    assert set(configured.models) == named | auto
     load_keys = {m.load_key() for m in configured.models.values() if isinstance(m, LlamaCppModelConfig)}
     assert len(load_keys) <= 1  # the embedded example's two names share one loaded model
 

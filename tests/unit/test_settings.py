@@ -13,7 +13,9 @@ from jurist.backends.registry import configured_models
 from jurist.cli.main import app
 from jurist.errors import ConfigError
 from jurist.settings import (
+    AUTO_MODEL_NAME,
     DEFAULT_MODEL_NAMES,
+    CascadeModelConfig,
     JudgingPolicy,
     LlamaCppModelConfig,
     OpenAIModelConfig,
@@ -42,8 +44,12 @@ def test_defaults_put_both_pai_models_on_the_embedded_model(tmp_path: Path) -> N
     settings = load_settings(data_dir=tmp_path, embedded_n_threads=3)
     configured = configured_models(settings)
     models, notices = configured.models, configured.notices
-    assert tuple(models) == DEFAULT_MODEL_NAMES and notices == ()
-    assert all(isinstance(m, LlamaCppModelConfig) and m.is_bundled_model for m in models.values())
+    assert tuple(models) == (*DEFAULT_MODEL_NAMES, AUTO_MODEL_NAME) and notices == ()
+    assert all(
+        isinstance(models[m], LlamaCppModelConfig) and models[m].is_bundled_model for m in DEFAULT_MODEL_NAMES
+    )
+    auto = models[AUTO_MODEL_NAME]
+    assert isinstance(auto, CascadeModelConfig) and auto.cascade == DEFAULT_MODEL_NAMES
     plain, plus = models["pai-judge"], models["pai-judge-plus"]
     assert (plain.judging.swap, plain.judging.samples, plus.judging.swap, plus.judging.samples) == (
         False, 1, True, 3,

@@ -22,6 +22,7 @@ from jurist.api.admin import (
     update_tenant,
 )
 from jurist.api.batches import batch_report, cancel_batch, create_batch, list_batches, retrieve_batch
+from jurist.api.calibrations import create_calibration, list_calibrations, retrieve_calibration
 from jurist.api.chat import create_chat_completion
 from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
@@ -57,6 +58,9 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/batches/{batch_id}/agreement", batch_agreement, methods=["GET"]),
         Route("/v1/batches/{batch_id}/labels", list_labels, methods=["GET"]),
         Route("/v1/batches/{batch_id}/labels/{custom_id}", delete_label, methods=["DELETE"]),
+        Route("/v1/calibrations", create_calibration, methods=["POST"]),
+        Route("/v1/calibrations", list_calibrations, methods=["GET"]),
+        Route("/v1/calibrations/{calibration_id}", retrieve_calibration, methods=["GET"]),
         Route("/v1/usage", own_usage, methods=["GET"]),
         Route("/v1/admin/usage", admin_usage, methods=["GET"]),
         # the admin key's: tenants' keys, limits and weights

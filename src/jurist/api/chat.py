@@ -57,10 +57,11 @@ async def _respond(
             usage.record(tenant.id, body.model, counts)
             used.append(counts)
 
-        chunks = services.chat.open_stream(body, record)
+        await services.chat.require_target(body, tenant.id)  # an unsupported target: a 400, not an SSE error
+        chunks = services.chat.open_stream(body, record, tenant.id)
         settle = None if admission is None else _settle(services, admission, used)
         return StreamingResponse(_sse(chunks, settle), media_type="text/event-stream", headers=headers)
-    completion = await services.chat.complete(body)
+    completion = await services.chat.complete(body, tenant.id)
     status = completion.cache_status
     usage.record_completion(tenant.id, body.model, completion, hit=status == "hit")
     if admission is not None and services.limiter is not None:

@@ -23,8 +23,14 @@ async def post_labels(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
     items = parse_body(await read_body(request, services.settings.max_request_bytes))
-    records = await services.labels.post(tenant, request.path_params["batch_id"], items)
-    return _listing([wire(r) for r in records])
+    batch_id = request.path_params["batch_id"]
+    records = await services.labels.post(tenant, batch_id, items)
+    refitted = await services.calibrations.refit_after_labels(tenant, batch_id)
+    data = {"object": "list", "data": [wire(r) for r in records], "has_more": False}
+    data["calibrations"] = [  # refitted on these labels (a calibration per model and mode judged)
+        {"id": c.id, "model": c.model, "mode": c.mode, "version": c.version} for c in refitted
+    ]
+    return Response(orjson.dumps(data), media_type=_JSON)
 
 
 async def list_labels(request: Request) -> Response:

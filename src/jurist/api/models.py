@@ -8,11 +8,16 @@ from starlette.responses import JSONResponse, Response
 from jurist.api.deps import services_of, tenant_of
 from jurist.errors import ModelNotFound
 from jurist.protocol.chat import ModelCard, ModelJudging, ModelList
+from jurist.service.cascade import cascade_card
 from jurist.store.database import ping
 
 
-def _card(request: Request, name: str) -> ModelCard:
-    config = services_of(request).chat.models[name].config
+async def _card(request: Request, name: str, tenant: str) -> ModelCard:
+    chat = services_of(request).chat
+    model = chat.models[name]
+    config = model.config
+    if model.stages:  # a cascade: its first stage's judging, and the cascade's costs
+        config = model.stages[0].config
     judging = ModelJudging(
         swap=config.judging.swap,
         samples=config.judging.samples,
@@ -22,24 +27,26 @@ def _card(request: Request, name: str) -> ModelCard:
     return ModelCard(
         id=name,
         created=request.app.state.started_at,
-        description=config.description or None,
+        description=model.config.description or None,
         judging=judging,
+        cascade=await cascade_card(chat, model, tenant) if model.stages else None,
     )
 
 
 async def list_models(request: Request) -> Response:
-    await tenant_of(request)
+    tenant = (await tenant_of(request)).id
     names = sorted(services_of(request).chat.models)
-    body = ModelList(data=[_card(request, n) for n in names])
+    body = ModelList(data=[await _card(request, n, tenant) for n in names])
     return Response(body.model_dump_json(), media_type="application/json")
 
 
 async def retrieve_model(request: Request) -> Response:
-    await tenant_of(request)
+    tenant = (await tenant_of(request)).id
     name = request.path_params["model"]
     if name not in services_of(request).chat.models:
         raise ModelNotFound(f"The model '{name}' does not exist.", param="model")
-    return Response(_card(request, name).model_dump_json(), media_type="application/json")
+    card = await _card(request, name, tenant)
+    return Response(card.model_dump_json(exclude_none=False), media_type="application/json")
 
 
 async def healthz(request: Request) -> Response:

@@ -35,6 +35,9 @@ _WORDS: dict[Language, dict[str, str]] = {
         "sep": ": ",
         "unscored_single": "I could not reach a verdict on this response: {detail}",
         "unscored_pair": "I could not reach a verdict on these responses: {detail}",
+        "abstained": "[[Abstained]]: my confidence {c:.2f} is below the threshold {t:.2f} that holds "
+        "agreement with human judges at {target:.0%}, so this verdict is left for review and not "
+        "counted as decided.",
     },
     "zh": {
         "single_head": "我认为该回答的总体评分为[[{n}]]。理由如下。",
@@ -52,6 +55,8 @@ _WORDS: dict[Language, dict[str, str]] = {
         "sep": "：",
         "unscored_single": "无法对该回答给出评判：{detail}",
         "unscored_pair": "无法对这两个回答给出评判：{detail}",
+        "abstained": "[[弃权]]：我的置信度 {c:.2f} 低于保证与人类评判一致率达到 {target:.0%} 所需的阈值 "
+        "{t:.2f}，因此该评判留待复核，不计为已判定。",
     },
 }
 
@@ -149,3 +154,9 @@ def render(verdict: Verdict | Unscored, mode: str, scale: ScoreScale, language: 
     if isinstance(verdict, SingleVerdict):
         return render_single(verdict, scale, language)
     return render_pairwise(verdict, language)
+
+
+def render_abstention(language: str | None, confidence: float, threshold: float, target: float) -> str:
+    """The sentence added after a verdict held back by an agreement target (the verdict stays above it)."""
+    words = _WORDS["zh" if language == "zh" else "en"]
+    return words["abstained"].format(c=confidence, t=threshold, target=target)

@@ -155,6 +155,24 @@ class ModelJudging(BaseModel):
     calls_per_item: dict[str, int]
 
 
+class CascadeCalls(BaseModel):
+    """Judge calls per item of a cascade: every item pays the first stage, escalated ones the next."""
+
+    min: int
+    max: int
+    expected: float | None  # from the tenant's calibrations of the stages; None: none yet
+
+
+class ModelCascade(BaseModel):
+    """Jurist's extension for a cascade model: its stages, when it escalates, and what an item costs."""
+
+    stages: list[str]
+    escalate_below: float
+    agreement_target: float | None
+    calls_per_item: dict[str, CascadeCalls]  # by mode
+    escalation: dict[str, list[float | None]]  # by mode: the share of items each stage but the last escalates
+
+
 class ModelCard(BaseModel):
     id: str
     object: Literal["model"] = "model"
@@ -162,6 +180,7 @@ class ModelCard(BaseModel):
     owned_by: str = "jurist"
     description: str | None = None  # Jurist's extension: the model's configured description
     judging: ModelJudging | None = None
+    cascade: ModelCascade | None = None
 
 
 class ModelList(BaseModel):

@@ -117,6 +117,9 @@ class _ItemBase(_Lenient):
     score_range: tuple[int, int] | None = None
     return_prompt: bool = False
     samples: int | None = Field(default=None, ge=1, le=16)  # judgments to draw (None: the model's default)
+    # selective verdicts: abstain below the confidence that guarantees this agreement with humans
+    agreement_target: float | None = Field(default=None, gt=0.5, lt=1.0)
+    delta: float | None = Field(default=None, gt=0.0, lt=1.0)  # None: the model's default (0.1)
 
     @field_validator("score_range")
     @classmethod

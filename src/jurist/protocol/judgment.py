@@ -178,13 +178,16 @@ class SingleEnsemble(_EnsembleCore):
 
 
 class Selective(_Value):
-    """A verdict held to an agreement target: accepted when ``confidence ≥ threshold``, where the
-    threshold was chosen on the calibration's labelled items by fixed-sequence testing so that, with
-    probability ≥ 1 − delta, humans agree with accepted verdicts at rate ≥ ``agreement_target``."""
+    """A verdict held to an agreement target: accepted when its raw signal reaches ``raw_threshold``,
+    chosen on the calibration's labelled items by fixed-sequence testing so that, with probability
+    ≥ 1 − delta, humans agree with accepted verdicts at rate ≥ ``agreement_target``. ``threshold`` is
+    the same cut on the calibrated scale of ``confidence`` (a flat stretch of an isotonic calibrator can
+    give a verdict below the cut the threshold's own confidence)."""
 
     agreement_target: float
     delta: float
     threshold: float
+    raw_threshold: float
 
 
 class CascadeStage(_Sparse):

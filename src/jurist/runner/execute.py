@@ -64,7 +64,7 @@ async def execute_line(
             raw = orjson.loads(claimed.body)
         except orjson.JSONDecodeError as exc:
             raise InvalidJSON("The request body is not valid JSON.") from exc
-        completion = await chat.complete(parse_chat_request(raw))
+        completion = await chat.complete(parse_chat_request(raw), claimed.tenant)
     except JuristError as error:
         refund = _upstream_waits(error)
         if refund or (_retryable(error) and claimed.attempts < max_attempts):

@@ -1,5 +1,9 @@
 """The chat use case: a judge item (``mode: single | pairwise``) becomes a judgment; plain
-system/user messages (a custom template) go to the judge model as they are."""
+system/user messages (a custom template) go to the judge model as they are.
+
+A judgment then gets the tenant's trust (``service.trust``: calibrated confidence; with an agreement
+target, a threshold and ``abstained``), after the judge cache. A cascade model (``service.cascade``)
+runs its stages, each through the judge cache, and keeps the first confident verdict."""
 
 from __future__ import annotations
 
@@ -27,10 +31,12 @@ from jurist.protocol.items import JudgeItem, PairwiseItem
 from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.cache import CacheCounter, CachedBody, cache_key, cacheable, refreshed
+from jurist.service.cascade import cascade_thresholds, run_cascade
 from jurist.service.ensemble import EnsemblePlan, JudgeOutcome, judge_item
+from jurist.service.trust import NoCalibrations, Target, TrustService, with_judgment
 from jurist.settings import ModelConfig
 from jurist.store.cache import CacheStore
-from jurist.store.usage import UsageCounts
+from jurist.store.usage import UsageCounts, judge_calls
 
 _STREAM_PIECE = 64
 
@@ -39,7 +45,8 @@ _STREAM_PIECE = 64
 class JudgeModel:
     name: str
     config: ModelConfig
-    backend: Backend
+    backend: Backend  # a cascade's: its first stage's (custom templates go there)
+    stages: tuple[JudgeModel, ...] = ()  # a cascade's stages, in order
 
 
 class ChatService:
@@ -48,10 +55,12 @@ class ChatService:
         models: dict[str, JudgeModel],
         cache: CacheStore | None = None,
         counter: CacheCounter | None = None,
+        trust: TrustService | None = None,
     ) -> None:
         self._models = models
         self._cache = cache
         self._counter = counter
+        self.trust = trust or TrustService(NoCalibrations())
 
     @property
     def models(self) -> dict[str, JudgeModel]:
@@ -85,9 +94,54 @@ class ChatService:
             extra=request.passthrough,
         )
 
-    async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
-        """One completion; deterministic requests (temperature 0) are served from the judge cache."""
+    async def complete(self, request: ChatCompletionRequest, tenant: str = "") -> ChatCompletion:
+        """One completion; deterministic requests (temperature 0) are served from the judge cache. A
+        judgment gets the tenant's trust; a requested agreement target the tenant's labels cannot
+        support is a 400 before any judge call."""
         model = self.resolve(request.model)
+        item = request.judge
+        if item is None:
+            return await self.cached_complete(request, model)
+        if model.stages:
+            return await run_cascade(self, request, model, tenant)
+        target = self.target_of(request, model)
+        if target is not None:
+            await self.trust.require(tenant, model.name, item.mode, target)
+        return await self.trusted(await self.cached_complete(request, model), tenant, model.name, target)
+
+    async def require_target(self, request: ChatCompletionRequest, tenant: str) -> None:
+        """A 400 when the request asks for an agreement target the tenant's labels cannot support."""
+        model, item = self.resolve(request.model), request.judge
+        target = None if item is None else self.target_of(request, model)
+        if item is None or target is None or not target.strict:
+            return
+        if model.stages:
+            await cascade_thresholds(self, model, item.mode, tenant, target)
+        else:
+            await self.trust.require(tenant, model.name, item.mode, target)
+
+    def target_of(self, request: ChatCompletionRequest, model: JudgeModel) -> Target | None:
+        """The request's agreement target (strict), else the model's default (lenient), else None."""
+        item, judging = request.judge, model.config.judging
+        if item is not None and item.agreement_target is not None:
+            delta = judging.delta if item.delta is None else item.delta
+            return Target(item.agreement_target, delta, strict=True)
+        if judging.agreement_target is not None:
+            delta = judging.delta if item is None or item.delta is None else item.delta
+            return Target(judging.agreement_target, delta, strict=False)
+        return None
+
+    async def trusted(
+        self, completion: ChatCompletion, tenant: str, model: str, target: Target | None
+    ) -> ChatCompletion:
+        """The completion with the tenant's trust in its judgment (and the abstention sentence)."""
+        if completion.judgment is None:
+            return completion
+        assessed = await self.trust.assess(tenant, model, completion.judgment, target)
+        return with_judgment(completion, assessed.judgment)
+
+    async def cached_complete(self, request: ChatCompletionRequest, model: JudgeModel) -> ChatCompletion:
+        """The completion, from the judge cache when it can be, without the tenant's trust."""
         key = self.cache_key_for(request.source)
         if self._cache is None or key is None:
             return await self._complete(request, model)
@@ -163,18 +217,22 @@ class ChatService:
         )
 
     def open_stream(
-        self, request: ChatCompletionRequest, used: Callable[[UsageCounts], None] | None = None
+        self,
+        request: ChatCompletionRequest,
+        used: Callable[[UsageCounts], None] | None = None,
+        tenant: str = "",
     ) -> AsyncIterator[ChatCompletionChunk]:
         """Check the request now (so errors are plain 4xx responses), then return its chunks.
         Judge verdicts are rendered whole, then sent in pieces; a custom template streams the
         backend's tokens as they come. ``used`` hears what the stream used once its judge calls are done."""
-        return self._stream(request, self.resolve(request.model), used)
+        return self._stream(request, self.resolve(request.model), used, tenant)
 
     async def _stream(
         self,
         request: ChatCompletionRequest,
         model: JudgeModel,
         used: Callable[[UsageCounts], None] | None = None,
+        tenant: str = "",
     ) -> AsyncIterator[ChatCompletionChunk]:
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         cid, created = chat_completion_id(), int(time.time())
@@ -206,16 +264,28 @@ class ChatService:
             if include_usage:
                 yield chunk(ChunkDelta(), usage=_usage(prompt, completion), empty=True)
             return
-        outcome = await self._judge(request, model, item)
+        judged = await self._judged(request, model, item, tenant)
+        tokens = judged.usage
         if used is not None:  # the calls are made: counted even if the client leaves mid-stream
-            used(UsageCounts(1, outcome.judgment.attempts, outcome.prompt_tokens, outcome.completion_tokens))
-        text = outcome.text
+            used(UsageCounts(1, judge_calls(judged), tokens.prompt_tokens, tokens.completion_tokens))
+        text = judged.choices[0].message.content or ""
         for start in range(0, len(text), _STREAM_PIECE):
             yield chunk(ChunkDelta(content=text[start : start + _STREAM_PIECE]))
-        yield chunk(ChunkDelta(), "stop", judgment=outcome.judgment)
+        yield chunk(ChunkDelta(), "stop", judgment=judged.judgment)
         if include_usage:
-            usage = _usage(outcome.prompt_tokens, outcome.completion_tokens)
-            yield chunk(ChunkDelta(), usage=usage, empty=True)
+            yield chunk(ChunkDelta(), usage=tokens, empty=True)
+
+    async def _judged(
+        self, request: ChatCompletionRequest, model: JudgeModel, item: JudgeItem, tenant: str
+    ) -> ChatCompletion:
+        """A streamed judge request's completion, judged whole (not from the judge cache, as before;
+        a cascade's stages are)."""
+        if model.stages:
+            return await run_cascade(self, request, model, tenant)
+        target = self.target_of(request, model)
+        if target is not None:
+            await self.trust.require(tenant, model.name, item.mode, target)
+        return await self.trusted(await self._complete(request, model), tenant, model.name, target)
 
     async def _judge(
         self, request: ChatCompletionRequest, model: JudgeModel, item: JudgeItem

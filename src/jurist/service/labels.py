@@ -66,6 +66,11 @@ def _check_label(label: object, kind: Kind, where: str) -> JsonValue:
 _WINNERS = {"response_1": "1", "response_2": "2", "tie": "tie"}
 
 
+def gold_label(label: JsonValue) -> JsonValue:
+    """A stored label's overall verdict: the label itself, or the ``overall`` of one with criteria."""
+    return label.get("overall") if isinstance(label, dict) else label
+
+
 def labeled_line(custom_id: str, judgment: Judgment, labels: dict[str, Label]) -> LabeledLine:
     """The judge's side of a labeled line: its verdict as a label, swap consistency, ensemble unanimity."""
     ensemble = judgment.ensemble
@@ -91,6 +96,10 @@ class LabelService:
 
     async def _judgments(self, tenant: str, batch_id: str) -> dict[str, Judgment]:
         """The batch's labelable lines: custom_id → its judgment, from the output file."""
+        return {cid: judgment for cid, (_, judgment) in (await self.judged_lines(tenant, batch_id)).items()}
+
+    async def judged_lines(self, tenant: str, batch_id: str) -> dict[str, tuple[str, Judgment]]:
+        """The batch's labelable lines: custom_id → (the model that judged it, its judgment)."""
         record = await self.batches.get(tenant, batch_id)
         out = record.output_file_id
         if out is None or await self.files.get(tenant, out) is None:
@@ -99,7 +108,7 @@ class LabelService:
                 "labels are about its verdicts.",
                 param="batch_id",
             )
-        found: dict[str, Judgment] = {}
+        found: dict[str, tuple[str, Judgment]] = {}
         async for raw in split_lines(self.blobs.read(out)):
             try:
                 line = orjson.loads(raw) if raw.strip() else None
@@ -110,8 +119,8 @@ class LabelService:
             response = line.get("response")
             body = response.get("body") if isinstance(response, dict) else None
             judgment = read_judgment(body.get("judgment")) if isinstance(body, dict) else "no body"
-            if not isinstance(judgment, str):
-                found[line["custom_id"]] = judgment
+            if not isinstance(judgment, str) and isinstance(body, dict):
+                found[line["custom_id"]] = (str(body.get("model", "")), judgment)
         return found
 
     async def _kinds(self, tenant: str, batch_id: str) -> dict[str, Kind]:

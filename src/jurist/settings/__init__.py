@@ -5,7 +5,9 @@ tables, with the deprecated flat judging keys)."""
 
 from jurist.settings.app import Settings, load_settings
 from jurist.settings.models import (
+    AUTO_MODEL_NAME,
     DEFAULT_MODEL_NAMES,
+    CascadeModelConfig,
     JudgingPolicy,
     LlamaCppModelConfig,
     ModelConfig,
@@ -14,7 +16,9 @@ from jurist.settings.models import (
 from jurist.settings.tables import ModelSet
 
 __all__ = [
+    "AUTO_MODEL_NAME",
     "DEFAULT_MODEL_NAMES",
+    "CascadeModelConfig",
     "JudgingPolicy",
     "LlamaCppModelConfig",
     "ModelConfig",

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from jurist.errors import ConfigError
 
 DEFAULT_MODEL_NAMES = ("pai-judge", "pai-judge-plus")
+AUTO_MODEL_NAME = "pai-judge-auto"  # the cascade of the two, by default
 StructuredOutput = Literal["json_schema", "json_object", "none"]
 
 
@@ -40,6 +41,10 @@ class JudgingPolicy(BaseModel):
     # token log-probabilities for expected_score (None: the backend's default)
     logprobs: bool | None = None
     top_logprobs: int = Field(default=10, ge=1, le=20)
+    # selective verdicts: the default agreement target (None: every verdict is decided) and its delta;
+    # a tenant without a calibration that supports it gets decided verdicts and a warning
+    agreement_target: float | None = Field(default=None, gt=0.5, lt=1.0)
+    delta: float = Field(default=0.1, gt=0.0, lt=1.0)
 
     @property
     def calls_per_item(self) -> dict[str, int]:
@@ -163,8 +168,23 @@ class LlamaCppModelConfig(ModelConfig):
         return self.model_path is None
 
 
+class CascadeModelConfig(ModelConfig):
+    """A cascade of configured judges (``cascade = ["pai-judge", "pai-judge-plus"]``): the first judges;
+    when its confidence is below its threshold the next one judges, and so on; the last one decides, or
+    abstains when an agreement target is asked for and it is not confident either (``service.cascade``).
+
+    A stage's threshold is chosen on the tenant's calibration of that stage for the agreement target;
+    without a target, a stage escalates when its confidence (calibrated, or the raw signal) is below
+    ``escalate_below``."""
+
+    backend: Literal["cascade"] = "cascade"
+    cascade: tuple[str, ...] = Field(min_length=2, max_length=4)
+    escalate_below: float = Field(default=0.75, ge=0.0, le=1.0)
+
+
 def default_models(n_threads: int | None) -> dict[str, ModelConfig]:
-    """With no models configured: PAI's two names on the bundled embedded model."""
+    """With no models configured: PAI's two names on the bundled embedded model, and
+    ``pai-judge-auto``, their cascade."""
     bundled = "the bundled Gemma 3 270M base model (runs offline; it cannot judge: for development)"
     plain = LlamaCppModelConfig(
         n_threads=n_threads,
@@ -177,4 +197,14 @@ def default_models(n_threads: int | None) -> dict[str, ModelConfig]:
             "judging": JudgingPolicy(reason_max_chars=120, swap=True, samples=3),
         }
     )
-    return dict(zip(DEFAULT_MODEL_NAMES, (plain, plus), strict=True))
+    return {
+        **dict(zip(DEFAULT_MODEL_NAMES, (plain, plus), strict=True)),
+        AUTO_MODEL_NAME: auto_cascade(),
+    }
+
+
+def auto_cascade() -> CascadeModelConfig:
+    return CascadeModelConfig(
+        cascade=DEFAULT_MODEL_NAMES,
+        description="pai-judge first; pai-judge-plus only when pai-judge is not confident enough",
+    )

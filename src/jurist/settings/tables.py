@@ -20,7 +20,14 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from jurist.errors import ConfigError
-from jurist.settings.models import JudgingPolicy, ModelConfig
+from jurist.settings.models import (
+    AUTO_MODEL_NAME,
+    DEFAULT_MODEL_NAMES,
+    CascadeModelConfig,
+    JudgingPolicy,
+    ModelConfig,
+    auto_cascade,
+)
 
 DEFAULT_BACKEND = "llama_cpp"  # a table without ``backend`` (as before the union existed)
 JUDGING_OPTIONS = frozenset(JudgingPolicy.model_fields)
@@ -38,6 +45,10 @@ class ModelSet:
 
 
 def parse_models(tables: Mapping[str, ModelTable], kinds: Mapping[str, type[ModelConfig]]) -> ModelSet:
+    """Typed models; a table with ``cascade`` (and no ``backend``) is a cascade of other models. When
+    ``pai-judge`` and ``pai-judge-plus`` are both configured, ``pai-judge-auto`` is their cascade unless
+    that name is configured too."""
+    kinds = {**kinds, CascadeModelConfig.backend_name(): CascadeModelConfig}
     models: dict[str, ModelConfig] = {}
     notices: list[str] = []
     problems: list[str] = []
@@ -49,9 +60,31 @@ def parse_models(tables: Mapping[str, ModelTable], kinds: Mapping[str, type[Mode
             continue
         models[name] = config
         notices += [_moved_notice(name, key) for key in moved]
+    problems += _cascade_problems(models)
     if problems:
         raise ConfigError("\n".join(problems))
+    if all(name in models for name in DEFAULT_MODEL_NAMES) and AUTO_MODEL_NAME not in tables:
+        models[AUTO_MODEL_NAME] = auto_cascade()
     return ModelSet(models, tuple(notices))
+
+
+def _cascade_problems(models: Mapping[str, ModelConfig]) -> list[str]:
+    """Each stage of a cascade must be a configured model that is not itself a cascade."""
+    problems = []
+    for name, config in models.items():
+        if not isinstance(config, CascadeModelConfig):
+            continue
+        for stage in config.cascade:
+            target = models.get(stage)
+            if target is None:
+                problems.append(
+                    f"model {name!r} (backend 'cascade'): stage {stage!r} is not a configured model"
+                )
+            elif isinstance(target, CascadeModelConfig):
+                problems.append(f"model {name!r} (backend 'cascade'): stage {stage!r} is itself a cascade")
+        if len(set(config.cascade)) != len(config.cascade):
+            problems.append(f"model {name!r} (backend 'cascade'): a stage is named twice")
+    return problems
 
 
 class _Invalid(Exception):
@@ -63,7 +96,8 @@ class _Invalid(Exception):
 def _parse_model(
     name: str, table: ModelTable, kinds: Mapping[str, type[ModelConfig]]
 ) -> tuple[ModelConfig, list[str]]:
-    backend = table.get("backend", DEFAULT_BACKEND)
+    default = CascadeModelConfig.backend_name() if "cascade" in table else DEFAULT_BACKEND
+    backend = table.get("backend", default)
     cls = kinds.get(backend) if isinstance(backend, str) else None
     if cls is None:
         known = ", ".join(repr(k) for k in sorted(kinds))

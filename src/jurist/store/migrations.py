@@ -235,6 +235,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX batch_labels_by_batch ON batch_labels (tenant, batch_id)
         """,
     ),
+    Migration(
+        "0008_calibrations",
+        """
+        CREATE TABLE calibrations (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            model TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            batches TEXT NOT NULL,
+            calibrator TEXT NOT NULL,
+            points TEXT NOT NULL,
+            created_at {bigint} NOT NULL,
+            UNIQUE (tenant, model, mode, version)
+        )
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

@@ -1,0 +1,190 @@
+"""Calibrated confidence and selective verdicts through the API (the app in process, real SQLite): labels
+fit a calibration by themselves; verdicts carry it; an agreement target holds back the unconfident
+ones (``abstained``) or is refused (400) when the tenant's labels cannot support it; another tenant
+sees none of it. ``Judge(biased=True)`` is right on EASY items (raw confidence 1) and torn on HARD ones
+(its two orders disagree: a tie, raw confidence 0), so 20 EASY + 12 HARD labelled lines support an 80%
+target at the raw threshold 1 (coverage 20/32), and nothing at 95% (45 agreeing items would be needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.inprocess import InProcessServer, in_process_server
+from tests.support.services import FAKE_MODELS
+from tests.support.trust import Judge, chat_body, headers, item, judge, label, lines, output_judgments, run
+
+OTHER = {"X-On-Behalf-Of": "another-team"}
+
+
+@pytest.fixture
+def biased() -> Judge:
+    return Judge(biased=True)
+
+
+@pytest.fixture
+def app(tmp_path: Path, biased: Judge) -> Iterator[InProcessServer]:
+    backends = dict.fromkeys(FAKE_MODELS, biased)
+    with in_process_server(tmp_path, models=FAKE_MODELS, backends=backends) as server:
+        yield server
+
+
+@pytest.fixture
+def calibrated(app: InProcessServer) -> tuple[str, dict[str, Any]]:
+    """A labelled batch of pai-judge's verdicts, and the calibration its labels fitted."""
+    batch = lines("pai-judge", easy=20, hard=12)
+    batch_id = run(app, batch)
+    posted = label(app, batch_id, batch)
+    assert [(c["model"], c["mode"], c["version"]) for c in posted["calibrations"]] == [
+        ("pai-judge", "pairwise", 1)
+    ]
+    got = app.request(
+        "GET", f"{app.base_url}/calibrations/{posted['calibrations'][0]['id']}", headers=headers()
+    )
+    assert got.status == 200, got.body
+    return batch_id, got.json()
+
+
+def test_labels_fit_a_calibration_that_says_which_targets_it_supports(
+    calibrated: tuple[str, dict[str, Any]],
+) -> None:
+    batch_id, calibration = calibrated
+    assert calibration["object"] == "calibration" and calibration["source"] == "labels"
+    assert calibration["items"] == 32 and calibration["agreement"] == pytest.approx(20 / 32)
+    assert calibration["batches"] == [batch_id] and calibration["calibrator"]["kind"] == "logistic"
+    quality = calibration["quality"]
+    assert quality["in_sample"] is True and 0 <= quality["brier"]["value"] < 0.1  # a separating signal
+    shown = {t["agreement_target"]: t for t in calibration["thresholds"]}
+    assert shown[0.8]["supported"] and shown[0.8]["raw_threshold"] == 1.0
+    assert shown[0.8]["coverage"] == pytest.approx(20 / 32)
+    assert not shown[0.95]["supported"] and "no threshold supports" in shown[0.95]["reason"]
+
+
+def test_verdicts_carry_the_calibration_and_a_target_holds_back_the_unconfident(
+    app: InProcessServer, calibrated: tuple[str, dict[str, Any]]
+) -> None:
+    cal_id = calibrated[1]["id"]
+    status, plain = judge(app, chat_body("pai-judge", item("x", hard=False, strong_first=True)))
+    assert status == 200, plain
+    j = plain["judgment"]
+    assert (j["calibrated"], j["calibration"], j["raw_confidence"]) == (True, cal_id, 1.0)
+    assert j["confidence"] > 0.9 and "selective" not in j and "abstained" not in j
+
+    status, sure = judge(app, chat_body("pai-judge", item("y", False, True, agreement_target=0.8)))
+    assert status == 200, sure
+    j = sure["judgment"]
+    assert j["abstained"] is False and j["winner"] == "response_1"
+    assert j["selective"]["agreement_target"] == 0.8 and j["selective"]["delta"] == 0.1
+    assert j["selective"]["raw_threshold"] == 1.0 and j["confidence"] >= j["selective"]["threshold"]
+    assert "[[Abstained]]" not in sure["choices"][0]["message"]["content"]
+
+    status, torn = judge(app, chat_body("pai-judge", item("z", True, True, agreement_target=0.8)))
+    assert status == 200, torn
+    j = torn["judgment"]
+    assert j["abstained"] is True and j["winner"] == "tie"  # the verdict stays visible for review
+    assert j["confidence"] < j["selective"]["threshold"] and j["raw_confidence"] == 0.0
+    text = torn["choices"][0]["message"]["content"]
+    assert (
+        text.startswith("***\nI think [[Both responses are tied]]") and "[[Abstained]]: my confidence" in text
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "param", "code", "words"),
+    [
+        ({"agreement_target": 0.95}, "agreement_target", "agreement_target_unsupported", "no threshold"),
+        (
+            {"agreement_target": 0.8, "delta": 0.001},
+            "agreement_target",
+            "agreement_target_unsupported",
+            "delta",
+        ),
+        ({"agreement_target": 1.5}, "agreement_target", None, "less than 1"),
+        ({"agreement_target": 0.5}, "agreement_target", None, "greater than 0.5"),
+        ({"agreement_target": 0.8, "delta": 0}, "delta", None, "greater than 0"),
+    ],
+)
+def test_a_target_the_labels_cannot_support_is_a_400_naming_why(
+    app: InProcessServer,
+    calibrated: tuple[str, dict[str, Any]],
+    biased: Judge,
+    extra: dict[str, Any],
+    param: str,
+    code: str | None,
+    words: str,
+) -> None:
+    before = len(biased.history)
+    status, body = judge(app, chat_body("pai-judge", item("q", False, True, **extra)))
+    assert status == 400, body
+    error = body["error"]
+    assert error["param"].endswith(param) and words in error["message"]
+    if code is not None:
+        assert error["code"] == code
+    assert len(biased.history) == before  # refused before any judge call
+    streamed = app.request(
+        "POST",
+        f"{app.base_url}/chat/completions",
+        __import__("json").dumps({**chat_body("pai-judge", item("q", False, True, **extra)), "stream": True}),
+        headers(),
+    )
+    assert streamed.status == 400 and streamed.json()["error"]["param"].endswith(param)
+
+
+def test_another_tenant_has_none_of_it(app: InProcessServer, calibrated: tuple[str, dict[str, Any]]) -> None:
+    batch_id, calibration = calibrated
+    status, plain = judge(app, chat_body("pai-judge", item("x", False, True)), **OTHER)
+    assert (
+        status == 200 and plain["judgment"]["calibrated"] is False and "calibration" not in plain["judgment"]
+    )
+    status, refused = judge(
+        app, chat_body("pai-judge", item("x", False, True, agreement_target=0.8)), **OTHER
+    )
+    assert status == 400 and "no calibration of model 'pai-judge'" in refused["error"]["message"]
+    url = f"{app.base_url}/calibrations"
+    assert app.request("GET", f"{url}/{calibration['id']}", headers=headers(**OTHER)).status == 404
+    assert app.request("GET", url, headers=headers(**OTHER)).json()["data"] == []
+    body = {"model": "pai-judge", "batches": [batch_id]}
+    theirs = app.request("POST", url, __import__("json").dumps(body), headers(**OTHER))
+    assert theirs.status == 404 and theirs.json()["error"]["param"] == "batches[0]"
+
+
+def test_post_calibrations_fits_the_next_version_and_names_bad_fields(
+    app: InProcessServer, calibrated: tuple[str, dict[str, Any]]
+) -> None:
+    import json
+
+    batch_id, first = calibrated
+    url = f"{app.base_url}/calibrations"
+    made = app.request("POST", url, json.dumps({"model": "pai-judge", "batches": [batch_id]}), headers())
+    assert made.status == 200, made.body
+    second = made.json()
+    assert (second["version"], second["source"], second["items"]) == (2, "request", 32)
+    listed = app.request("GET", url + "?model=pai-judge", headers=headers()).json()["data"]
+    assert [c["id"] for c in listed] == [second["id"], first["id"]]  # newest first
+    status, now = judge(app, chat_body("pai-judge", item("x", False, True)))
+    assert now["judgment"]["calibration"] == second["id"]  # the newest version is the one in use
+    for body, param, status in [
+        ({"model": "nope", "batches": [batch_id]}, "model", 404),
+        ({"model": "pai-judge-auto", "batches": [batch_id]}, "model", 400),
+        ({"model": "pai-judge", "batches": []}, "batches", 400),
+        ({"model": "pai-judge", "batches": [batch_id], "mode": "single"}, "batches", 400),  # none of them
+        ({"model": "pai-judge", "batches": [batch_id], "mode": "triple"}, "mode", 400),
+        ({"model": "pai-judge", "batches": "b"}, "batches", 400),
+        ({"model": "pai-judge", "batches": [batch_id], "extra": 1}, "extra", 400),
+    ]:
+        resp = app.request("POST", url, json.dumps(body), headers())
+        assert resp.status == status and resp.json()["error"]["param"] == param, (body, resp.body)
+
+
+def test_a_batch_with_a_target_holds_back_its_unconfident_lines(
+    app: InProcessServer, calibrated: tuple[str, dict[str, Any]]
+) -> None:
+    batch = lines("pai-judge", easy=3, hard=2, agreement_target=0.8)
+    judged = output_judgments(app, run(app, batch))
+    assert {cid: j["abstained"] for cid, j in judged.items()} == {
+        "e0": False, "e1": False, "e2": False, "h3": True, "h4": True,
+    }  # fmt: skip
+    assert all(j["calibration"] == calibrated[1]["id"] for j in judged.values())
