@@ -107,6 +107,16 @@ def test_post_list_replace_and_delete_labels(server: LiveServer) -> None:
         ([{"custom_id": "p1", "label": 1}], "labels[0].label"),
         ([{"custom_id": "s1", "label": "1"}], "labels[0].label"),
         ([{"custom_id": "s1", "label": 99}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": 0}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": 3.5}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": True}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": None}], "labels[0].label"),
+        ([{"custom_id": "s1", "label": 3, "criteria": {"Fluency": 3}}], "labels[0].criteria.Fluency"),
+        ([{"custom_id": "s1", "label": 3, "criteria": {"Accuracy": 6}}], "labels[0].criteria.Accuracy"),
+        ([{"custom_id": "s1", "label": 3, "criteria": {"Accuracy": 2.5}}], "labels[0].criteria.Accuracy"),
+        ([{"custom_id": "s1", "label": 3, "criteria": {"Accuracy": "4"}}], "labels[0].criteria.Accuracy"),
+        ([{"custom_id": "s1", "label": 3, "criteria": [3]}], "labels[0].criteria"),
+        ([{"custom_id": "p1", "label": "1", "criteria": {"Accuracy": 3}}], "labels[0].criteria"),
         ([{"custom_id": "s1", "label": 3, "annotator": ""}], "labels[0].annotator"),
         ([{"custom_id": "s1", "label": 3, "note": 5}], "labels[0].note"),
         (["p1"], "labels[0]"),
@@ -120,6 +130,46 @@ def test_bad_labels_are_a_400_naming_the_field(server: LiveServer, body: object,
     assert status == 400, error
     assert error["error"]["param"] == param  # type: ignore[index]
     assert server.request("GET", labels_url(server, batch_id), headers=headers()).json()["data"] == []
+
+
+def test_single_labels_carry_per_criterion_scores(server: LiveServer) -> None:
+    batch_id = completed_batch(server, [single("s1"), single("s2"), single("s3")])
+    labels = [
+        {"custom_id": "s1", "label": 3, "criteria": {"Accuracy": 3, "Clarity and structure": 5}},
+        *({"custom_id": "s2", "label": 2, "annotator": a, "criteria": {"Accuracy": 2}} for a in "ab"),
+        {"custom_id": "s3", "label": 4, "criteria": {"Accuracy": 3, "Timeliness": 3, "Relevance": None}},
+        {"custom_id": "s3", "label": 4, "annotator": "c"},  # no criteria: none on the wire
+    ]
+    status, posted = post(server, batch_id, labels)
+    assert status == 200, posted
+    listing = server.request("GET", labels_url(server, batch_id), headers=headers()).json()["data"]
+    assert [(d["custom_id"], d["annotator"], d["label"], d.get("criteria")) for d in listing] == [
+        ("s1", "default", 3, {"Accuracy": 3, "Clarity and structure": 5}),
+        ("s2", "a", 2, {"Accuracy": 2}),
+        ("s2", "b", 2, {"Accuracy": 2}),
+        ("s3", "c", 4, None),
+        ("s3", "default", 4, {"Accuracy": 3, "Timeliness": 3, "Relevance": None}),
+    ]
+    assert "criteria" not in listing[3]
+    resp = server.request(
+        "GET", f"{server.base_url}/batches/{batch_id}/agreement?bootstrap=50", headers=headers()
+    )
+    assert resp.status == 200, resp.body
+    # the judge scores every criterion 3 and Timeliness N/A. Accuracy: judge 3, 3, 3 vs gold 3, 2, 3 →
+    # exact 2/3, within-1 1, tau-b undefined (the judge ties everywhere); Clarity: 3 vs 5; Timeliness:
+    # the judge's N/A leaves its only line out; Relevance: the annotator's N/A leaves it out
+    criteria = {c["name"]: c for c in resp.json()["single"]["criteria"]}
+    assert list(criteria) == ["Accuracy", "Clarity and structure", "Timeliness", "Relevance"]
+    accuracy = criteria["Accuracy"]
+    assert (accuracy["n"], accuracy["within_1"], accuracy["kendall_tau_b"]) == (3, 1.0, None)
+    assert accuracy["exact"] == pytest.approx(2 / 3)
+    clarity = criteria["Clarity and structure"]
+    assert (clarity["n"], clarity["exact"], clarity["within_1"]) == (1, 0.0, 0.0)
+    assert criteria["Timeliness"] == {
+        "name": "Timeliness", "n": 0, "exact": None, "within_1": None, "kendall_tau_b": None
+    }  # fmt: skip
+    assert criteria["Relevance"]["n"] == 0
+    assert resp.json()["single"]["judge"]["accuracy"] == pytest.approx(1 / 3)  # overall labels: 3, 2, 4
 
 
 def test_labels_of_another_tenants_batch_are_a_404(server: LiveServer) -> None:
@@ -178,13 +228,17 @@ def test_cli_imports_labels_into_the_servers_database(
     monkeypatch.setenv("JURIST_API_KEYS", API_KEY)
     good = tmp_path / "labels.jsonl"
     good.write_text(
-        '{"custom_id": "p1", "label": "1", "annotator": "ann"}\n{"custom_id": "s1", "label": 2}\n'
+        '{"custom_id": "p1", "label": "1", "annotator": "ann"}\n'
+        '{"custom_id": "s1", "label": 2, "criteria": {"Accuracy": 2}}\n'
     )
     runner = CliRunner()
     done = runner.invoke(app, ["labels", "import", str(good), "--batch", batch_id, "--key", API_KEY])
     assert done.exit_code == 0 and "Imported 2 label(s)" in done.output, done.output
     listed = server.request("GET", labels_url(server, batch_id), headers=headers()).json()["data"]
-    assert [(d["custom_id"], d["label"]) for d in listed] == [("p1", "1"), ("s1", 2)]
+    assert [(d["custom_id"], d["label"], d.get("criteria")) for d in listed] == [
+        ("p1", "1", None),
+        ("s1", 2, {"Accuracy": 2}),
+    ]
     bad = tmp_path / "bad.json"
     bad.write_text('[{"custom_id": "p1", "label": "left"}]')
     failed = runner.invoke(app, ["labels", "import", str(bad), "--batch", batch_id, "--key", API_KEY])

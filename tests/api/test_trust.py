@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.inprocess import InProcessServer, in_process_server
+from tests.support.openapi import check
 from tests.support.services import FAKE_MODELS
 from tests.support.trust import Judge, chat_body, headers, item, judge, label, lines, output_judgments, run
 
@@ -188,3 +189,28 @@ def test_a_batch_with_a_target_holds_back_its_unconfident_lines(
         "e0": False, "e1": False, "e2": False, "h3": True, "h4": True,
     }  # fmt: skip
     assert all(j["calibration"] == calibrated[1]["id"] for j in judged.values())
+
+
+def test_calibration_answers_validate_against_the_published_schemas(
+    app: InProcessServer, calibrated: tuple[str, dict[str, Any]]
+) -> None:
+    import json
+
+    doc = json.loads(app.request("GET", "http://testserver/openapi.json").body)
+    batch_id, first = calibrated
+    url = f"{app.base_url}/calibrations"
+    made = app.request("POST", url, json.dumps({"model": "pai-judge", "batches": [batch_id]}), headers())
+    check(doc, "post", "/calibrations", made)
+    check(doc, "get", "/calibrations", app.request("GET", url, headers=headers()))
+    check(
+        doc,
+        "get",
+        "/calibrations/{calibration_id}",
+        app.request("GET", f"{url}/{first['id']}", headers=headers()),
+    )
+    relabel = [{"custom_id": "e0", "label": "1", "annotator": "second"}]
+    posted = app.request("POST", f"{app.base_url}/batches/{batch_id}/labels", json.dumps(relabel), headers())
+    check(doc, "post", "/batches/{batch_id}/labels", posted)
+    assert [c["version"] for c in posted.json()["calibrations"]] == [3]  # refitted on the new labels
+    auto = app.request("GET", f"{app.base_url}/models/pai-judge-auto", headers=headers())
+    check(doc, "get", "/models/{model}", auto)

@@ -27,8 +27,16 @@ async def test_labels_replace_list_and_delete_per_tenant(stores: Stores) -> None
     assert [r.custom_id for r in await labels.list("t1", "batch-1")] == ["a", "a"]
 
 
-async def test_a_label_keeps_its_note_and_json(stores: Stores) -> None:
-    value = {"overall": 4, "criteria": {"accuracy": 5}}
-    await stores.labels.put([LabelRecord("t1", "batch-2", "x", "default", value, "unsure", 7)])
-    (found,) = await stores.labels.list("t1", "batch-2")
-    assert found.label == value and found.note == "unsure"
+async def test_a_label_keeps_its_note_and_criteria(stores: Stores) -> None:
+    criteria = {"Accuracy": 5, "Timeliness": None}
+    await stores.labels.put(
+        [
+            LabelRecord("t1", "batch-2", "x", "default", 4, "unsure", 7, criteria),
+            LabelRecord("t1", "batch-2", "y", "default", 3, None, 7),
+        ]
+    )
+    found = await stores.labels.list("t1", "batch-2")
+    assert [(r.custom_id, r.label, r.criteria, r.note) for r in found] == [
+        ("x", 4, criteria, "unsure"),
+        ("y", 3, None, None),
+    ]

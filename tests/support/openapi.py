@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -37,3 +38,15 @@ def validate(component: str, instance: Any) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``instance`` matches ``components.schemas.<component>``."""
     schema = {"$ref": f"{_URI}#/components/schemas/{component}"}
     Draft202012Validator(schema, registry=_registry()).validate(instance)
+
+
+def schema_of(doc: dict[str, Any], method: str, path: str, status: int = 200) -> jsonschema.Validator:
+    """The published schema of an operation's answer (``doc``: /openapi.json as served)."""
+    schema = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**schema, "components": doc["components"]})
+
+
+def check(doc: dict[str, Any], method: str, path: str, answer: Any, status: int = 200) -> None:
+    """The answer (a ``RawResponse``) has the status and validates against its published schema."""
+    assert answer.status == status, answer.body
+    schema_of(doc, method, path, status).validate(answer.json())

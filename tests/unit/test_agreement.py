@@ -56,3 +56,29 @@ def test_single_agreement_by_hand() -> None:
     assert judge.confusion == {"2": {"4": 1}, "3": {"3": 1}, "4": {"5": 1}}
     assert result.by_ensemble["unanimous"].n == 2 and result.by_ensemble["unanimous"].within_1 == 1.0
     assert result.by_ensemble["split"].accuracy == 0.0
+
+
+def test_per_criterion_agreement_by_hand() -> None:
+    def line(cid: str, judge: dict[str, int | None], labels: dict[str, dict[str, int | None]]) -> LabeledLine:
+        return LabeledLine(cid, "single", 3, {a: 3 for a in labels}, judge_criteria=judge, criteria=labels)
+
+    lines = [
+        line("a", {"Acc": 4, "Flu": 3}, {"x": {"Acc": 4, "Flu": 2}}),
+        line("b", {"Acc": 2, "Flu": 5}, {"x": {"Acc": 3}, "y": {"Acc": 3, "Flu": 5}}),
+        line("c", {"Acc": 5, "Flu": None}, {"x": {"Acc": 1, "Flu": 4}}),  # judge N/A on Flu: left out
+        line("d", {"Acc": 1}, {"x": {"Acc": 1}, "y": {"Acc": 2}}),  # annotators tie on Acc: left out
+        line("e", {"Acc": 3}, {"x": {"Acc": None}, "y": {"Acc": None}, "z": {"Acc": 3}}),  # majority N/A
+        LabeledLine("f", "single", 3, {"x": 3}, judge_criteria={"Acc": 4}),  # no criteria labels
+    ]
+    result = agreement(lines, rounds=50, seed=0).single
+    assert result is not None
+    acc, flu = result.criteria
+    # Acc over a, b, c: judge 4, 2, 5 vs gold 4, 3, 1 → exact 1/3, within-1 2/3; pairs (a,b) +, (a,c) −,
+    # (b,c) − → tau-b (1 − 2)/3 = −1/3
+    assert (acc.name, acc.n) == ("Acc", 3)
+    assert acc.exact == pytest.approx(1 / 3) and acc.within_1 == pytest.approx(2 / 3)
+    assert acc.kendall_tau_b == pytest.approx(-1 / 3)
+    # Flu over a, b: judge 3, 5 vs gold 2, 5 → exact 1/2, within-1 1, one concordant pair → tau-b 1
+    assert (flu.name, flu.n, flu.exact, flu.within_1, flu.kendall_tau_b) == ("Flu", 2, 0.5, 1.0, 1.0)
+    pairwise = agreement([LabeledLine("p", "pairwise", "1", {"x": "1"})], rounds=10).pairwise
+    assert pairwise is not None and pairwise.criteria == []

@@ -1,6 +1,7 @@
 """``GET /openapi.json``: OpenAI's own schemas for the endpoints Jurist serves, with Jurist's extensions
 described next to them — the typed ``judgment`` on chat completions (and on the last stream chunk),
-and the request's ``judge`` item and ``cache`` switch. The document is built once per app."""
+and the request's ``judge`` item and ``cache`` switch — and Jurist's own endpoints (``openapi_jurist``).
+The document is built once per app."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jurist.api.openapi_jurist import add_operations
 from jurist.protocol.items import TaggedJudgeItem
 from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.protocol.judgment import Judgment
@@ -38,8 +40,9 @@ def _extension(adapter: TypeAdapter[Any], schemas: JSONObject, name: str) -> Non
 
 
 def build_openapi() -> bytes:
-    """The packaged OpenAI document plus Jurist's extension schemas."""
+    """The packaged OpenAI document plus Jurist's extension schemas and its own endpoints."""
     doc = _object(json.loads(files("jurist.api").joinpath("openapi.json").read_bytes()))
+    add_operations(doc)
     schemas = _object(_object(doc["components"])["schemas"])
     _extension(TypeAdapter(Judgment), schemas, _JUDGMENT)
     _extension(TypeAdapter(TaggedJudgeItem), schemas, _JUDGE_ITEM)

@@ -1,5 +1,5 @@
 """``jurist labels import FILE --batch ID --key KEY``: human labels (a JSON list or JSONL of
-{custom_id, label, annotator?, note?}) posted to a batch through the same use case as
+{custom_id, label, criteria?, annotator?, note?}) posted to a batch through the same use case as
 ``POST /v1/batches/{id}/labels``, over the configured database. The tenant is the one the API key
 (``--key``, as sent in the Authorization header) belongs to."""
 

@@ -3,13 +3,16 @@ annotators' labels (a tie between annotators excludes the line, counted). Inter-
 lines with two or more annotators (percent of agreeing annotator pairs, Fleiss' kappa with a varying
 number of raters per line); judge vs gold: accuracy with a seeded bootstrap CI, Cohen's kappa, the
 confusion matrix, and for single lines exact / within-1 agreement and Kendall's tau-b; the same split
-by swap-consistent vs inconsistent lines and by ensemble agreement (unanimous vs split)."""
+by swap-consistent vs inconsistent lines and by ensemble agreement (unanimous vs split); and per criterion
+of single lines, the judge's criterion score vs the annotators' majority criterion score (exact,
+within-1, Kendall's tau-b; a line whose annotators tie on the criterion, or whose majority or judge says
+N/A, is left out of that criterion)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +30,8 @@ class LabeledLine:
     labels: Mapping[str, Label]  # annotator → label
     swap_consistent: bool | None = None
     ensemble_unanimous: bool | None = None
+    judge_criteria: Mapping[str, int | None] = field(default_factory=dict)  # single: criterion → score
+    criteria: Mapping[str, Mapping[str, int | None]] = field(default_factory=dict)  # annotator → scores
 
 
 class _Model(BaseModel):
@@ -49,6 +54,14 @@ class JudgeAgreement(_Model):
     kendall_tau_b: float | None = None  # single lines only
 
 
+class CriterionAgreement(_Model):
+    name: str
+    n: int
+    exact: float | None
+    within_1: float | None
+    kendall_tau_b: float | None
+
+
 class ModeAgreement(_Model):
     labeled_lines: int
     annotator_ties: int  # lines whose annotators tie: no gold, excluded
@@ -57,6 +70,7 @@ class ModeAgreement(_Model):
     judge: JudgeAgreement
     by_swap: dict[str, JudgeAgreement]  # "consistent" | "inconsistent"
     by_ensemble: dict[str, JudgeAgreement]  # "unanimous" | "split"
+    criteria: list[CriterionAgreement] = []  # single mode: per criterion the annotators labeled
 
 
 class Agreement(_Model):
@@ -131,6 +145,36 @@ def judge_agreement(
     )
 
 
+def criterion_agreement(lines: Sequence[LabeledLine]) -> list[CriterionAgreement]:
+    """Per criterion any annotator scored (in the order first met): the judge's criterion score vs the
+    annotators' majority for it, over the lines where both are scores (no tie, no N/A)."""
+    pairs: dict[str, list[tuple[int, int]]] = {}
+    for line in lines:
+        by_name: dict[str, list[int | None]] = {}
+        for scores in line.criteria.values():
+            for name, score in scores.items():
+                by_name.setdefault(name, []).append(score)
+        for name, given in by_name.items():
+            kept = pairs.setdefault(name, [])
+            gold, judge = majority(given), line.judge_criteria.get(name)
+            if isinstance(gold, int) and judge is not None:
+                kept.append((judge, gold))
+    found = []
+    for name, kept in pairs.items():
+        x = np.array([j for j, _ in kept], dtype=float)
+        y = np.array([g for _, g in kept], dtype=float)
+        found.append(
+            CriterionAgreement(
+                name=name,
+                n=len(kept),
+                exact=float(np.mean(x == y)) if kept else None,
+                within_1=float(np.mean(np.abs(x - y) <= 1)) if kept else None,
+                kendall_tau_b=kendall_tau_b(list(x), list(y)),
+            )
+        )
+    return found
+
+
 def mode_agreement(lines: Sequence[LabeledLine], mode: str, rounds: int, seed: int) -> ModeAgreement | None:
     """Agreement over the labeled lines of one mode; None without any."""
     mine = [line for line in lines if line.mode == mode and line.labels]
@@ -164,6 +208,7 @@ def mode_agreement(lines: Sequence[LabeledLine], mode: str, rounds: int, seed: i
                  if any(p[0].swap_consistent is v for p in kept)},
         by_ensemble={k: over([p for p in kept if p[0].ensemble_unanimous is v]) for k, v in ensembles.items()
                      if any(p[0].ensemble_unanimous is v for p in kept)},
+        criteria=criterion_agreement(mine) if mode == "single" else [],
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from jurist.evaluation.calibration import fit_calibrator
 from jurist.evaluation.reliability import calibration_quality
 from jurist.ids import Clock, new_id
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
-from jurist.service.labels import LabelService, gold_label
+from jurist.service.labels import LabelService
 from jurist.service.trust import Calibration, TrustService, raw_signal
 from jurist.settings import CascadeModelConfig, ModelConfig
 from jurist.store.calibrations import CalibrationRecord, CalibrationStore
@@ -86,7 +86,7 @@ class CalibrationService:
         lines = await self.labels.judged_lines(tenant, batch_id)
         by_line: dict[str, list[str | int]] = {}
         for record in await self.labels.labels.list(tenant, batch_id):
-            label = gold_label(record.label)
+            label = record.label  # the overall verdict (per-criterion labels are apart)
             if isinstance(label, str | int):
                 by_line.setdefault(record.custom_id, []).append(label)
         cascades = {n: c for n, c in self.models.items() if isinstance(c, CascadeModelConfig)}

@@ -1,12 +1,15 @@
 """Human labels of a batch's lines: post (a JSON list or JSONL), list, delete. A label is accepted only
 for a line of the batch's output that holds a judgment, and only of that line's kind: "1" | "2" | "tie"
-for a pairwise line, an integer score within the judgment's ``score_range`` for a single one. The batch
-must have an output file (labels are about its verdicts); another tenant's batch is a 404."""
+for a pairwise line, an integer score within the judgment's ``score_range`` for a single one, which may
+also carry ``criteria`` (the judgment's criterion names → an integer score in the same range, or null for
+N/A). The batch must have an output file (labels are about its verdicts); another tenant's batch is a
+404."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import orjson
 from pydantic import JsonValue
@@ -24,7 +27,15 @@ from jurist.store.labels import LabelRecord, LabelStore
 PAIRWISE_LABELS = ("1", "2", "tie")
 DEFAULT_ANNOTATOR = "default"
 Judgment = SingleJudgment | PairwiseJudgment
-Kind = tuple[str, tuple[float, float] | None]  # ("pairwise", None) | ("single", (low, high))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a line's label may be: its mode and, for a single line, its scale and criterion names."""
+
+    mode: str  # "pairwise" | "single"
+    scale: tuple[int, int] | None = None
+    criteria: tuple[str, ...] = ()
 
 
 def parse_body(raw: bytes) -> list[object]:
@@ -41,38 +52,61 @@ def parse_body(raw: bytes) -> list[object]:
         raise InvalidRequest(f"The body is not a JSON list or JSONL of labels: {exc}", param="body") from exc
 
 
+def _check_score(value: object, scale: tuple[int, int] | None, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(
+            f"{field} must be an integer score for a single line, got {value!r}.", param=field
+        )
+    if scale is not None and not scale[0] <= value <= scale[1]:
+        raise InvalidRequest(
+            f"{field} {value} is outside the line's scale {scale[0]}..{scale[1]}.", param=field
+        )
+    return value
+
+
 def _check_label(label: object, kind: Kind, where: str) -> JsonValue:
-    mode, scale = kind
-    if mode == "pairwise":
+    if kind.mode == "pairwise":
         if label not in PAIRWISE_LABELS:
             raise InvalidRequest(
                 f'{where}.label must be "1", "2" or "tie" for a pairwise line, got {label!r}.',
                 param=f"{where}.label",
             )
         return str(label)
-    if isinstance(label, bool) or not isinstance(label, int):
-        raise InvalidRequest(
-            f"{where}.label must be an integer score for a single line, got {label!r}.",
-            param=f"{where}.label",
-        )
-    if scale is not None and not scale[0] <= label <= scale[1]:
-        raise InvalidRequest(
-            f"{where}.label {label} is outside the line's scale {scale[0]:g}..{scale[1]:g}.",
-            param=f"{where}.label",
-        )
-    return label
+    return _check_score(label, kind.scale, f"{where}.label")
+
+
+def _check_criteria(criteria: object, kind: Kind, where: str) -> dict[str, int | None] | None:
+    """A single line's per-criterion scores: criterion name → integer score (null: N/A)."""
+    if criteria is None:
+        return None
+    field = f"{where}.criteria"
+    if kind.mode != "single":
+        raise InvalidRequest(f"{field} is for single lines only; this line is {kind.mode}.", param=field)
+    if not isinstance(criteria, Mapping):
+        raise InvalidRequest(f"{field} must be an object of criterion name → score.", param=field)
+    checked: dict[str, int | None] = {}
+    for name, score in criteria.items():
+        if name not in kind.criteria:
+            raise InvalidRequest(
+                f"{field}.{name} is not a criterion of this line's judgment "
+                f"({', '.join(kind.criteria) or 'it has none'}).",
+                param=f"{field}.{name}",
+            )
+        checked[name] = None if score is None else _check_score(score, kind.scale, f"{field}.{name}")
+    return checked
 
 
 _WINNERS = {"response_1": "1", "response_2": "2", "tie": "tie"}
 
 
-def gold_label(label: JsonValue) -> JsonValue:
-    """A stored label's overall verdict: the label itself, or the ``overall`` of one with criteria."""
-    return label.get("overall") if isinstance(label, dict) else label
-
-
-def labeled_line(custom_id: str, judgment: Judgment, labels: dict[str, Label]) -> LabeledLine:
-    """The judge's side of a labeled line: its verdict as a label, swap consistency, ensemble unanimity."""
+def labeled_line(
+    custom_id: str,
+    judgment: Judgment,
+    labels: dict[str, Label],
+    criteria: Mapping[str, Mapping[str, int | None]] | None = None,
+) -> LabeledLine:
+    """The judge's side of a labeled line: its verdict as a label, swap consistency, ensemble unanimity,
+    and for a single line its criterion scores (``criteria``: the annotators' per-criterion labels)."""
     ensemble = judgment.ensemble
     unanimous = None if ensemble is None or ensemble.agreement is None else ensemble.agreement == 1.0
     if isinstance(judgment, PairwiseJudgment):
@@ -81,7 +115,8 @@ def labeled_line(custom_id: str, judgment: Judgment, labels: dict[str, Label]) -
         return LabeledLine(custom_id, "pairwise", verdict, labels, consistent, unanimous)
     score = judgment.overall_score if judgment.scored else None
     verdict = None if score is None else round(score)
-    return LabeledLine(custom_id, "single", verdict, labels, None, unanimous)
+    scores = {c.name: c.score for c in judgment.criteria} if judgment.scored else {}
+    return LabeledLine(custom_id, "single", verdict, labels, None, unanimous, scores, criteria or {})
 
 
 class LabelService:
@@ -127,21 +162,25 @@ class LabelService:
         kinds: dict[str, Kind] = {}
         for custom_id, judgment in (await self._judgments(tenant, batch_id)).items():
             if isinstance(judgment, PairwiseJudgment):
-                kinds[custom_id] = ("pairwise", None)
+                kinds[custom_id] = Kind("pairwise")
             else:
-                low, high = judgment.score_range
-                kinds[custom_id] = ("single", (float(low), float(high)))
+                names = tuple(c.name for c in judgment.criteria)
+                kinds[custom_id] = Kind("single", judgment.score_range, names)
         return kinds
 
     async def agreement(self, tenant: str, batch_id: str, rounds: int = 1000, seed: int = 0) -> Agreement:
         """The judge's agreement with the batch's human labels (``evaluation.agreement``)."""
         judgments = await self._judgments(tenant, batch_id)
         by_line: dict[str, dict[str, Label]] = {}
+        criteria: dict[str, dict[str, Mapping[str, int | None]]] = {}
         for record in await self.labels.list(tenant, batch_id):
             if isinstance(record.label, str | int) and record.custom_id in judgments:
                 by_line.setdefault(record.custom_id, {})[record.annotator] = record.label
+                if record.criteria:
+                    criteria.setdefault(record.custom_id, {})[record.annotator] = record.criteria
         lines = [
-            labeled_line(custom_id, judgments[custom_id], labels) for custom_id, labels in by_line.items()
+            labeled_line(custom_id, judgments[custom_id], labels, criteria.get(custom_id))
+            for custom_id, labels in by_line.items()
         ]
         return await asyncio.to_thread(agreement, lines, rounds, seed)
 
@@ -172,7 +211,8 @@ class LabelService:
             if note is not None and not isinstance(note, str):
                 raise InvalidRequest(f"{where}.note must be a string.", param=f"{where}.note")
             label = _check_label(item.get("label"), kinds[custom_id], where)
-            records.append(LabelRecord(tenant, batch_id, custom_id, annotator, label, note, now))
+            criteria = _check_criteria(item.get("criteria"), kinds[custom_id], where)
+            records.append(LabelRecord(tenant, batch_id, custom_id, annotator, label, note, now, criteria))
         await self.labels.put(records)
         return records
 
@@ -187,11 +227,15 @@ class LabelService:
 
 
 def wire(record: LabelRecord) -> dict[str, JsonValue]:
-    return {
+    """A label on the wire; ``criteria`` only when the label has them."""
+    data: dict[str, JsonValue] = {
         "object": "batch.label",
         "custom_id": record.custom_id,
         "annotator": record.annotator,
         "label": record.label,
-        "note": record.note,
-        "created_at": record.created_at,
     }
+    if record.criteria is not None:
+        data["criteria"] = dict(record.criteria)
+    data["note"] = record.note
+    data["created_at"] = record.created_at
+    return data

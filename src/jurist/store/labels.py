@@ -1,9 +1,11 @@
 """Human labels of a batch's lines: one row per (batch, custom_id, annotator), per tenant. The label is
-stored as JSON text ("1" | "2" | "tie" for a pairwise line, an integer score for a single one)."""
+stored as JSON text: "1" | "2" | "tie" for a pairwise line, an integer score for a single one, and a
+single line's label with per-criterion scores as ``{"overall": 4, "criteria": {"Accuracy": 4, ...}}``
+(so rows written before criteria existed read back unchanged)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +24,7 @@ class LabelRecord:
     label: JsonValue
     note: str | None
     created_at: int
+    criteria: Mapping[str, int | None] | None = None  # a single line's criterion → score (None: N/A)
 
 
 class LabelStore(Protocol):
@@ -39,11 +42,26 @@ class LabelStore(Protocol):
         ...
 
 
+def _encode(record: LabelRecord) -> str:
+    if record.criteria is None:
+        return orjson.dumps(record.label).decode()
+    return orjson.dumps({"overall": record.label, "criteria": dict(record.criteria)}).decode()
+
+
+def _criteria(value: JsonValue) -> dict[str, int | None] | None:
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if v is None or (isinstance(v, int) and not isinstance(v, bool))}
+
+
 def _from_row(row: Row) -> LabelRecord:
-    label: JsonValue = orjson.loads(row["label"])
+    stored: JsonValue = orjson.loads(row["label"])
+    label, criteria = stored, None
+    if isinstance(stored, dict) and "overall" in stored:
+        label, criteria = stored["overall"], _criteria(stored.get("criteria"))
     return LabelRecord(
         row["tenant"], row["batch_id"], row["custom_id"], row["annotator"], label, row["note"],
-        int(row["created_at"]),
+        int(row["created_at"]), criteria,
     )  # fmt: skip
 
 
@@ -63,7 +81,7 @@ class SqlLabelStore:
                     "INSERT INTO batch_labels"
                     " (tenant, batch_id, custom_id, annotator, label, note, created_at)"
                     " VALUES (:t, :b, :c, :a, :l, :n, :at)",
-                    {**key, "l": orjson.dumps(r.label).decode(), "n": r.note, "at": r.created_at},
+                    {**key, "l": _encode(r), "n": r.note, "at": r.created_at},
                 )
 
     async def list(self, tenant: str, batch_id: str) -> list[LabelRecord]:
