@@ -38,6 +38,9 @@ _WORDS: dict[Language, dict[str, str]] = {
         "abstained": "[[Abstained]]: my confidence {c:.2f} is below the threshold {t:.2f} that holds "
         "agreement with human judges at {target:.0%}, so this verdict is left for review and not "
         "counted as decided.",
+        "abstained_no_threshold": "[[Abstained]]: the labelled verdicts so far support no confidence "
+        "threshold that holds agreement with human judges at {target:.0%}, so this verdict is left for "
+        "review and not counted as decided.",
     },
     "zh": {
         "single_head": "我认为该回答的总体评分为[[{n}]]。理由如下。",
@@ -57,6 +60,8 @@ _WORDS: dict[Language, dict[str, str]] = {
         "unscored_pair": "无法对这两个回答给出评判：{detail}",
         "abstained": "[[弃权]]：我的置信度 {c:.2f} 低于保证与人类评判一致率达到 {target:.0%} 所需的阈值 "
         "{t:.2f}，因此该评判留待复核，不计为已判定。",
+        "abstained_no_threshold": "[[弃权]]：已有的人工标注尚不足以支持任何能保证与人类评判一致率达到 "
+        "{target:.0%} 的置信度阈值，因此该评判留待复核，不计为已判定。",
     },
 }
 
@@ -156,7 +161,10 @@ def render(verdict: Verdict | Unscored, mode: str, scale: ScoreScale, language: 
     return render_pairwise(verdict, language)
 
 
-def render_abstention(language: str | None, confidence: float, threshold: float, target: float) -> str:
-    """The sentence added after a verdict held back by an agreement target (the verdict stays above it)."""
+def render_abstention(language: str | None, confidence: float, threshold: float | None, target: float) -> str:
+    """The sentence added after a verdict held back by an agreement target (the verdict stays above it);
+    ``threshold`` None: no threshold is supported."""
     words = _WORDS["zh" if language == "zh" else "en"]
+    if threshold is None:
+        return words["abstained_no_threshold"].format(target=target)
     return words["abstained"].format(c=confidence, t=threshold, target=target)

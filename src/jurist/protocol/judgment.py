@@ -186,8 +186,8 @@ class Selective(_Value):
 
     agreement_target: float
     delta: float
-    threshold: float
-    raw_threshold: float
+    threshold: float | None = None  # None: the labels support no threshold here (a cascade's last stage)
+    raw_threshold: float | None = None
 
 
 class CascadeStage(_Sparse):

@@ -37,6 +37,7 @@ class _Threshold:
     value: float | None  # None: this stage never accepts
     raw: bool  # compared with the raw signal (an agreement target) or with the confidence shown
     shown: float | None  # on the scale of the stage's confidence
+    reason: str = ""  # why there is none
 
 
 def _verdict(judgment: Judgment) -> str | int | None:
@@ -84,7 +85,7 @@ async def cascade_thresholds(
     for stage in model.stages:
         calibration, selection, reason = await chat.trust.selection(tenant, stage.name, mode, target)
         if selection is None or selection.threshold is None or calibration is None:
-            found.append(_Threshold(None, True, None))
+            found.append(_Threshold(None, True, None, reason))
             reasons.append(f"{stage.name}: {reason}")
         else:
             cut = selection.threshold
@@ -144,15 +145,16 @@ async def run_cascade(
     )
     if target is not None:
         decider = thresholds[len(run.stages) - 1]
-        selective = None
-        if decider.value is not None and decider.shown is not None:
-            selective = Selective(
-                agreement_target=target.agreement_target,
-                delta=target.delta,
-                threshold=decider.shown,
-                raw_threshold=decider.value,
-            )
-        final = final.model_copy(update={"selective": selective, "abstained": not accepted})
+        selective = Selective(
+            agreement_target=target.agreement_target,
+            delta=target.delta,
+            threshold=decider.shown,
+            raw_threshold=decider.value,
+        )
+        update: dict[str, object] = {"selective": selective, "abstained": not accepted}
+        if decider.value is None:
+            update["warnings"] = [*final.warnings, f"{model.stages[-1].name}: {decider.reason}"]
+        final = final.model_copy(update=update)
     out = with_judgment(last, final).model_copy(
         update={
             "model": request.model,
