@@ -49,6 +49,14 @@ class JudgeAgreement(_Model):
     kendall_tau_b: float | None = None  # single lines only
 
 
+class CriterionAgreement(_Model):
+    name: str
+    n: int
+    exact: float | None
+    within_1: float | None
+    kendall_tau_b: float | None
+
+
 class ModeAgreement(_Model):
     labeled_lines: int
     annotator_ties: int  # lines whose annotators tie: no gold, excluded
@@ -57,6 +65,7 @@ class ModeAgreement(_Model):
     judge: JudgeAgreement
     by_swap: dict[str, JudgeAgreement]  # "consistent" | "inconsistent"
     by_ensemble: dict[str, JudgeAgreement]  # "unanimous" | "split"
+    criteria: list[CriterionAgreement] = []
 
 
 class Agreement(_Model):
