@@ -102,19 +102,23 @@ def test_a_batch_where_every_line_abstained_has_no_decided_section() -> None:
     report = build_report(outputs, rounds=20)
     assert report.pairwise is None and report.lines.pairwise == 3
     assert report.selective is not None and report.selective.coverage == 0.0
+    assert any(n.startswith("Every line held to an agreement target abstained") for n in report.notes)
 
 
 def test_cascade_stage_counts_and_calls_per_line() -> None:
     outputs = [trusted_pair(f"c{i}", "response_1", 0.9, "cal_abc", cascade=cascade_of(d))
                for i, d in enumerate([0, 0, 0, 1, None])]  # fmt: skip
     outputs.append(pair_output("plain", "response_2"))
+    # the last stage's verdict is the judgment's, but below the agreement target's threshold: abstained
+    last = cascade_of(1)
+    outputs.append(trusted_pair("held", "response_1", 0.6, "cal_abc", SETTING, cascade=last))
     cascade = build_report(outputs, rounds=20).cascade
-    assert cascade is not None and cascade.lines == 5
+    assert cascade is not None and cascade.lines == 6
     assert [(s.stage, s.model, s.ran, s.decided) for s in cascade.stages] == [
-        (1, "pai-judge", 5, 3),
-        (2, "pai-judge-plus", 2, 1),
+        (1, "pai-judge", 6, 3),
+        (2, "pai-judge-plus", 3, 1),
     ]
-    assert cascade.undecided == 1 and cascade.mean_calls == pytest.approx(7 / 5)
+    assert cascade.undecided == 2 and cascade.mean_calls == pytest.approx(9 / 6)
 
 
 def test_lines_without_trust_fields_give_no_trust_sections() -> None:

@@ -210,8 +210,8 @@ def _reliability(quality: ConfidenceQuality) -> go.Figure:
     return _layout(
         fig,
         "Reliability: confidence vs human agreement (equal-mass bins)",
-        xaxis={"range": [0, 1.02], "title": "mean confidence", "tickformat": ".0%"},
-        yaxis={"range": [0, 1.05], "title": "share the humans agreed with", "tickformat": ".0%"},
+        xaxis={"range": [-0.03, 1.03], "title": "mean confidence", "tickformat": ".0%"},
+        yaxis={"range": [-0.05, 1.05], "title": "share the humans agreed with", "tickformat": ".0%"},
     )
 
 

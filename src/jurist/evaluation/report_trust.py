@@ -183,6 +183,11 @@ def selective_section(
         "decided (left out of the score distribution, win/tie/loss and leaderboards; counted under "
         "selective)."
     )
+    if abstained == len(held):
+        notes.append(
+            "Every line held to an agreement target abstained: the calibration's labels may not support "
+            "the target (see the threshold in selective.settings)."
+        )
     if accepted_agreement is not None and accepted_agreement.rate is not None and target is not None:
         low = accepted_agreement.ci[0] if accepted_agreement.ci else 0.0
         where = "below" if accepted_agreement.rate < target else "at or above"
@@ -207,25 +212,29 @@ def selective_section(
 
 
 def cascade_section(lines: Sequence[TrustLine]) -> CascadeSection | None:
+    """A stage decided a line when its verdict is the judgment's and the line did not abstain; a line
+    that abstained (or where no stage was confident) is ``undecided``: decided + undecided = lines."""
     cascaded = [line for line in lines if line.stages]
-    runs = [line.stages for line in cascaded if line.stages]
-    if not runs:
+    if not cascaded:
         return None
     ran: Counter[tuple[int, str]] = Counter()
     decided: Counter[tuple[int, str]] = Counter()
-    for stages in runs:
+    undecided = 0
+    for line in cascaded:
+        stages = line.stages or ()
         for position, (model, was_decided) in enumerate(stages, 1):
             ran[(position, model)] += 1
-            decided[(position, model)] += was_decided
+            decided[(position, model)] += was_decided and not line.abstained
+        undecided += bool(line.abstained) or not any(d for _, d in stages)
     order = sorted(ran, key=lambda key: (key[0], -ran[key], key[1]))
     return CascadeSection(
-        lines=len(runs),
+        lines=len(cascaded),
         stages=[
             CascadeStageCount(
                 stage=position, model=model, ran=ran[(position, model)], decided=decided[(position, model)]
             )
             for position, model in order
         ],
-        undecided=sum(bool(line.abstained) or not any(d for _, d in line.stages or ()) for line in cascaded),
-        mean_calls=float(np.mean([len(stages) for stages in runs])),
+        undecided=undecided,
+        mean_calls=float(np.mean([len(line.stages or ()) for line in cascaded])),
     )
