@@ -68,6 +68,13 @@ def test_labels_of_cascade_batches_calibrate_each_stage_and_a_target_holds(app: 
     batch_id = run(app, batch)
     judged = output_judgments(app, batch_id)
     assert sum(len(j["cascade"]) for j in judged.values()) == 30 + 10
+    report = app.request("GET", f"{app.base_url}/batches/{batch_id}/report?bootstrap=20", headers=headers())
+    cascade = report.json()["cascade"]
+    assert [(s["model"], s["ran"], s["decided"]) for s in cascade["stages"]] == [
+        ("pai-judge", 30, 20),
+        ("pai-judge-plus", 10, 10),
+    ]
+    assert cascade["undecided"] == 0 and cascade["mean_calls"] == pytest.approx(40 / 30)
     fitted = label(app, batch_id, batch)["calibrations"]
     assert sorted((c["model"], c["version"]) for c in fitted) == [("pai-judge", 1), ("pai-judge-plus", 1)]
     listed = app.request("GET", f"{app.base_url}/calibrations", headers=headers()).json()["data"]

@@ -214,3 +214,25 @@ def test_calibration_answers_validate_against_the_published_schemas(
     assert [c["version"] for c in posted.json()["calibrations"]] == [3]  # refitted on the new labels
     auto = app.request("GET", f"{app.base_url}/models/pai-judge-auto", headers=headers())
     check(doc, "get", "/models/{model}", auto)
+
+
+def test_the_batch_report_counts_abstentions_apart_and_measures_the_calibration(
+    app: InProcessServer, calibrated: tuple[str, dict[str, Any]]
+) -> None:
+    batch = lines("pai-judge", easy=3, hard=2, agreement_target=0.8)
+    batch_id = run(app, batch)
+    label(app, batch_id, batch)
+    report = app.request("GET", f"{app.base_url}/batches/{batch_id}/report?bootstrap=50", headers=headers())
+    assert report.status == 200, report.body
+    data = report.json()
+    selective = data["selective"]
+    assert (selective["lines"], selective["accepted"], selective["abstained"]) == (5, 3, 2)
+    assert selective["accepted_agreement"]["rate"] == 1.0 and selective["abstained_agreement"]["rate"] == 0.0
+    assert sum(data["pairwise"]["outcomes"].values()) == 3  # the two held back are not decided
+    groups = data["confidence"]["groups"]
+    assert [g["calibrated"] for g in groups] == [True] and groups[0]["n"] == 5
+    html = app.request(
+        "GET", f"{app.base_url}/batches/{batch_id}/report?format=html&bootstrap=50", headers=headers()
+    )
+    assert html.status == 200 and b'id="chart-reliability"' in html.body
+    assert "cascade" not in data  # no line was judged by a cascade

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, sync_playwright
 from jurist.evaluation.report import build_report
 from jurist.evaluation.report_html import CHART_IDS, render_html
 from tests.support.report_lines import arena, pair_output, single_output, swapped_output
+from tests.support.trust_lines import trust_batch
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -32,6 +33,8 @@ MARKS = {
     "leaderboard": (".scatterlayer .points path", 3, True),
     "leaderboard_style": (".scatterlayer .points path", 3, True),
     "health": (".barlayer .point path", 4, True),
+    # the diagonal (a line, no markers), then the calibrated (8 bins) and raw (4 bins) confidences
+    "reliability": (".scatterlayer .points path", 12, False),
 }
 
 
@@ -51,8 +54,10 @@ def full_report_page(tmp_path: Path) -> Path:
     outputs += [single_output(f"s{i}", 1 + i % 5, {"Accuracy": 1 + i % 5, "Clarity": 3}) for i in range(25)]
     outputs += [swapped_output(f"w{i}", "response_1", ("response_1", "response_2")[i % 2]) for i in range(10)]
     outputs.append(pair_output("unscored", None))
+    trusted, labels = trust_batch()  # labelled lines with confidences: the reliability diagram
+    outputs += trusted
     path = tmp_path / "report.html"
-    path.write_text(render_html(build_report(outputs, inputs, rounds=100)), encoding="utf-8")
+    path.write_text(render_html(build_report(outputs, inputs, rounds=100, labels=labels)), encoding="utf-8")
     return path
 
 
@@ -77,6 +82,11 @@ def test_html_report_shows_its_charts_in_chromium(browser: Browser, tmp_path: Pa
     assert bar is not None and bar["height"] > 10  # a drawn bar, not an empty placeholder
     assert page.locator("section.report-chart").count() == len(MARKS)
     assert "alpha" in page.locator(f"#{CHART_IDS['leaderboard']}").inner_text()
+    reliability = f"#{CHART_IDS['reliability']}"
+    assert page.locator(f"{reliability} .scatterlayer .trace").count() == 3
+    assert page.locator(f"{reliability} .scatterlayer .js-line").count() == 3  # the diagonal drawn too
+    diagonal = page.locator(f"{reliability} .scatterlayer .js-line").first.bounding_box()
+    assert diagonal is not None and diagonal["width"] > 200 and diagonal["height"] > 150
     assert problems == []
     assert all(url.startswith("file://") for url in requests), requests  # nothing fetched from a network
     page.close()

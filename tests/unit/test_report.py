@@ -25,6 +25,7 @@ from tests.support.report_lines import (
     single_output,
     swapped_output,
 )
+from tests.support.trust_lines import trust_batch
 
 
 def within(ci: CI | None, value: float | None) -> bool:
@@ -212,7 +213,8 @@ def test_bootstrap_ratio_ci_is_chunked_and_sane() -> None:
 def test_html_names_every_chart_and_inlines_plotly() -> None:
     inputs, outputs = arena({"a": 1.0, "b": 0.0, "c": -1.0}, 60)
     outputs += [single_output("s1", 4, {"Accuracy": 4}), swapped_output("w", "response_1", "response_2")]
-    page = render_html(build_report(outputs, inputs, rounds=50))
+    trusted, labels = trust_batch()  # labelled lines with confidences: the reliability diagram
+    page = render_html(build_report(outputs + trusted, inputs, rounds=50, labels=labels))
     for chart_id in CHART_IDS.values():
         assert f'id="{chart_id}"' in page
     assert "cdn.plot.ly" not in page.split("</script>", 1)[1] and "<script src=" not in page

@@ -1,5 +1,6 @@
 """The report's JSON stays what it was (golden files under tests/data/report, written by the report
-before it was typed), and output lines read through the judgment model, whoever wrote them."""
+before it was typed; ``trust.json`` added with the trust sections, which the other three do not have),
+and output lines read through the judgment model, whoever wrote them."""
 
 from __future__ import annotations
 
@@ -17,15 +18,18 @@ from jurist.evaluation.report_lines import read_judgment
 from jurist.evaluation.report_model import LineCounts, Outcomes
 from jurist.protocol.judgment import PairwiseJudgment
 from tests.support.report_lines import output_line, pair_judgment, pair_output, sample_batch, single_output
+from tests.support.trust_lines import trust_batch
 
 GOLDEN = Path(__file__).parent.parent / "data" / "report"
 
 
-@pytest.mark.parametrize("case", ["full", "outputs_only", "errors_only"])
+@pytest.mark.parametrize("case", ["full", "outputs_only", "errors_only", "trust"])
 def test_the_json_report_is_byte_for_byte_the_golden_file(case: str) -> None:
     inputs, outputs, errors = sample_batch()
-    args = {"full": (outputs, inputs, errors), "outputs_only": (outputs,), "errors_only": ([], None, errors)}
-    report = build_report(*args[case], rounds=200, seed=5)
+    trusted, labels = trust_batch()
+    args = {"full": (outputs, inputs, errors), "outputs_only": (outputs,), "errors_only": ([], None, errors),
+            "trust": (outputs + trusted, inputs, errors)}  # fmt: skip
+    report = build_report(*args[case], rounds=200, seed=5, labels=labels if case == "trust" else None)
     golden = (GOLDEN / f"{case}.json").read_text(encoding="utf-8")
     assert render(report, "json", "", Console()) == golden  # jurist report --format json
     assert orjson.dumps(report.model_dump(mode="json")) == orjson.dumps(

@@ -33,7 +33,7 @@ from jurist.protocol.admin import (
 )
 from jurist.protocol.chat import ModelCard, ModelList
 from jurist.protocol.json_types import JSONObject
-from jurist.service.reports import BatchReport, LabeledBatchReport
+from jurist.service.reports import BatchReport
 
 REF = "#/components/schemas/{model}"
 
@@ -59,6 +59,9 @@ class Op:
     admin: bool = False  # the admin key's (JURIST_ADMIN_KEY) rather than a tenant's
     html: bool = False  # also answers text/html (?format=html)
     schema_name: str = ""  # the answer's schema name when ``response`` is a union (else its class name)
+    # "validation" for an answer whose model writes itself with a serializer of its own (its
+    # serialization schema would be opaque): the report, which leaves out absent sections
+    response_mode: Literal["validation", "serialization"] = "serialization"
 
 
 def _int(name: str, default: int, low: int, high: int, what: str) -> Param:
@@ -86,7 +89,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/models/{model}", "retrieveModel", "Models", "One judge model.", ModelCard),
     Op("get", "/batches/{batch_id}/report", "batchReport", "Reports",
        "The batch's report (JSON, or ?format=html a self-contained page).",
-       BatchReport | LabeledBatchReport, html=True, schema_name="JuristBatchReport",
+       BatchReport, html=True, response_mode="validation",
        query=(Param("format", "json or html.", {"type": "string", "enum": ["json", "html"]}),
               _BOOTSTRAP, _SEED)),
     Op("post", "/batches/{batch_id}/labels", "createLabels", "Labels",
@@ -151,7 +154,7 @@ def _register(
 def _operation(op: Op, schemas: JSONObject, openai: set[str]) -> JSONObject:
     name = op.schema_name or op.response.__name__
     answer: JSONObject = {
-        "application/json": {"schema": _register(op.response, "serialization", name, schemas, openai)}
+        "application/json": {"schema": _register(op.response, op.response_mode, name, schemas, openai)}
     }
     if op.html:
         answer["text/html"] = {"schema": {"type": "string"}}

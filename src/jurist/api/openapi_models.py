@@ -70,22 +70,22 @@ class CalibrationCreate(BaseModel):
     )
 
 
-class Estimate(BaseModel):
+class CalibrationEstimate(BaseModel):
     value: float
     low: float
     high: float
 
 
-class ReliabilityBin(BaseModel):
+class CalibrationBin(BaseModel):
     mean_confidence: float
     accuracy: float
     count: int
 
 
 class CalibrationQuality(BaseModel):
-    ece: Estimate = Field(description="Expected calibration error (equal-mass bins), bootstrap 95% CI.")
-    brier: Estimate
-    bins: list[ReliabilityBin]
+    ece: CalibrationEstimate = Field(description="Expected calibration error (equal-mass bins), bootstrap 95% CI.")
+    brier: CalibrationEstimate
+    bins: list[CalibrationBin]
     in_sample: bool = Field(description="Measured on the items it was fitted on (optimistic).")
 
 

@@ -16,18 +16,22 @@ line that cannot be read is counted as malformed, with a note, never an error.
   when the input lines carry the answers, the style-controlled leaderboard (``style_control``).
 - Judge health: parse-failure rate (judgments with ``scored: false``), swap consistency, P(first shown
   wins), P(longer wins), and the mean ensemble agreement when the judgments carry one.
+- Trust (``report_trust``): confidence quality against human labels (when ``build`` is given them),
+  selective coverage and abstentions, cascade stage counts. A line whose judgment ``abstained`` is not
+  counted as decided: it is left out of the single and pairwise sections (judge health counts it).
 
-The figures themselves are computed in ``report_sections``.
+The figures themselves are computed in ``report_sections`` and ``report_trust``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from jurist.evaluation.agreement import Label
 from jurist.evaluation.report_lines import (
     Competitors,
     PairLine,
@@ -40,6 +44,14 @@ from jurist.evaluation.report_lines import (
 )
 from jurist.evaluation.report_model import JudgeHealth, LineCounts, Mean, Method, Report
 from jurist.evaluation.report_sections import Bootstrap, pair_health, pairwise_section, single_section
+from jurist.evaluation.report_trust import (
+    TrustLine,
+    cascade_section,
+    confidence_section,
+    gold_labels,
+    selective_section,
+    trust_line,
+)
 from jurist.protocol.items import MODES
 from jurist.protocol.judgment import SingleJudgment
 
@@ -73,6 +85,9 @@ class ReportBuilder:
     agreement: list[float] = field(default_factory=list)
     singles: list[SingleLine] = field(default_factory=list)
     pairs: list[PairLine] = field(default_factory=list)
+    abstained_singles: list[SingleLine] = field(default_factory=list)  # not counted as decided
+    abstained_pairs: list[PairLine] = field(default_factory=list)
+    trust: list[TrustLine] = field(default_factory=list)
 
     def add_input(self, line: object) -> None:
         self.input_lines += 1
@@ -114,15 +129,29 @@ class ReportBuilder:
         self.parsed_by[str(judgment.parsed_by)] += 1
         if judgment.ensemble is not None and judgment.ensemble.agreement is not None:
             self.agreement.append(judgment.ensemble.agreement)
+        trust = trust_line(judgment, custom_id)
+        if trust is not None:
+            self.trust.append(trust)
         if isinstance(judgment, SingleJudgment):
-            self.singles.append(single_line(judgment))
+            (self.abstained_singles if judgment.abstained else self.singles).append(single_line(judgment))
         else:
-            self.pairs.append(pair_line(judgment, custom_id))
+            (self.abstained_pairs if judgment.abstained else self.pairs).append(
+                pair_line(judgment, custom_id)
+            )
 
-    def build(self, rounds: int = 1000, seed: int = 0, level: float = 0.95) -> Report:
+    def build(
+        self,
+        rounds: int = 1000,
+        seed: int = 0,
+        level: float = 0.95,
+        labels: Mapping[str, Mapping[str, Label]] | None = None,
+    ) -> Report:
+        """The report; ``labels`` (custom_id → annotator → label) adds the figures that need them."""
         notes: list[str] = []
-        judged = len(self.singles) + len(self.pairs)
-        unscored = sum(not s.scored for s in self.singles) + sum(not p.scored for p in self.pairs)
+        all_singles = self.singles + self.abstained_singles
+        all_pairs = self.pairs + self.abstained_pairs
+        judged = len(all_singles) + len(all_pairs)
+        unscored = sum(not s.scored for s in all_singles) + sum(not p.scored for p in all_pairs)
         if self.without_judgment:
             notes.append(f"{self.without_judgment} line(s) carry no judgment (custom templates): skipped.")
         if self.unreadable:
@@ -135,7 +164,11 @@ class ReportBuilder:
         pairwise, swap, first, longer = None, None, None, None
         if self.pairs:
             pairwise = pairwise_section(self.pairs, self.inputs, boot, notes)
-            swap, first, longer = pair_health(self.pairs, self.inputs, boot, notes)
+        if all_pairs:
+            swap, first, longer = pair_health(all_pairs, self.inputs, boot, notes)
+        gold = gold_labels(labels) if labels is not None else None
+        confidence = confidence_section(self.trust, gold, rounds, seed, level, notes) if gold else None
+        selective = selective_section(self.trust, gold, level, notes)
         return Report(
             lines=LineCounts(
                 total=self.total,
@@ -144,8 +177,8 @@ class ReportBuilder:
                 malformed=self.malformed,
                 without_judgment=self.without_judgment,
                 judged=judged,
-                single=len(self.singles),
-                pairwise=len(self.pairs),
+                single=len(all_singles),
+                pairwise=len(all_pairs),
                 inputs=self.input_lines if self.input_lines else None,
             ),
             failures_by_code=dict(self.failure_codes.most_common()),
@@ -172,6 +205,9 @@ class ReportBuilder:
                 style_control=STYLE_CONTROL_METHOD,
             ),
             notes=notes,
+            confidence=confidence,
+            selective=selective,
+            cascade=cascade_section(self.trust),
         )
 
 
@@ -183,8 +219,10 @@ def build_report(
     rounds: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    labels: Mapping[str, Mapping[str, Label]] | None = None,
 ) -> Report:
-    """The report of iterables of parsed lines (outputs, and optionally the inputs and error lines)."""
+    """The report of iterables of parsed lines (outputs, and optionally the inputs and error lines, and
+    the human labels: custom_id → annotator → label)."""
     builder = ReportBuilder()
     for line in inputs or ():
         builder.add_input(line)
@@ -192,4 +230,4 @@ def build_report(
         builder.add_output(line)
     for line in errors or ():
         builder.add_error(line)
-    return builder.build(rounds, seed, level)
+    return builder.build(rounds, seed, level, labels)

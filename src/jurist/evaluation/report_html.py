@@ -2,7 +2,8 @@
 with plotly.js inlined once (no CDN, opens offline), plus the figures as tables.
 
 Every chart is a ``<section class="report-chart">`` holding the plotly div whose id is one of
-``CHART_IDS`` (stable, so tests and users can find them)."""
+``CHART_IDS`` (stable, so tests and users can find them). A labelled batch's report adds the reliability
+diagram (confidence vs the share of lines whose verdict the humans agreed with, and the diagonal)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from plotly.offline import get_plotlyjs
 
 from jurist.evaluation.report_model import (
     CI,
+    ConfidenceQuality,
     JudgeHealth,
     LeaderboardRow,
     PairCriterionMeans,
@@ -32,6 +34,7 @@ from jurist.evaluation.report_table import (
     pct,
     style_rows,
 )
+from jurist.evaluation.report_trust_rows import trust_tables
 
 CHART_IDS = {
     "score_distribution": "chart-score-distribution",
@@ -41,6 +44,7 @@ CHART_IDS = {
     "leaderboard": "chart-leaderboard",
     "leaderboard_style": "chart-leaderboard-style",
     "health": "chart-health",
+    "reliability": "chart-reliability",
 }
 _BLUE, _ORANGE, _GREY = "#3366cc", "#ff9900", "#999999"
 
@@ -184,6 +188,33 @@ def _health(health: JudgeHealth) -> go.Figure:
     return _layout(fig, "Judge health (95% CI)", yaxis={"range": [0, 1.05], "tickformat": ".0%"})
 
 
+def _reliability(quality: ConfidenceQuality) -> go.Figure:
+    fig = go.Figure(
+        go.Scatter(
+            x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
+            line={"dash": "dot", "color": _GREY},
+        )
+    )  # fmt: skip
+    for group, colour in zip(quality.groups, (_BLUE, _ORANGE), strict=False):
+        name = "calibrated" if group.calibrated else "raw signal (not calibrated)"
+        fig.add_trace(
+            go.Scatter(
+                x=[b.mean_confidence for b in group.bins],
+                y=[b.agreement for b in group.bins],
+                mode="lines+markers",
+                name=f"{name}, ECE {group.ece.value:.3f}",
+                marker={"size": [8 + min(12, b.count) for b in group.bins], "color": colour},
+                text=[f"{b.count} lines" for b in group.bins],
+            )
+        )
+    return _layout(
+        fig,
+        "Reliability: confidence vs human agreement (equal-mass bins)",
+        xaxis={"range": [-0.03, 1.03], "title": "mean confidence", "tickformat": ".0%"},
+        yaxis={"range": [-0.05, 1.05], "title": "share the humans agreed with", "tickformat": ".0%"},
+    )
+
+
 def charts(report: Report) -> dict[str, go.Figure]:
     """The charts the report has figures for, keyed like ``CHART_IDS``."""
     out: dict[str, go.Figure] = {}
@@ -203,6 +234,8 @@ def charts(report: Report) -> dict[str, go.Figure]:
             out["leaderboard_style"] = _leaderboard(pair.style_controlled.leaderboard, title)
     if report.lines.judged:
         out["health"] = _health(report.health)
+    if report.confidence is not None:
+        out["reliability"] = _reliability(report.confidence)
     return out
 
 
@@ -253,6 +286,8 @@ def _tables(report: Report) -> str:
         ]
     rows = health_rows(report.health)
     parts += ["<h2>Judge health</h2>", _table(["figure", "value [95% CI]", "n"], rows)]
+    for found in trust_tables(report):
+        parts += [f"<h2>{html.escape(found.title)}</h2>", _table(found.headers, found.rows)]
     return "\n".join(parts)
 
 

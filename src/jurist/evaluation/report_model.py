@@ -9,15 +9,26 @@
     │                     the style-controlled leaderboard with the style coefficients
     ├── health            JudgeHealth: parse failures, swap consistency, P(first shown wins), ...
     ├── method            Method: bootstrap rounds, seed, CI level, how ties count, the leaderboards' fits
-    └── notes             what the report could not compute, and why
+    ├── notes             what the report could not compute, and why
+    │   (the trust sections, each only when the batch has what it needs)
+    ├── agreement         Agreement with the human labels (a labelled batch)
+    ├── confidence        ConfidenceQuality: ECE, Brier and reliability bins of the judgments'
+    │                     confidence against the human gold (a labelled batch)
+    ├── selective         SelectiveSection: coverage of lines held to an agreement target, abstentions
+    └── cascade           CascadeSection: what each stage of a cascade model decided, calls per line
 
 The JSON form is ``model_dump(mode="json")``: every field always present (``null`` when there is no
-figure), in the order above; a CI is ``[low, high]``.
+figure), in the order above; a CI is ``[low, high]``. The trust sections are the exception: left out
+when they do not apply, so the report of a batch without labels, abstentions or cascades is unchanged.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+
+from jurist.evaluation.agreement import Agreement
 
 CI = tuple[float, float]
 
@@ -161,6 +172,85 @@ class Method(_Figure):
     style_control: str
 
 
+class ValueCI(_Figure):
+    value: float
+    ci: CI
+
+
+class ReliabilityBin(_Figure):
+    """An equal-mass bin of the reliability diagram: mean confidence vs the share the humans agreed."""
+
+    mean_confidence: float
+    agreement: float
+    count: int
+
+
+class ConfidenceGroup(_Figure):
+    """Labelled lines whose confidence is of one kind: calibrated (a probability that a human agrees,
+    from the calibrators named) or the raw signal. Figures never mix the two kinds."""
+
+    calibrated: bool
+    calibrations: list[str]  # calibrator ids seen, calibrated groups only
+    n: int
+    agreement: float  # share of the lines whose verdict matches the human majority
+    mean_confidence: float
+    ece: ValueCI  # expected calibration error, equal-mass bins, bootstrap CI
+    brier: ValueCI
+    bins: list[ReliabilityBin]
+
+
+class ConfidenceQuality(_Figure):
+    n: int  # labelled, judged lines with a gold label and a confidence
+    groups: list[ConfidenceGroup]  # calibrated first, then raw
+
+
+class ExactRate(_Figure):
+    """Agreement with the human gold on a set of lines, with its Clopper–Pearson interval."""
+
+    n: int
+    agreed: int
+    rate: float | None
+    ci: CI | None
+
+
+class SelectiveSetting(_Figure):
+    agreement_target: float
+    delta: float
+    threshold: float | None  # None: the labels supported no threshold (every such line abstained)
+    lines: int
+
+
+class SelectiveSection(_Figure):
+    """Lines held to an agreement target (their judgment carries ``abstained``)."""
+
+    lines: int
+    accepted: int
+    abstained: int  # not counted as decided: left out of the single and pairwise sections
+    coverage: float | None  # accepted / lines
+    settings: list[SelectiveSetting]  # each (target, delta, threshold) seen, most lines first
+    handling: str
+    accepted_agreement: ExactRate | None  # labelled batches: agreement with the gold, accepted lines
+    abstained_agreement: ExactRate | None  # ... and abstained lines
+    target: float | None  # the lowest agreement target seen (what the accepted agreement is held to)
+
+
+class CascadeStageCount(_Figure):
+    stage: int  # 1 = the first model asked
+    model: str
+    ran: int  # lines that reached this stage
+    decided: int  # lines whose verdict is this stage's
+
+
+class CascadeSection(_Figure):
+    lines: int  # lines judged by a cascade model
+    stages: list[CascadeStageCount]  # in stage order
+    undecided: int  # no stage was confident: abstained after the last stage
+    mean_calls: float  # stages run per line
+
+
+TRUST_SECTIONS = ("agreement", "confidence", "selective", "cascade")
+
+
 class Report(_Figure):
     lines: LineCounts
     failures_by_code: dict[str, int]
@@ -170,3 +260,15 @@ class Report(_Figure):
     health: JudgeHealth
     method: Method
     notes: list[str]
+    agreement: Agreement | None = None
+    confidence: ConfidenceQuality | None = None
+    selective: SelectiveSection | None = None
+    cascade: CascadeSection | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent_trust_sections(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data: dict[str, Any] = handler(self)
+        for key in TRUST_SECTIONS:
+            if data.get(key, 0) is None:
+                del data[key]
+        return data

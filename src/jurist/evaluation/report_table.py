@@ -16,6 +16,7 @@ from jurist.evaluation.report_model import (
     SingleSection,
     StyleControlled,
 )
+from jurist.evaluation.report_trust_rows import TextTable, trust_tables
 
 
 def pct(value: float | None) -> str:
@@ -189,6 +190,15 @@ def _health(health: JudgeHealth) -> Table:
     return table
 
 
+def _text_table(found: TextTable) -> Table:
+    table = Table(title=found.title)
+    for i, column in enumerate(found.headers):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in found.rows:
+        table.add_row(*row)
+    return table
+
+
 def report_renderable(report: Report) -> Group:
     parts: list[RenderableType] = [_lines(report)]
     if report.single is not None:
@@ -196,6 +206,7 @@ def report_renderable(report: Report) -> Group:
     if report.pairwise is not None:
         parts += _pairwise(report.pairwise)
     parts.append(_health(report.health))
+    parts += [_text_table(found) for found in trust_tables(report)]
     for note in report.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     method = report.method

@@ -1,5 +1,7 @@
 """The batch-report use case: stream a batch's stored files (input for competitors and answer lengths,
-output, errors) line by line into ``evaluation.report`` and compute the report off the event loop."""
+output, errors) line by line into ``evaluation.report`` and compute the report off the event loop. A
+batch with human labels gets the report's ``agreement`` and ``confidence`` sections (and the agreement
+of its selective lines) from them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from jurist.errors import InvalidRequest
-from jurist.evaluation.agreement import Agreement
+from jurist.evaluation.agreement import Label
 from jurist.evaluation.report import ReportBuilder
 from jurist.evaluation.report_model import Report
 from jurist.service.batches import BatchService
@@ -34,16 +36,10 @@ class BatchRef(BaseModel):
 
 
 class BatchReport(Report):
-    """A batch's report: the ``Report`` and, last, the ``batch`` it is about."""
+    """A batch's report: the ``Report`` and, last, the ``batch`` it is about. Its ``agreement`` with
+    human labels is there only for a batch with labels, so the report of one without is unchanged."""
 
     batch: BatchRef
-
-
-class LabeledBatchReport(BatchReport):
-    """The report of a batch with human labels: ``agreement`` of the judge with them (only then, so the
-    report of a batch without labels is unchanged)."""
-
-    agreement: Agreement
 
 
 class ReportService:
@@ -82,7 +78,12 @@ class ReportService:
             builder.add_output(line)
         async for line in self._lines(tenant, record.error_file_id):
             builder.add_error(line)
-        report = await asyncio.to_thread(builder.build, rounds, seed)
+        records = await self.labels.labels.list(tenant, batch_id) if self.labels is not None else []
+        labels: dict[str, dict[str, Label]] = {}
+        for label in records:  # the verdict labels ("1" | "2" | "tie" or a score)
+            if isinstance(label.label, str | int):
+                labels.setdefault(label.custom_id, {})[label.annotator] = label.label
+        report = await asyncio.to_thread(builder.build, rounds, seed, 0.95, labels if records else None)
         notes = list(report.notes)
         if not builder.input_lines:
             notes.append(f"The input file {record.input_file_id} is gone: no competitors or lengths.")
@@ -94,8 +95,6 @@ class ReportService:
             error_file_id=record.error_file_id,
         )
         data = {**dict(report), "notes": notes, "batch": batch}
-        labeled = self.labels is not None and bool(await self.labels.labels.list(tenant, batch_id))
-        if self.labels is not None and labeled and record.output_file_id is not None:
-            agreement = await self.labels.agreement(tenant, batch_id, rounds, seed)
-            return LabeledBatchReport.model_validate({**data, "agreement": agreement})
+        if self.labels is not None and records and record.output_file_id is not None:
+            data["agreement"] = await self.labels.agreement(tenant, batch_id, rounds, seed)
         return BatchReport.model_validate(data)
