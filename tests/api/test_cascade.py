@@ -64,30 +64,30 @@ def test_the_cascade_escalates_only_what_the_first_judge_is_unsure_of(
 
 
 def test_labels_of_cascade_batches_calibrate_each_stage_and_a_target_holds(app: InProcessServer) -> None:
-    batch = lines(AUTO, easy=20, hard=10)
+    batch = lines(AUTO, easy=20, hard=12)
     batch_id = run(app, batch)
     judged = output_judgments(app, batch_id)
-    assert sum(len(j["cascade"]) for j in judged.values()) == 30 + 10
+    assert sum(len(j["cascade"]) for j in judged.values()) == 32 + 12
     report = app.request("GET", f"{app.base_url}/batches/{batch_id}/report?bootstrap=20", headers=headers())
     cascade = report.json()["cascade"]
     assert [(s["model"], s["ran"], s["decided"]) for s in cascade["stages"]] == [
-        ("pai-judge", 30, 20),
-        ("pai-judge-plus", 10, 10),
+        ("pai-judge", 32, 20),
+        ("pai-judge-plus", 12, 12),
     ]
-    assert cascade["undecided"] == 0 and cascade["mean_calls"] == pytest.approx(40 / 30)
+    assert cascade["undecided"] == 0 and cascade["mean_calls"] == pytest.approx(44 / 32)
     fitted = label(app, batch_id, batch)["calibrations"]
     assert sorted((c["model"], c["version"]) for c in fitted) == [("pai-judge", 1), ("pai-judge-plus", 1)]
     listed = app.request("GET", f"{app.base_url}/calibrations", headers=headers()).json()["data"]
-    assert {c["model"]: c["items"] for c in listed} == {"pai-judge": 30, "pai-judge-plus": 10}
-    # pai-judge escalates the 10 torn items of 30: 1 + 10/30 calls per pairwise item
-    assert card(app)["calls_per_item"]["pairwise"]["expected"] == round(1 + 10 / 30, 3)
+    assert {c["model"]: c["items"] for c in listed} == {"pai-judge": 32, "pai-judge-plus": 12}
+    # pai-judge escalates the 12 torn items of 32: 1 + 12/32 calls per pairwise item
+    assert card(app)["calls_per_item"]["pairwise"]["expected"] == round(1 + 12 / 32, 3)
 
     status, easy = judge(app, chat_body(AUTO, item("c", False, True, agreement_target=0.8)))
     assert status == 200, easy
     assert stages(easy["judgment"]) == [("pai-judge", "response_1", True)]
     assert easy["judgment"]["abstained"] is False and easy["judgment"]["selective"]["raw_threshold"] == 1.0
-    # an 80% target needs 11 agreeing items at a stage: pai-judge-plus has seen only 10, so the HARD
-    # item it decides is held back
+    # each of the two stages is tested at delta 0.1 / 2, so an 80% target needs 14 agreeing items at a
+    # stage (0.8^14 ≤ 0.05): pai-judge-plus has seen only 12, so the HARD item it decides is held back
     status, held = judge(app, chat_body(AUTO, item("d", True, True, agreement_target=0.8)))
     assert status == 200, held
     j = held["judgment"]
@@ -97,6 +97,7 @@ def test_labels_of_cascade_batches_calibrate_each_stage_and_a_target_holds(app: 
     assert "[[Abstained]]" in held["choices"][0]["message"]["content"]
 
     more = [(f"x{cid}", line.replace(f'"{cid}"', f'"x{cid}"'), gold) for cid, line, gold in lines(AUTO, 0, 2)]
+    # two more HARD lines labelled: pai-judge-plus's calibration now holds 14
     more_id = run(app, more)
     refitted = label(app, more_id, more)["calibrations"]
     assert sorted((c["model"], c["version"]) for c in refitted) == [("pai-judge", 2), ("pai-judge-plus", 2)]
@@ -105,7 +106,7 @@ def test_labels_of_cascade_batches_calibrate_each_stage_and_a_target_holds(app: 
     assert stages(j) == [("pai-judge", "tie", False), ("pai-judge-plus", "response_1", True)]
     assert j["abstained"] is False and all(s["calibrated"] for s in j["cascade"])
 
-    # 90% needs 22 agreeing items at a stage: pai-judge has 20 sure ones, pai-judge-plus 12
+    # 90% needs 29 agreeing items at a stage (0.9^29 ≤ 0.05): pai-judge has 20 sure ones, pai-judge-plus 14
     status, refused = judge(app, chat_body(AUTO, item("e", True, True, agreement_target=0.9)))
     assert status == 400 and refused["error"]["code"] == "agreement_target_unsupported"
     assert "no stage of the cascade supports it" in refused["error"]["message"]

@@ -36,6 +36,15 @@ def validate(target: float, delta: float) -> None:
         raise ValueError(f"delta must be in (0, 1), not {delta}")
 
 
+def per_stage_delta(delta: float, stages: int) -> float:
+    """A cascade's stages are each tested at delta / stages (Bonferroni): each stage's accepted
+    verdicts keep the target with probability ≥ 1 − delta/stages, so all of them at once (and so their
+    union, an average of sets that each keep it) with probability ≥ 1 − delta."""
+    if stages < 1:
+        raise ValueError(f"stages must be at least 1, not {stages}")
+    return delta / stages
+
+
 def min_items(target: float, delta: float) -> int:
     """The fewest accepted items with which the test can pass at all (all of them agreed with)."""
     return math.ceil(math.log(delta) / math.log(target))

@@ -5,9 +5,11 @@ decides, or abstains when an agreement target is asked for and it is not confide
 
 Thresholds, per stage:
 - with an agreement target (the request's, or the cascade's ``judging.agreement_target``), the stage's
-  threshold for that target on the tenant's calibration of the stage's model (``service.trust``); a
-  stage whose calibration cannot support the target never accepts (its items escalate). A requested
-  target that no stage supports is a 400 before any judge call;
+  threshold for that target on the tenant's calibration of the stage's model (``service.trust``), each
+  stage tested at delta / stages so that the accepted verdicts as a whole keep the target with
+  probability ≥ 1 − delta (``evaluation.selective.per_stage_delta``); a stage whose calibration cannot
+  support the target never accepts (its items escalate). A requested target that no stage supports is a
+  400 before any judge call;
 - without a target, ``escalate_below`` on the stage's confidence (calibrated when the tenant has a
   calibration of the stage, else the raw signal).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from jurist.evaluation.selective import per_stage_delta
 from jurist.protocol.chat import CascadeCalls, ChatCompletion, ChatCompletionRequest, ModelCascade, Usage
 from jurist.protocol.judgment import CascadeStage, PairwiseJudgment, Selective, SingleJudgment
 from jurist.service.trust import Target, default_not_applied, raw_signal, unsupported, with_judgment
@@ -82,8 +85,9 @@ async def cascade_thresholds(
     if target is None:
         return plain, None, []
     found, reasons = [], []
+    each = Target(target.agreement_target, per_stage_delta(target.delta, len(model.stages)), target.strict)
     for stage in model.stages:
-        calibration, selection, reason = await chat.trust.selection(tenant, stage.name, mode, target)
+        calibration, selection, reason = await chat.trust.selection(tenant, stage.name, mode, each)
         if selection is None or selection.threshold is None or calibration is None:
             found.append(_Threshold(None, True, None, reason))
             reasons.append(f"{stage.name}: {reason}")
@@ -189,7 +193,8 @@ async def cascade_card(chat: ChatService, model: JudgeModel, tenant: str) -> Mod
     config = model.config
     escalate = config.escalate_below if isinstance(config, CascadeModelConfig) else 1.0
     judging = config.judging
-    target = None if judging.agreement_target is None else Target(judging.agreement_target, judging.delta)
+    each = per_stage_delta(judging.delta, len(model.stages))
+    target = None if judging.agreement_target is None else Target(judging.agreement_target, each)
     calls: dict[str, CascadeCalls] = {}
     shares: dict[str, list[float | None]] = {}
     for mode in ("single", "pairwise"):
