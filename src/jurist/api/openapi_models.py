@@ -83,7 +83,9 @@ class CalibrationBin(BaseModel):
 
 
 class CalibrationQuality(BaseModel):
-    ece: CalibrationEstimate = Field(description="Expected calibration error (equal-mass bins), bootstrap 95% CI.")
+    ece: CalibrationEstimate = Field(
+        description="Expected calibration error (equal-mass bins), bootstrap 95% CI."
+    )
     brier: CalibrationEstimate
     bins: list[CalibrationBin]
     in_sample: bool = Field(description="Measured on the items it was fitted on (optimistic).")
