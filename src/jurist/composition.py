@@ -296,9 +296,11 @@ def build_services(
     )
 
 
-def build_label_service(settings: Settings, db: Database) -> tuple[LabelService, Authenticator]:
-    """The labels use case over an open database, and the authenticator that names a key's tenant
-    (``jurist labels import``: no models, no worker)."""
+def build_label_service(
+    settings: Settings, db: Database, registry: Registry = BACKENDS
+) -> tuple[LabelService, CalibrationService, Authenticator]:
+    """The labels use case over an open database, the calibrations it refits, and the authenticator
+    that names a key's tenant (``jurist labels import``: no backends, no worker)."""
     clock = SystemClock()
     stores = Stores.over(db, settings.default_weight, notify=False)
     auth, _ = build_authenticator(settings, stores, clock)
@@ -309,4 +311,7 @@ def build_label_service(settings: Settings, db: Database) -> tuple[LabelService,
     )
     limits = BatchLimits(SqlTenantLoad(db), StoredPolicies(stores.tenants, default_policy(settings)))
     batches = BatchService(stores.batches, stores.files, clock, settings.batch_status_style, limits)
-    return LabelService(stores.labels, stores.files, blobs, batches, clock), auth
+    labels = LabelService(stores.labels, stores.files, blobs, batches, clock)
+    trust = TrustService(stores.calibrations, settings.key_cache_seconds)
+    models = configured_models(settings, registry).models
+    return labels, CalibrationService(stores.calibrations, labels, trust, models, clock), auth

@@ -236,3 +236,47 @@ def test_the_batch_report_counts_abstentions_apart_and_measures_the_calibration(
     )
     assert html.status == 200 and b'id="chart-reliability"' in html.body
     assert "cascade" not in data  # no line was judged by a cascade
+
+
+def test_labels_imported_from_the_cli_refit_the_calibration(
+    tmp_path: Path, biased: Judge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from jurist.cli.main import app as cli
+    from tests.support.live import live_server
+    from tests.support.services import API_KEY
+
+    backends = dict.fromkeys(FAKE_MODELS, biased)
+    with live_server(tmp_path, models=FAKE_MODELS, backends=backends) as server:
+        batch = lines("pai-judge", easy=8, hard=4)
+        batch_id = run(server, batch)
+        path = tmp_path / "labels.jsonl"
+        path.write_text("".join(json.dumps({"custom_id": c, "label": g}) + "\n" for c, _, g in batch))
+        monkeypatch.setenv("JURIST_DATA_DIR", str(tmp_path / "data"))  # the live server's data dir
+        monkeypatch.setenv("JURIST_API_KEYS", API_KEY)
+        done = CliRunner().invoke(cli, ["labels", "import", str(path), "--batch", batch_id, "--key", API_KEY])
+        assert done.exit_code == 0, done.output
+        assert (
+            "Imported 12 label(s)" in done.output
+            and "Calibration refitted: pai-judge (pairwise) v1" in done.output
+        )
+        listed = server.request("GET", f"{server.base_url}/calibrations", headers=headers()).json()["data"]
+        assert [(c["model"], c["items"], c["source"]) for c in listed] == [("pai-judge", 12, "labels")]
+
+
+def test_a_stream_carries_the_trust_and_the_abstention_sentence(
+    app: InProcessServer, calibrated: tuple[str, dict[str, Any]]
+) -> None:
+    import json
+
+    body = {**chat_body("pai-judge", item("s", True, True, agreement_target=0.8)), "stream": True}
+    resp = app.request("POST", f"{app.base_url}/chat/completions", json.dumps(body), headers())
+    assert resp.status == 200, resp.body
+    chunks = [json.loads(line[6:]) for line in resp.body.decode().splitlines() if line.startswith("data: {")]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    last = next(c for c in chunks if c.get("judgment"))["judgment"]
+    assert last["abstained"] is True and last["calibration"] == calibrated[1]["id"]
+    assert text.endswith("so this verdict is left for review and not counted as decided.")

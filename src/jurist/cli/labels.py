@@ -1,6 +1,7 @@
 """``jurist labels import FILE --batch ID --key KEY``: human labels (a JSON list or JSONL of
 {custom_id, label, criteria?, annotator?, note?}) posted to a batch through the same use case as
-``POST /v1/batches/{id}/labels``, over the configured database. The tenant is the one the API key
+``POST /v1/batches/{id}/labels``, over the configured database; the calibrations they bear on are
+refitted as the API does. The tenant is the one the API key
 (``--key``, as sent in the Authorization header) belongs to."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ labels_app = typer.Typer(help="Human labels of a batch's lines.", no_args_is_hel
 err = Console(stderr=True)
 
 
-async def _import(raw: bytes, batch_id: str, key: str) -> int:
+async def _import(raw: bytes, batch_id: str, key: str) -> tuple[int, list[str]]:
     from jurist.composition import build_label_service
     from jurist.service.labels import parse_body
 
@@ -31,9 +32,11 @@ async def _import(raw: bytes, batch_id: str, key: str) -> int:
     await db.open()
     try:
         await upgrade(db)
-        service, auth = build_label_service(settings, db)
+        service, calibrations, auth = build_label_service(settings, db)
         tenant = await auth.authenticate(f"Bearer {key}")
-        return len(await service.post(tenant.id, batch_id, parse_body(raw)))
+        posted = await service.post(tenant.id, batch_id, parse_body(raw))
+        refitted = await calibrations.refit_after_labels(tenant.id, batch_id)
+        return len(posted), [f"{c.model} ({c.mode}) v{c.version}: {c.id}" for c in refitted]
     finally:
         await db.close()
 
@@ -48,10 +51,12 @@ def import_labels(
 ) -> None:
     """Import human labels for a batch's lines (a label for the same line and annotator is replaced)."""
     try:
-        count = asyncio.run(_import(file.read_bytes(), batch, key))
+        count, refitted = asyncio.run(_import(file.read_bytes(), batch, key))
     except (JuristError, ConfigError) as exc:
         param = getattr(exc, "param", None)
         where = f" ({param})" if param else ""
         err.print(f"[red]error{escape(where)}:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from exc
     typer.echo(f"Imported {count} label(s) into batch {batch}.")
+    for calibration in refitted:
+        typer.echo(f"Calibration refitted: {calibration}")
