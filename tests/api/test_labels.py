@@ -67,13 +67,14 @@ def test_post_list_replace_and_delete_labels(server: LiveServer) -> None:
         server,
         batch_id,
         [
-            {"custom_id": "p1", "label": "1"},
+            {"custom_id": "p1", "label": 1},  # a number 1 or 2 is the same label as "1" or "2"
             {"custom_id": "p2", "label": "tie", "annotator": "ann", "note": "close"},
             {"custom_id": "s1", "label": 4, "annotator": "ann"},
         ],
     )
     assert status == 200, posted
     assert posted["object"] == "list" and len(posted["data"]) == 3  # type: ignore[arg-type]
+    assert posted["data"][0]["label"] == "1"  # type: ignore[index]
     # JSONL, and the same (custom_id, annotator) again: replaced
     status, _ = post(
         server, batch_id, '{"custom_id": "p1", "label": "2"}\n{"custom_id": "p2", "label": "1"}\n'
@@ -104,7 +105,8 @@ def test_post_list_replace_and_delete_labels(server: LiveServer) -> None:
         ([{"custom_id": "nope", "label": "1"}], "labels[0].custom_id"),
         ([{"custom_id": "p1", "label": "1"}, {"label": "1"}], "labels[1].custom_id"),
         ([{"custom_id": "p1", "label": "left"}], "labels[0].label"),
-        ([{"custom_id": "p1", "label": 1}], "labels[0].label"),
+        ([{"custom_id": "p1", "label": 3}], "labels[0].label"),
+        ([{"custom_id": "p1", "label": True}], "labels[0].label"),
         ([{"custom_id": "s1", "label": "1"}], "labels[0].label"),
         ([{"custom_id": "s1", "label": 99}], "labels[0].label"),
         ([{"custom_id": "s1", "label": 0}], "labels[0].label"),

@@ -66,9 +66,11 @@ def _check_score(value: object, scale: tuple[int, int] | None, field: str) -> in
 
 def _check_label(label: object, kind: Kind, where: str) -> JsonValue:
     if kind.mode == "pairwise":
+        if isinstance(label, int) and not isinstance(label, bool) and label in (1, 2):
+            return str(label)  # 1 and 2 as numbers are the same labels
         if label not in PAIRWISE_LABELS:
             raise InvalidRequest(
-                f'{where}.label must be "1", "2" or "tie" for a pairwise line, got {label!r}.',
+                f'{where}.label must be "1", "2" or "tie" (or 1, 2) for a pairwise line, got {label!r}.',
                 param=f"{where}.label",
             )
         return str(label)
