@@ -20,6 +20,7 @@ from jurist.service.auth import Authenticator, default_policy
 from jurist.service.batches import BatchService
 from jurist.service.calibrations import CalibrationService
 from jurist.service.chat import ChatService, JudgeModel
+from jurist.service.console_sessions import ConsoleSessions
 from jurist.service.files import FileLimits, FileService
 from jurist.service.key_admin import KeyAdmin
 from jurist.service.labels import LabelService
@@ -36,6 +37,7 @@ from jurist.store.blobs import BlobStore, DatabaseBlobs, DiskBlobs
 from jurist.store.cache import CacheStore, SqlCacheStore
 from jurist.store.calibrations import CalibrationStore, SqlCalibrationStore
 from jurist.store.chunks import ChunkStore, SqlChunkStore
+from jurist.store.console_sessions import SessionStore, SqlSessionStore
 from jurist.store.database import Database, open_database
 from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
@@ -75,6 +77,7 @@ class Stores:
     fair: FairShare  # the fair claims' tags; ``rebalance(account)`` after a weight change
     labels: LabelStore
     calibrations: CalibrationStore
+    sessions: SessionStore
 
     @classmethod
     def over(cls, db: Database, default_weight: float = 1.0, notify: bool = True) -> Stores:
@@ -83,7 +86,7 @@ class Stores:
         return cls(
             SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db, notify), SqlBatchTasks(db, fair, notify),
             SqlLineQueue(db, fair, notify), SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db),
-            SqlTenantStore(db), fair, SqlLabelStore(db), SqlCalibrationStore(db),
+            SqlTenantStore(db), fair, SqlLabelStore(db), SqlCalibrationStore(db), SqlSessionStore(db),
         )  # fmt: skip
 
 
@@ -122,6 +125,11 @@ class Services:
     def calibrations(self) -> CalibrationService:
         models = {name: model.config for name, model in self.chat.models.items()}
         return CalibrationService(self.stores.calibrations, self.labels, self.chat.trust, models, self.clock)
+
+    @property
+    def console_sessions(self) -> ConsoleSessions:
+        hours = self.settings.console_session_hours
+        return ConsoleSessions(self.stores.sessions, self.auth, self.clock, hours)
 
     @property
     def key_admin(self) -> KeyAdmin:

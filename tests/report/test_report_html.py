@@ -7,23 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from jurist.evaluation.report import build_report
 from jurist.evaluation.report_html import CHART_IDS, render_html
+from tests.support.console import chromium
 from tests.support.report_lines import arena, pair_output, single_output, swapped_output
 from tests.support.trust_lines import trust_batch
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # what each chart draws: bars, or points (the leaderboard), and whether it has CI error bars
 MARKS = {
     "score_distribution": (".barlayer .point path", 5, False),
@@ -40,13 +31,8 @@ MARKS = {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Chromium is missing: `make system-deps` installs the Debian package chromium"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def full_report_page(tmp_path: Path) -> Path:

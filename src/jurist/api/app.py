@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from jurist.api.admin import (
     create_key,
@@ -24,6 +24,8 @@ from jurist.api.admin import (
 from jurist.api.batches import batch_report, cancel_batch, create_batch, list_batches, retrieve_batch
 from jurist.api.calibrations import create_calibration, list_calibrations, retrieve_calibration
 from jurist.api.chat import create_chat_completion
+from jurist.api.console import console_routes
+from jurist.api.console.templating import ConsolePages
 from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
 from jurist.api.labels import batch_agreement, delete_label, list_labels, post_labels
@@ -45,7 +47,7 @@ def create_app(services: Services) -> Starlette:
         finally:
             await services.aclose()
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/v1/chat/completions", create_chat_completion, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
@@ -91,6 +93,8 @@ def create_app(services: Services) -> Starlette:
         Route("/api/v1/batches/{batch_id}", enveloped(retrieve_batch), methods=["GET"]),
         Route("/api/v1/batches/{batch_id}/cancel", enveloped(cancel_batch), methods=["POST"]),
     ]
+    if services.settings.console:
+        routes += console_routes()  # last: the API's routes are matched first
     # RequestIdMiddleware is the outermost user middleware, so it also turns unexpected exceptions
     # into an enveloped 500 that carries the request id.
     app = Starlette(
@@ -105,4 +109,5 @@ def create_app(services: Services) -> Starlette:
     app.state.services = services
     app.state.started_at = int(time.time())
     app.state.openapi = build_openapi()
+    app.state.console = ConsolePages()
     return app

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jurist.api.console.session import console_user, error_page
 from jurist.errors import (
     BackendError,
     JuristError,
@@ -53,6 +54,10 @@ async def handle_jurist_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: JuristError
+    if exc.status_code == 404 and request.url.path.startswith("/console/"):
+        # the console's pages answer in HTML, with the signed-in user's navigation
+        request.state.console_user = await console_user(request)
+        return error_page(request, NotFound(f"There is no page at {request.url.path}."))
     if exc.status_code == 404:
         error = NotFound(f"Unknown route: {request.method} {request.url.path}")
     elif exc.status_code == 405:

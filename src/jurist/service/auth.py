@@ -132,7 +132,19 @@ class Authenticator:
             raise AuthenticationFailed(
                 "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
             )
-        presented = digest(key)
+        shown = key[:6] + "…" if len(key) > 6 else "…"
+        return await self.authenticate_digest(digest(key), on_behalf_of, shown)
+
+    def is_admin_digest(self, key_digest: str) -> bool:
+        """Whether a key's digest is the admin key's (compared in constant time)."""
+        return self._admin is not None and hmac.compare_digest(key_digest.encode(), self._admin)
+
+    async def authenticate_digest(
+        self, presented: str, on_behalf_of: str | None = None, shown: str = "…"
+    ) -> Tenant:
+        """As ``authenticate``, from the key's digest (a console session keeps the digest, never the
+        key): a key revoked since is refused as it would be in a header. ``shown``: the key's first
+        characters, for the message."""
         encoded = presented.encode()
         if self._admin is not None and hmac.compare_digest(encoded, self._admin):
             raise PermissionDenied(
@@ -146,7 +158,6 @@ class Authenticator:
         if known is None:
             answer = await self._answer(presented)
             if not isinstance(answer, _Known):
-                shown = key[:6] + "…" if len(key) > 6 else "…"
                 if answer is _Refused.REVOKED:
                     raise AuthenticationFailed(f"The API key {shown} has been revoked.")
                 raise AuthenticationFailed(f"Incorrect API key provided: {shown}")

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     notify: bool = True  # PostgreSQL LISTEN/NOTIFY wakes workers at once (polling stays the fallback)
     sweep_seconds: float = Field(default=300.0, gt=0)  # housekeeping runs this often (one node at a time)
     batch_rows_retention_days: float = Field(default=7.0, ge=0)  # line rows of finished batches
+    # the web console at /console (and / redirecting there); a session lasts this long after sign-in
+    console: bool = True
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -253,6 +253,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    Migration(
+        "0009_console_sessions",
+        """
+        CREATE TABLE console_sessions (
+            id TEXT PRIMARY KEY,
+            key_digest TEXT NOT NULL,
+            on_behalf_of TEXT,
+            admin INTEGER NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at {bigint} NOT NULL,
+            expires_at {bigint} NOT NULL
+        );
+        CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at)
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (
