@@ -31,15 +31,17 @@ PAIRS = {
 
 
 def on_population(
-    pop: tuple[np.ndarray, np.ndarray], thresholds: list[float | None]
-) -> tuple[float, float | None]:
-    """Coverage and true agreement (mean agreement probability) of the accepted items of the population."""
+    pop: tuple[np.ndarray, np.ndarray], thresholds: list[float | None], calls: list[float]
+) -> tuple[float, float | None, float]:
+    """Coverage, true agreement (mean agreement probability) of the accepted items and mean calls per item
+    on the population."""
     signal, truth = pop
-    stage, _ = decide(signal, thresholds)
+    stage, ran = decide(signal, thresholds)
+    cost = float(np.cumsum(calls)[ran - 1].mean())
     accepted = stage != ABSTAINED
     if not accepted.any():
-        return 0.0, None
-    return float(accepted.mean()), float(truth[stage[accepted], np.flatnonzero(accepted)].mean())
+        return 0.0, None, cost
+    return float(accepted.mean()), float(truth[stage[accepted], np.flatnonzero(accepted)].mean()), cost
 
 
 def run(name: str, rows: list[int], calls: list[float], target: float, pair: SyntheticPair,
@@ -61,18 +63,19 @@ def run(name: str, rows: list[int], calls: list[float], target: float, pair: Syn
             continue
         agreement.append(out.agreement or 0.0)
         below += (out.agreement or 0.0) < target
-    pop_below, pop_coverage = 0, []
+    pop_below, pop_coverage, pop_cost = 0, [], []
     for seed in range(SPLITS):  # independent calibration draws of ITEMS / 2, judged on the population
         s, a = pair.draw(ITEMS // 2, seed=1000 + seed)
         selections = choose_thresholds(s[rows], a[rows], target, DELTA)
-        cov, agree = on_population(population, [sel.threshold for sel in selections])
+        cov, agree, spent = on_population(population, [sel.threshold for sel in selections], calls)
         pop_coverage.append(cov)
+        pop_cost.append(spent)
         pop_below += agree is not None and agree < target
     decided = " / ".join(f"{v:.3f}" for v in np.mean(shares, axis=0))
     print(f"| {target} | {name} | {np.mean(coverage):.3f} [{np.quantile(coverage, 0.05):.3f}–"
           f"{np.quantile(coverage, 0.95):.3f}] | {np.mean(agreement) if agreement else float('nan'):.3f} | "
           f"{below}/{SPLITS} | {nothing}/{SPLITS} | {decided} | {np.mean(cost):.2f} | "
-          f"{pop_below}/{SPLITS} | {np.mean(pop_coverage):.3f} |")  # fmt: skip
+          f"{pop_below}/{SPLITS} | {np.mean(pop_coverage):.3f} | {np.mean(pop_cost):.2f} |")  # fmt: skip
 
 
 def main() -> None:
@@ -83,8 +86,8 @@ def main() -> None:
               f"{agreed[1].mean():.3f}; signal correlation {np.corrcoef(signal)[0, 1]:.3f}")  # fmt: skip
         print("| target | judge | coverage mean [5–95 %] | accepted agreement (mean) | test below target | "
               "nothing accepted | share decided per stage | calls per item | "
-              "independent draws: population below target | population coverage |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|---|---|")
+              "independent draws: population below target | population coverage | population calls per item |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for target in TARGETS:
             for name, (rows, calls) in SETUPS.items():
                 run(name, rows, calls, target, pair, (signal, agreed), (pop_signal, pair.truth(pop_signal)))
