@@ -28,14 +28,17 @@ UPSTREAM = {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}
 MODELS = {
     "pai-judge": {**UPSTREAM, "input_price_per_million": 2.0, "output_price_per_million": 8.0},
     "pai-judge-plus": {**UPSTREAM, "description": "the careful one", "swap": True, "samples": 2},
+    # a real upstream that is down (nothing listens on port 9): guarded by the shared circuit breaker
+    "remote-judge": {**UPSTREAM, "circuit_failures": 1, "circuit_cooldown_seconds": 600},
 }
+SCRIPTED = ("pai-judge", "pai-judge-plus")
 OWN = "key_" + hashlib.sha256(API_KEY.encode()).hexdigest()[:16]  # API_KEY's tenant
 
 
 @pytest.fixture
 def server(tmp_path: Path, judge: Judge) -> Iterator[LiveServer]:
     """The console's live server, with a priced pai-judge and a pai-judge-plus of 2 samples × 2 orders."""
-    backends = dict.fromkeys(MODELS, judge)
+    backends = dict.fromkeys(SCRIPTED, judge)
     with live_server(tmp_path, models=MODELS, backends=backends, admin_key=ADMIN) as srv:
         yield srv
 
@@ -106,7 +109,23 @@ def test_the_models_page_shows_each_judge_with_its_calls_per_item(page: Page, se
     expect(plus).to_contain_text("both orders (swap); 2 samples")
     expect(page.locator("#model-pai-judge")).to_contain_text("input 2.0, output 8.0")
     expect(plus).to_contain_text("Prices per 1M tokens not set")
+    remote = page.locator("#model-remote-judge")
+    expect(remote.locator(".health")).to_have_text("not ready")
+    expect(remote.locator("dd").nth(1)).to_have_text("not ready; shared upstream gate closed")
     screenshot(page, "models")
+
+    # a failed call (both orders fail) opens the circuit (at one failure, here): no node calls until a probe
+    body = json.dumps(chat_body("remote-judge", item("r1", False, True)))
+    failed = server.request(
+        "POST", f"{server.base_url}/chat/completions", body, {"Authorization": f"Bearer {API_KEY}"}
+    )
+    assert failed.status >= 500, failed.body
+    page.reload()
+    expect(remote.locator("dd").nth(1)).to_have_text(
+        re.compile(r"^not ready; shared upstream gate open \(circuit open after \d failures? in a row; the next "
+                   r"call probes in \d+ s\)$")
+    )  # fmt: skip
+    screenshot(page, "models-circuit-open")
 
 
 def test_the_admin_session_has_no_models_page(page: Page, server: LiveServer) -> None:
@@ -176,6 +195,9 @@ def test_the_admin_sees_every_tenant_and_a_tenant_only_its_own(page: Page, serve
     response = page.goto(origin(server.base_url) + "/console/usage?tenant=nobody")
     assert response is not None and response.status == 404
     expect(page.locator("#usage-error")).to_have_text("No such tenant: nobody")
+    page.goto(origin(server.base_url) + "/console/usage?tenant=%3Cb%3Ebold%3C%2Fb%3E")  # text, not markup
+    expect(page.locator("#usage-error")).to_have_text("No such tenant: <b>bold</b>")
+    expect(page.get_by_label("Tenant")).to_have_value("<b>bold</b>")
 
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, server.base_url, acme)

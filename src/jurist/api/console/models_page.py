@@ -48,7 +48,8 @@ async def upstream_health(services: Services, name: str) -> tuple[str, str]:
     gate = await gates.gate(name)
     now = services.clock.now()
     if gate.state == "open":
-        return "open", f"circuit open after {gate.failures} failures; probe in {gate.closed_in(now):.0f} s"
+        failures = f"{gate.failures} failure{'s' if gate.failures != 1 else ''} in a row"
+        return "open", f"circuit open after {failures}; the next call probes in {gate.closed_in(now):.0f} s"
     if gate.state == "half_open":
         return "half_open", "circuit half-open: a probe call is in flight"
     if gate.paused_until > now:
