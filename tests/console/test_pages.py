@@ -22,7 +22,7 @@ from tests.console.conftest import ADMIN
 from tests.support.console import ARTIFACTS, origin, screenshot, sign_in
 from tests.support.live import LiveServer, live_server
 from tests.support.services import API_KEY
-from tests.support.trust import Judge, chat_body, item
+from tests.support.trust import Judge, chat_body, headers, item, label, lines, run
 
 UPSTREAM = {"backend": "openai", "base_url": "http://127.0.0.1:9/v1"}
 MODELS = {
@@ -126,6 +126,20 @@ def test_the_models_page_shows_each_judge_with_its_calls_per_item(page: Page, se
                    r"call probes in \d+ s\)$")
     )  # fmt: skip
     screenshot(page, "models-circuit-open")
+
+
+def test_a_cascades_expected_calls_come_from_the_tenants_calibrations(page: Page, server: LiveServer) -> None:
+    batch = lines("pai-judge-auto", easy=8, hard=4)
+    label(server, run(server, batch), batch)  # fits the tenant's calibrations of both stages
+    resp = server.request("GET", f"{server.base_url}/models/pai-judge-auto", headers=headers())
+    cascade = resp.json()["cascade"]
+    expected, share = cascade["calls_per_item"]["pairwise"]["expected"], cascade["escalation"]["pairwise"][0]
+    assert share > 0 and expected == pytest.approx(1 + share * 4, abs=1e-3)  # pai-judge-plus: 4 calls
+    sign_in(page, server.base_url, API_KEY)
+    page.goto(origin(server.base_url) + "/console/models")
+    pairwise = cells(page, "#model-pai-judge-auto .calls")[1]
+    assert pairwise == ["pairwise", "1", "5", str(expected), f"pai-judge: {share * 100:.0f}%"]
+    screenshot(page, "models-calibrated")
 
 
 def test_the_admin_session_has_no_models_page(page: Page, server: LiveServer) -> None:
