@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,10 +154,16 @@ def test_a_cascade_shows_its_stages(page: Page, server: LiveServer) -> None:
     page.get_by_label("Answer 2").fill(WEAK)
     page.get_by_role("button", name="Judge").click()
     expect(page.locator("#verdict")).to_contain_text("Answer 1 is better")
+    # pai-judge's raw confidence (0.5: one game) is below the cascade's 0.75: pai-judge-plus decides
     stages = page.locator("#cascade tbody tr")
-    expect(stages.first).to_contain_text("pai-judge")
-    assert stages.count() >= 1
-    expect(page.locator("#cascade")).to_contain_text("decided")
+    expect(stages).to_have_count(2)
+    expect(stages.nth(0)).to_have_text(
+        re.compile(r"pai-judge\s*response_1\s*0\.500 raw\s*0\.750\s*escalated")
+    )
+    expect(stages.nth(1)).to_have_text(
+        re.compile(r"pai-judge-plus\s*response_1\s*0\.500 raw\s*0\.750\s*decided")
+    )
+    screenshot(page, "playground-cascade")
 
 
 def test_a_custom_template_is_sent_as_it_is(page: Page, server: LiveServer) -> None:
@@ -226,6 +233,7 @@ def test_caller_text_is_shown_as_text(page: Page, server: LiveServer) -> None:
     page.locator("#criteria tbody th").hover()
     page.wait_for_timeout(300)
     assert dialogs == []
+    screenshot(page, "playground-xss")
 
 
 def test_the_form_works_from_the_keyboard(page: Page, server: LiveServer) -> None:
