@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jurist.api.console import api_page, models_page, sign_in, usage_page
+from jurist.api.console import api_page, models_page, playground, sign_in, usage_page
 
 
 def console_routes() -> list[BaseRoute]:
@@ -20,6 +20,7 @@ def console_routes() -> list[BaseRoute]:
         Route("/models", models_page.models, methods=["GET"]),
         Route("/usage", usage_page.usage, methods=["GET"]),
         Route("/api", api_page.api_reference, methods=["GET"]),
+        *playground.ROUTES,
         Mount("/static", StaticFiles(packages=[("jurist.api.console", "static")]), name="static"),
     ]
     return [Route("/", sign_in.root, methods=["GET"]), Mount("/console", routes=pages)]
