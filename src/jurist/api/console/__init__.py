@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jurist.api.console import sign_in
+from jurist.api.console import batch_page, batches, sign_in
 
 
 def console_routes() -> list[BaseRoute]:
@@ -17,6 +17,13 @@ def console_routes() -> list[BaseRoute]:
         Route("/sign-in", sign_in.sign_in_form, methods=["GET"]),
         Route("/sign-in", sign_in.sign_in, methods=["POST"]),
         Route("/sign-out", sign_in.sign_out, methods=["POST"]),
+        Route("/batches", batches.batches_page, methods=["GET"]),
+        Route("/batches", batches.create_batch, methods=["POST"]),
+        Route("/batches/progress", batches.batches_progress, methods=["GET"]),
+        Route("/batches/{batch_id}", batch_page.batch_page, methods=["GET"]),
+        Route("/batches/{batch_id}/cancel", batch_page.cancel_batch, methods=["POST"]),
+        Route("/batches/{batch_id}/report", batch_page.report_page, methods=["GET"]),
+        Route("/files/{file_id}/content", batch_page.file_content, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("jurist.api.console", "static")]), name="static"),
     ]
     return [Route("/", sign_in.root, methods=["GET"]), Mount("/console", routes=pages)]
