@@ -24,7 +24,7 @@ from tests.support.batches import create_batch_raw, upload_raw
 from tests.support.console import ARTIFACTS, origin, screenshot, sign_in
 from tests.support.live import LiveServer, live_server
 from tests.support.services import API_KEY, FAKE_MODELS
-from tests.support.trust import Judge, chat_body, item
+from tests.support.trust import Judge, chat_body, item, label
 
 OTHER_KEY = "sk-other-tenant-0123456789"
 XSS = "<img src=x onerror=alert(1)>"
@@ -87,6 +87,21 @@ def choose(page: Page, name: str, text: str) -> None:
     page.get_by_role("button", name="Create batch").click()
 
 
+def drop(page: Page, name: str, text: str) -> None:
+    """Drop a file on the drop zone, as a person dragging it from their desktop would."""
+    page.goto(origin_of(page) + "/console/batches")
+    page.evaluate(
+        """([name, text]) => {
+            const data = new DataTransfer();
+            data.items.add(new File([text], name, { type: "application/jsonl" }));
+            const zone = document.getElementById("dropzone");
+            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+        }""",
+        [name, text],
+    )
+
+
 def origin_of(page: Page) -> str:
     return page.url.split("/console")[0]
 
@@ -96,6 +111,7 @@ def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, 
     sign_in(page, server.base_url, API_KEY)
     choose(page, f"{XSS}.jsonl", arena_lines(60))
     expect(page).to_have_url(re.compile(r"/console/batches/batch_\w+$"))
+    batch_id = page.url.rsplit("/", 1)[1]
     bar = page.locator("#batch-progress progress")
     seen: set[tuple[int, int]] = set()
     deadline = time.monotonic() + 60
@@ -134,18 +150,27 @@ def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, 
     assert sorted(json.loads(x)["custom_id"] for x in lines) == sorted(f"line{i}" for i in range(60))
 
     page.goto(origin(server.base_url) + "/console/batches")
-    row = page.locator("#batch-list tbody tr").first
+    row = page.locator(f"#batch-list tr[data-batch='{batch_id}']")
     expect(row.locator("[data-field='status']")).to_have_text("completed")
     assert row.locator("progress").evaluate("b => [b.value, b.max]") == [60, 60]
     expect(row.locator("[data-field='eta']")).to_have_text("done")
     screenshot(page, "batches-list")
 
-    report = page.request.get(origin(server.base_url) + f"/console/batches/{batch_id_of(row)}/report")
+    report = page.request.get(origin(server.base_url) + f"/console/batches/{batch_id}/report")
     assert report.status == 200 and "sandbox allow-scripts" in report.headers["content-security-policy"]
     assert SCRIPT_NAME not in report.text() and XSS not in report.text()  # escaped in tables and chart JSON
-    page.goto(origin(server.base_url) + f"/console/batches/{batch_id_of(row)}/report")
+    page.goto(origin(server.base_url) + f"/console/batches/{batch_id}/report")
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_attached(timeout=30_000)
     screenshot(page, "batch-report")
+
+    # with human labels, the framed report adds the agreement and the confidence figures
+    gold = [(f"line{i}", "", "1" if i % 2 == 0 else "2") for i in range(60)]
+    assert len(label(server, batch_id, gold)["data"]) == 60
+    page.goto(origin(server.base_url) + f"/console/batches/{batch_id}")
+    frame = page.frame_locator("#report-frame")
+    expect(frame.locator("p.method")).to_be_attached(timeout=30_000)
+    expect(frame.locator("section[data-chart='reliability'] .scatterlayer .trace").first).to_be_attached()
+    expect(frame.locator("body")).to_contain_text("Confusion matrix (pairwise)")
     assert dialogs == []
 
 
@@ -163,6 +188,14 @@ def test_a_running_batch_is_cancelled_with_the_csrf_token_only(page: Page, serve
     choose(page, "long.jsonl", arena_lines(400))
     expect(page).to_have_url(re.compile(r"/console/batches/batch_\w+$"))
     batch_id = page.url.rsplit("/", 1)[1]
+    page.goto(origin(server.base_url) + "/console/batches")  # the list's bar moves too
+    bar = page.locator(f"tr[data-batch='{batch_id}'] progress")
+    first = bar.evaluate("b => b.value")
+    expect(bar).not_to_have_attribute("value", str(int(first)), timeout=10_000)
+    assert bar.evaluate("b => b.max") == 400
+    expect(page.locator(f"tr[data-batch='{batch_id}'] [data-field='eta']")).not_to_have_text("—")
+    screenshot(page, "batches-list-running")
+    page.goto(origin(server.base_url) + f"/console/batches/{batch_id}")
     forged = server.request(
         "POST", origin(server.base_url) + f"/console/batches/{batch_id}/cancel", "csrf=wrong",
         {"Cookie": f"jurist_session={cookie_of(page)}", "Content-Type": "application/x-www-form-urlencoded"},
@@ -193,7 +226,7 @@ def test_a_file_failing_validation_shows_its_line_errors_and_a_refused_upload_th
         json.dumps({**good, "custom_id": XSS}),
         json.dumps({**good, "custom_id": "z", "body": {**good["body"], "model": "no-such-judge"}}),
     ]
-    choose(page, "broken.jsonl", "\n".join(lines) + "\n")
+    drop(page, "broken.jsonl", "\n".join(lines) + "\n")  # dropped: the same input, then sent
     expect(page).to_have_url(re.compile(r"/console/batches/batch_\w+$"))
     expect(page.locator("#batch-status")).to_have_text("failed", timeout=30_000)
     rows = page.locator("#batch-errors tbody tr")
@@ -253,3 +286,20 @@ def test_batch_metadata_is_text(page: Page, server: LiveServer) -> None:
     expect(page.locator("#batch-metadata")).to_contain_text(SCRIPT_NAME)
     assert page.locator("#batch-metadata img, #batch-metadata script").count() == 0
     assert dialogs == []
+
+
+def test_the_list_pages_on_the_server_newest_first(page: Page, server: LiveServer) -> None:
+    file_id = upload_raw(server, arena_lines(1))
+    made = [create_batch_raw(server, file_id) for _ in range(22)]
+    sign_in(page, server.base_url, API_KEY)
+    page.goto(origin(server.base_url) + "/console/batches")
+    rows = page.locator("#batch-list tbody tr")
+    expect(rows).to_have_count(20)
+    assert [batch_id_of(rows.nth(i)) for i in range(20)] == made[::-1][:20]
+    expect(page.locator("#newest")).to_have_count(0)
+    page.get_by_role("link", name="Older batches").click()
+    expect(rows).to_have_count(2)
+    assert [batch_id_of(rows.nth(i)) for i in range(2)] == made[1::-1]
+    expect(page.get_by_role("link", name="Older batches")).to_have_count(0)
+    page.get_by_role("link", name="Newest").click()
+    expect(rows).to_have_count(20)
