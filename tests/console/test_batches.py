@@ -22,6 +22,7 @@ from jurist.backends.base import Generation, GenerationRequest
 from tests.console.conftest import ADMIN
 from tests.support.batches import create_batch_raw, upload_raw
 from tests.support.console import ARTIFACTS, origin, screenshot, sign_in
+from tests.support.http import multipart
 from tests.support.live import LiveServer, live_server
 from tests.support.services import API_KEY, FAKE_MODELS
 from tests.support.trust import Judge, chat_body, item, label
@@ -201,6 +202,12 @@ def test_a_running_batch_is_cancelled_with_the_csrf_token_only(page: Page, serve
         {"Cookie": f"jurist_session={cookie_of(page)}", "Content-Type": "application/x-www-form-urlencoded"},
     )  # fmt: skip
     assert forged.status == 403 and b"security token" in forged.body
+    body, content_type = multipart({"csrf": "wrong"}, ("x.jsonl", arena_lines(1).encode()))
+    unsigned = server.request(
+        "POST", origin(server.base_url) + "/console/batches", body,
+        {"Cookie": f"jurist_session={cookie_of(page)}", "Content-Type": content_type},
+    )  # fmt: skip
+    assert unsigned.status == 403 and len(server.sdk().batches.list().data) == 1  # no batch made
     page.get_by_role("button", name="Cancel batch").click()
     expect(page.locator("#batch-status")).to_have_text("cancelled", timeout=30_000)
     done = int(page.locator("#count-completed").inner_text())
