@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jurist.api.console import batch_page, batches, sign_in
+from jurist.api.console import batch_page, batches, report_frame, sign_in
 
 
 def console_routes() -> list[BaseRoute]:
@@ -22,7 +22,7 @@ def console_routes() -> list[BaseRoute]:
         Route("/batches/progress", batches.batches_progress, methods=["GET"]),
         Route("/batches/{batch_id}", batch_page.batch_page, methods=["GET"]),
         Route("/batches/{batch_id}/cancel", batch_page.cancel_batch, methods=["POST"]),
-        Route("/batches/{batch_id}/report", batch_page.report_page, methods=["GET"]),
+        Route("/batches/{batch_id}/report", report_frame.report_page, methods=["GET"]),
         Route("/files/{file_id}/content", batch_page.file_content, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("jurist.api.console", "static")]), name="static"),
     ]

@@ -1,17 +1,15 @@
 """One batch in the console: its page (``/console/batches/{id}``: status, counts, live progress,
-timestamps, files, line errors, and the report in a frame), cancel, the report itself
-(``/console/batches/{id}/report``: ``report_html`` with plotly.js and its inline scripts, so it gets its
-own looser CSP, sandboxed), and downloading one of the tenant's files. Another tenant's batch or file is
-the same 404 page as one that does not exist: the services decide, as for the API."""
+timestamps, files, line errors, and the report in a frame: ``report_frame``), cancel, and downloading
+one of the tenant's files. Another tenant's batch or file is the same 404 page as one that does not
+exist: the services decide, as for the API."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from jurist.api.console.batches import badge, progress, when
 from jurist.api.console.session import page, tenant_of_page
@@ -20,17 +18,6 @@ from jurist.api.deps import services_of
 from jurist.errors import NotFound
 from jurist.store.records import BatchRecord, FileRecord
 
-# The report runs plotly.js inline: scripts and styles inline, nothing fetched, and sandboxed (an opaque
-# origin: its scripts cannot reach the console's cookies or API). Only the console may frame it.
-REPORT_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
-        "font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-scripts"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 TIMES = (
     ("Created", "created_at"),
     ("In progress", "in_progress_at"),
@@ -77,18 +64,6 @@ async def cancel_batch(request: Request) -> Response:
     tenant = tenant_of_page(request)
     record = await services_of(request).batches.cancel(tenant.id, request.path_params["batch_id"])
     return RedirectResponse(f"/console/batches/{record.id}", status_code=303)
-
-
-@page
-async def report_page(request: Request) -> Response:
-    """The batch's report (the same as ``GET /v1/batches/{id}/report?format=html``)."""
-    from jurist.evaluation.report_html import render_html  # plotly: loaded when a report is asked for
-
-    tenant = tenant_of_page(request)
-    batch_id = request.path_params["batch_id"]
-    report = await services_of(request).reports.report(tenant.id, batch_id)
-    html = await asyncio.to_thread(render_html, report, f"Jurist batch report: {batch_id}")
-    return HTMLResponse(html, headers=REPORT_HEADERS)
 
 
 def _disposition(filename: str) -> str:
