@@ -31,13 +31,14 @@ OTHER_KEY = "sk-other-tenant-0123456789"
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT_NAME = "<script>alert('model')</script>"
 COMPETITORS = ("alpha", "beta", SCRIPT_NAME)
+LINES = 120  # two judge calls each (swapped), two at once, 50 ms a call: ~6 s to watch
 
 
 class SlowJudge(Judge):
-    """The scripted judge, 30 ms a call: slow enough to watch a progress bar move."""
+    """The scripted judge, 50 ms a call: slow enough to watch a progress bar move."""
 
     async def generate(self, request: GenerationRequest) -> Generation:
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.05)
         return await super().generate(request)
 
 
@@ -110,7 +111,7 @@ def origin_of(page: Page) -> str:
 def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, server: LiveServer) -> None:
     dialogs = watch(page)
     sign_in(page, server.base_url, API_KEY)
-    choose(page, f"{XSS}.jsonl", arena_lines(60))
+    choose(page, f"{XSS}.jsonl", arena_lines(LINES))
     expect(page).to_have_url(re.compile(r"/console/batches/batch_\w+$"))
     batch_id = page.url.rsplit("/", 1)[1]
     bar = page.locator("#batch-progress progress")
@@ -122,8 +123,8 @@ def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, 
         time.sleep(0.1)
     expect(page.locator("#batch-status")).to_have_text("completed")
     assert any(0 < done < total for done, total in seen), seen  # the bar moved while it ran
-    assert bar.evaluate("b => [b.value, b.max]") == [60, 60]
-    expect(page.locator("#count-completed")).to_have_text("60")
+    assert bar.evaluate("b => [b.value, b.max]") == [LINES, LINES]
+    expect(page.locator("#count-completed")).to_have_text(str(LINES))
     expect(page.locator("#batch-model")).to_have_text("pai-judge")
     expect(page.locator("#batch-files")).to_contain_text(f"{XSS}.jsonl")  # the file name, as text
 
@@ -148,12 +149,12 @@ def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, 
     with page.expect_download() as found:
         page.locator("#batch-files a[data-file='output']").click()
     lines = Path(found.value.path()).read_text().splitlines()
-    assert sorted(json.loads(x)["custom_id"] for x in lines) == sorted(f"line{i}" for i in range(60))
+    assert sorted(json.loads(x)["custom_id"] for x in lines) == sorted(f"line{i}" for i in range(LINES))
 
     page.goto(origin(server.base_url) + "/console/batches")
     row = page.locator(f"#batch-list tr[data-batch='{batch_id}']")
     expect(row.locator("[data-field='status']")).to_have_text("completed")
-    assert row.locator("progress").evaluate("b => [b.value, b.max]") == [60, 60]
+    assert row.locator("progress").evaluate("b => [b.value, b.max]") == [LINES, LINES]
     expect(row.locator("[data-field='eta']")).to_have_text("done")
     screenshot(page, "batches-list")
 
@@ -165,8 +166,8 @@ def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, 
     screenshot(page, "batch-report")
 
     # with human labels, the framed report adds the agreement and the confidence figures
-    gold = [(f"line{i}", "", "1" if i % 2 == 0 else "2") for i in range(60)]
-    assert len(label(server, batch_id, gold)["data"]) == 60
+    gold = [(f"line{i}", "", "1" if i % 2 == 0 else "2") for i in range(LINES)]
+    assert len(label(server, batch_id, gold)["data"]) == LINES
     page.goto(origin(server.base_url) + f"/console/batches/{batch_id}")
     frame = page.frame_locator("#report-frame")
     expect(frame.locator("p.method")).to_be_attached(timeout=30_000)
