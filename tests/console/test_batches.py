@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from jurist.backends.base import Generation, GenerationRequest
 from tests.console.conftest import ADMIN
@@ -71,14 +71,23 @@ def arena_lines(count: int, custom_id: str = "line") -> str:
 
 
 def watch(page: Page) -> list[str]:
-    dialogs: list[str] = []
+    """What the page did that it must not: problems (an injected script's alert) and console errors (a
+    refused script or style: the CSP)."""
+    problems: list[str] = []
 
     def dismiss(dialog: Any) -> None:
-        dialogs.append(dialog.message)
+        problems.append(dialog.message)
         dialog.dismiss()
 
+    def console(message: ConsoleMessage) -> None:
+        # not the browser's own favicon request, nor the refused upload's 400 (the test expects it)
+        expected = message.location["url"].endswith("/favicon.ico") or "(Bad Request)" in message.text
+        if message.type == "error" and not expected:
+            problems.append(message.text)
+
     page.on("dialog", dismiss)
-    return dialogs
+    page.on("console", console)
+    return problems
 
 
 def choose(page: Page, name: str, text: str) -> None:
@@ -109,7 +118,7 @@ def origin_of(page: Page) -> str:
 
 
 def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, server: LiveServer) -> None:
-    dialogs = watch(page)
+    problems = watch(page)
     sign_in(page, server.base_url, API_KEY)
     choose(page, f"{XSS}.jsonl", arena_lines(LINES))
     expect(page).to_have_url(re.compile(r"/console/batches/batch_\w+$"))
@@ -173,7 +182,7 @@ def test_a_dropped_file_runs_to_completed_with_its_report_and_files(page: Page, 
     expect(frame.locator("p.method")).to_be_attached(timeout=30_000)
     expect(frame.locator("section[data-chart='reliability'] .scatterlayer .trace").first).to_be_attached()
     expect(frame.locator("body")).to_contain_text("Confusion matrix (pairwise)")
-    assert dialogs == []
+    assert problems == []
 
 
 def batch_id_of(row: Any) -> str:
@@ -220,7 +229,7 @@ def test_a_running_batch_is_cancelled_with_the_csrf_token_only(page: Page, serve
 def test_a_file_failing_validation_shows_its_line_errors_and_a_refused_upload_the_api_message(
     page: Page, server: LiveServer
 ) -> None:
-    dialogs = watch(page)
+    problems = watch(page)
     sign_in(page, server.base_url, API_KEY)
     choose(page, "notes.txt", arena_lines(2))  # refused outright: no batch, the API's 400 message
     expect(page.locator("#upload-error")).to_have_text("Invalid file format for Batch API. Must be .jsonl")
@@ -249,7 +258,7 @@ def test_a_file_failing_validation_shows_its_line_errors_and_a_refused_upload_th
     assert XSS in found[2][2]  # the custom_id in the message, as text
     assert page.locator("#batch-errors img").count() == 0
     screenshot(page, "batch-validation-errors")
-    assert dialogs == []
+    assert problems == []
 
 
 def test_another_tenants_batch_and_files_are_the_404_page(page: Page, server: LiveServer) -> None:
@@ -281,7 +290,7 @@ def test_another_tenants_batch_and_files_are_the_404_page(page: Page, server: Li
 
 
 def test_batch_metadata_is_text(page: Page, server: LiveServer) -> None:
-    dialogs = watch(page)
+    problems = watch(page)
     client = server.sdk()
     uploaded = client.files.create(file=("m.jsonl", arena_lines(2).encode()), purpose="batch")
     batch = client.batches.create(
@@ -293,7 +302,7 @@ def test_batch_metadata_is_text(page: Page, server: LiveServer) -> None:
     expect(page.locator("#batch-metadata")).to_contain_text(XSS)
     expect(page.locator("#batch-metadata")).to_contain_text(SCRIPT_NAME)
     assert page.locator("#batch-metadata img, #batch-metadata script").count() == 0
-    assert dialogs == []
+    assert problems == []
 
 
 def test_the_list_pages_on_the_server_newest_first(page: Page, server: LiveServer) -> None:
