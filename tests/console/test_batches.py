@@ -218,6 +218,14 @@ def test_a_running_batch_is_cancelled_with_the_csrf_token_only(page: Page, serve
         {"Cookie": f"jurist_session={cookie_of(page)}", "Content-Type": content_type},
     )  # fmt: skip
     assert unsigned.status == 403 and len(server.sdk().batches.list().data) == 1  # no batch made
+    token = page.locator("meta[name='csrf-token']").get_attribute("content") or ""
+    body, content_type = multipart({"csrf": token}, ("x.jsonl", arena_lines(1).encode()))
+    in_form = server.request(
+        "POST", origin(server.base_url) + "/console/batches", body,
+        {"Cookie": f"jurist_session={cookie_of(page)}", "Content-Type": content_type},
+    )  # fmt: skip
+    assert in_form.status == 400 and "X-CSRF-Token header" in in_form.json()["error"]["message"]
+    assert len(server.sdk().batches.list().data) == 1
     page.get_by_role("button", name="Cancel batch").click()
     expect(page.locator("#batch-status")).to_have_text("cancelled", timeout=30_000)
     done = int(page.locator("#count-completed").inner_text())

@@ -14,7 +14,7 @@ from jurist.api.console.session import page, tenant_of_page
 from jurist.api.console.templating import pages_of
 from jurist.api.deps import services_of
 from jurist.api.files import read_upload
-from jurist.errors import JuristError, NotFound
+from jurist.errors import InvalidRequest, JuristError, NotFound
 from jurist.protocol.batches import BatchStatus
 from jurist.protocol.json_types import JSONObject
 from jurist.store.records import BatchRecord
@@ -23,6 +23,7 @@ PAGE_SIZE = 20
 MAX_POLLED = 100
 DEFAULT_ENDPOINT = "/v1/chat/completions"
 DEFAULT_WINDOW = "24h"
+UPLOAD_HEADER = "Send the file with the page's CSRF token in the X-CSRF-Token header (as the page does)."
 
 
 def when(timestamp: int | None) -> str:
@@ -106,11 +107,14 @@ async def batches_progress(request: Request) -> Response:
 @page
 async def create_batch(request: Request) -> Response:
     """The dropped file (multipart ``file``, ``endpoint``, ``completion_window``), sent by the page's
-    script with the CSRF header: stored as a batch input file, then a batch of it. JSON either way: the
-    batch's page to go to, or the API's error (its status and message)."""
+    script with the CSRF header (the upload's size is checked as it is read: never the whole form
+    first): stored as a batch input file, then a batch of it. JSON either way: the batch's page to go
+    to, or the API's error (its status and message)."""
     tenant = tenant_of_page(request)
     services = services_of(request)
     try:
+        if not request.headers.get("x-csrf-token"):  # its token came in the form: the body is read
+            raise InvalidRequest(UPLOAD_HEADER, param="file")
         created, fields = await read_upload(request, tenant, purpose="batch")
         body: JSONObject = {
             "input_file_id": created.id,
