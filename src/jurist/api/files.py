@@ -14,7 +14,8 @@ from starlette.types import Message
 from jurist.api.deps import services_of, tenant_of
 from jurist.api.params import choice_param, int_param
 from jurist.errors import InvalidRequest, PayloadTooLarge
-from jurist.protocol.files import FileDeleted
+from jurist.protocol.files import FileDeleted, FileObject
+from jurist.service.auth import Tenant
 from jurist.service.files import LISTED_PURPOSES, file_object
 
 _JSON = "application/json"
@@ -63,9 +64,12 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def create_file(request: Request) -> Response:
+async def read_upload(
+    request: Request, caller: Tenant, purpose: str | None = None
+) -> tuple[FileObject, dict[str, str]]:
+    """The multipart upload of ``request`` stored for ``caller`` (size limits, quota), and the form's
+    other text fields. ``purpose`` fixes the purpose (the console's batch upload) instead of the form's."""
     services = services_of(request)
-    caller = await tenant_of(request)
     tenant, quota = caller.id, caller.policy.quota_bytes
     limit = services.settings.max_file_bytes + _MULTIPART_SLACK
     declared = request.headers.get("content-length")
@@ -85,21 +89,27 @@ async def create_file(request: Request) -> Response:
         detail = exc.message if isinstance(exc, MultiPartException) else exc.detail
         raise InvalidRequest(f"Could not read the multipart body: {detail}", param="file") from exc
     try:
-        upload, purpose = form.get("file"), form.get("purpose")
+        upload, kind = form.get("file"), purpose or form.get("purpose")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest("Missing the 'file' field (a file).", param="file")
-        if not isinstance(purpose, str) or not purpose:
+        if not isinstance(kind, str) or not kind:
             raise InvalidRequest("Missing the 'purpose' field.", param="purpose")
         seconds = form.get("expires_after[seconds]")
         anchor = form.get("expires_after[anchor]")
         ttl = _expires_after(
             seconds if isinstance(seconds, str) else None, anchor if isinstance(anchor, str) else None
         )
+        fields = {name: value for name, value in form.items() if isinstance(value, str)}
         created = await services.files.upload(
-            tenant, upload.filename or "upload", purpose, _chunks(upload), ttl, quota
+            tenant, upload.filename or "upload", kind, _chunks(upload), ttl, quota
         )
     finally:
         await form.close()
+    return created, fields
+
+
+async def create_file(request: Request) -> Response:
+    created, _ = await read_upload(request, await tenant_of(request))
     return Response(created.model_dump_json(), media_type=_JSON)
 
 

@@ -24,7 +24,7 @@ from jurist.service.limits import BatchLimits
 from jurist.service.validation import first_error
 from jurist.store.batches import BatchStore
 from jurist.store.files import FileStore
-from jurist.store.records import BatchRecord
+from jurist.store.records import BatchRecord, Page
 from jurist.store.tenants import TenantPolicy
 
 ENDPOINTS = ("/v1/chat/completions",)
@@ -173,8 +173,12 @@ class BatchService:
             raise not_found(batch_id)
         return record
 
+    async def page(self, tenant: str, *, after: str | None, limit: int) -> Page[BatchRecord]:
+        """The tenant's batches, newest first, after the batch ``after`` (the console's list)."""
+        return await self.store.page(tenant, after=after, limit=limit)
+
     async def list(self, tenant: str, *, after: str | None, limit: int) -> BatchList:
-        page = await self.store.page(tenant, after=after, limit=limit)
+        page = await self.page(tenant, after=after, limit=limit)
         data = [self.wire(r) for r in page.items]
         return BatchList(
             data=data,

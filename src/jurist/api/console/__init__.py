@@ -7,7 +7,16 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jurist.api.console import api_page, models_page, playground, sign_in, usage_page
+from jurist.api.console import (
+    api_page,
+    batch_page,
+    batches,
+    models_page,
+    playground,
+    report_frame,
+    sign_in,
+    usage_page,
+)
 
 
 def console_routes() -> list[BaseRoute]:
@@ -21,6 +30,13 @@ def console_routes() -> list[BaseRoute]:
         Route("/usage", usage_page.usage, methods=["GET"]),
         Route("/api", api_page.api_reference, methods=["GET"]),
         *playground.ROUTES,
+        Route("/batches", batches.batches_page, methods=["GET"]),
+        Route("/batches", batches.create_batch, methods=["POST"]),
+        Route("/batches/progress", batches.batches_progress, methods=["GET"]),
+        Route("/batches/{batch_id}", batch_page.batch_page, methods=["GET"]),
+        Route("/batches/{batch_id}/cancel", batch_page.cancel_batch, methods=["POST"]),
+        Route("/batches/{batch_id}/report", report_frame.report_page, methods=["GET"]),
+        Route("/files/{file_id}/content", batch_page.file_content, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("jurist.api.console", "static")]), name="static"),
     ]
     return [Route("/", sign_in.root, methods=["GET"]), Mount("/console", routes=pages)]

@@ -90,6 +90,8 @@ def page(handler: Handler) -> Handler:
             return await handler(request)
         except JuristError as error:
             return error_page(request, error)
+        finally:
+            await request.close()  # a form read for its token (an uploaded file's temporary file)
 
     return wrapped
 
