@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from jurist.api.console import sign_in
+from jurist.api.console import review, sign_in
 
 
 def console_routes() -> list[BaseRoute]:
@@ -17,6 +17,9 @@ def console_routes() -> list[BaseRoute]:
         Route("/sign-in", sign_in.sign_in_form, methods=["GET"]),
         Route("/sign-in", sign_in.sign_in, methods=["POST"]),
         Route("/sign-out", sign_in.sign_out, methods=["POST"]),
+        Route("/batches/{batch_id}/review", review.review, methods=["GET"]),
+        Route("/batches/{batch_id}/review/labels", review.post_label, methods=["POST"]),
+        Route("/batches/{batch_id}/review/agreement", review.agreement, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("jurist.api.console", "static")]), name="static"),
     ]
     return [Route("/", sign_in.root, methods=["GET"]), Mount("/console", routes=pages)]
