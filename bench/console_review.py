@@ -9,8 +9,10 @@ swap-inconsistent) through the real runner. Then, signed in to the console as a 
 GET /console/batches/{id}/review: the first view (which builds the batch's review index: both files
 scanned once, off the event loop), then later views (the index kept: only the page's two lines read)
 at the first, middle and last line, with the swap-inconsistent filter, and with the disagreement filter
-(which reads the batch's labels: 1,000 posted first). Times are request round trips on loopback, which
-is the server's time plus well under a millisecond; the median and max of ``--repeat`` runs.
+(which reads the batch's labels: 1,000 posted first). Then the labels use case the page goes through:
+the agreement figures, one label from the page (the labels, then the calibrations refitted), and review
+pages served while that label is being stored. Times are request round trips on loopback, which is the
+server's time plus well under a millisecond; the median and max of ``--repeat`` runs.
 """
 
 from __future__ import annotations
