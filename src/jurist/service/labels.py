@@ -121,6 +121,27 @@ def labeled_line(
     return LabeledLine(custom_id, "single", verdict, labels, None, unanimous, scores, criteria or {})
 
 
+PARSE_BLOCK = 1000  # output lines parsed per trip to a worker thread
+
+
+def _judged(raws: list[bytes]) -> dict[str, tuple[str, Judgment]]:
+    """The lines of ``raws`` that hold a readable judgment: custom_id → (the model, the judgment)."""
+    found: dict[str, tuple[str, Judgment]] = {}
+    for raw in raws:
+        try:
+            line = orjson.loads(raw) if raw.strip() else None
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
+            continue
+        response = line.get("response")
+        body = response.get("body") if isinstance(response, dict) else None
+        judgment = read_judgment(body.get("judgment")) if isinstance(body, dict) else "no body"
+        if not isinstance(judgment, str) and isinstance(body, dict):
+            found[line["custom_id"]] = (str(body.get("model", "")), judgment)
+    return found
+
+
 class LabelService:
     def __init__(
         self, labels: LabelStore, files: FileStore, blobs: BlobStore, batches: BatchService, clock: Clock
@@ -146,18 +167,13 @@ class LabelService:
                 param="batch_id",
             )
         found: dict[str, tuple[str, Judgment]] = {}
+        block: list[bytes] = []
         async for raw in split_lines(self.blobs.read(out)):
-            try:
-                line = orjson.loads(raw) if raw.strip() else None
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
-                continue
-            response = line.get("response")
-            body = response.get("body") if isinstance(response, dict) else None
-            judgment = read_judgment(body.get("judgment")) if isinstance(body, dict) else "no body"
-            if not isinstance(judgment, str) and isinstance(body, dict):
-                found[line["custom_id"]] = (str(body.get("model", "")), judgment)
+            block.append(raw)
+            if len(block) >= PARSE_BLOCK:  # parsed off the event loop: a large batch takes seconds
+                found.update(await asyncio.to_thread(_judged, block))
+                block = []
+        found.update(await asyncio.to_thread(_judged, block))
         return found
 
     async def _kinds(self, tenant: str, batch_id: str) -> dict[str, Kind]:

@@ -32,6 +32,8 @@ class BlobStore(Protocol):
 
     def read(self, file_id: str) -> AsyncIterator[bytes]: ...
 
+    async def read_range(self, file_id: str, start: int, length: int) -> bytes: ...
+
     async def delete(self, file_id: str) -> None: ...
 
 
@@ -94,6 +96,16 @@ class DiskBlobs:
         finally:
             fh.close()
 
+    async def read_range(self, file_id: str, start: int, length: int) -> bytes:
+        """``length`` bytes from ``start`` (one line of a file, say), without reading the rest."""
+
+        def read() -> bytes:
+            with open(self._path(file_id), "rb") as fh:
+                fh.seek(start)
+                return fh.read(length)
+
+        return await asyncio.to_thread(read)
+
     async def delete(self, file_id: str) -> None:
         self._path(file_id).unlink(missing_ok=True)
 
@@ -154,6 +166,16 @@ class DatabaseBlobs:
             if chunk:
                 yield chunk
             part += 1
+
+    async def read_range(self, file_id: str, start: int, length: int) -> bytes:
+        """``length`` bytes from ``start``: only the parts that hold them (every part but the last is
+        ``PART_BYTES`` long)."""
+        out = bytearray()
+        part, skip = divmod(start, PART_BYTES)
+        while len(out) < length and (chunk := await self._chunks.get(file_id, part)) is not None:
+            out += chunk[skip : skip + length - len(out)]
+            skip, part = 0, part + 1
+        return bytes(out)
 
     async def delete(self, file_id: str) -> None:
         await self._chunks.drop(file_id)

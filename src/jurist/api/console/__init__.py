@@ -14,6 +14,7 @@ from jurist.api.console import (
     models_page,
     playground,
     report_frame,
+    review,
     sign_in,
     usage_page,
 )
@@ -37,6 +38,9 @@ def console_routes() -> list[BaseRoute]:
         Route("/batches/{batch_id}/cancel", batch_page.cancel_batch, methods=["POST"]),
         Route("/batches/{batch_id}/report", report_frame.report_page, methods=["GET"]),
         Route("/files/{file_id}/content", batch_page.file_content, methods=["GET"]),
+        Route("/batches/{batch_id}/review", review.review, methods=["GET"]),
+        Route("/batches/{batch_id}/review/labels", review.post_label, methods=["POST"]),
+        Route("/batches/{batch_id}/review/agreement", review.agreement, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("jurist.api.console", "static")]), name="static"),
     ]
     return [Route("/", sign_in.root, methods=["GET"]), Mount("/console", routes=pages)]
