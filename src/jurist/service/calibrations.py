@@ -83,9 +83,10 @@ class CalibrationService:
 
     async def points(self, tenant: str, batch_id: str) -> list[Point]:
         """Every point the batch's labelled lines give (another tenant's batch is a 404)."""
-        lines = await self.labels.judged_lines(tenant, batch_id)
+        records = await self.labels.labels.list(tenant, batch_id)
+        lines = await self.labels.judged_lines(tenant, batch_id, {r.custom_id for r in records})
         by_line: dict[str, list[str | int]] = {}
-        for record in await self.labels.labels.list(tenant, batch_id):
+        for record in records:
             label = record.label  # the overall verdict (per-criterion labels are apart)
             if isinstance(label, str | int):
                 by_line.setdefault(record.custom_id, []).append(label)

@@ -8,7 +8,8 @@ N/A). The batch must have an output file (labels are about its verdicts); anothe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -124,15 +125,35 @@ def labeled_line(
 PARSE_BLOCK = 1000  # output lines parsed per trip to a worker thread
 
 
-def _judged(raws: list[bytes]) -> dict[str, tuple[str, Judgment]]:
-    """The lines of ``raws`` that hold a readable judgment: custom_id → (the model, the judgment)."""
+# An output line as Jurist writes it starts with its id and custom_id: read the custom_id without
+# parsing the whole line (a line that does not start so is parsed whole).
+_HEAD = re.compile(rb'^\{"id":"[^"\\]*","custom_id":("(?:[^"\\]|\\.)*")')
+
+
+def _custom_id(raw: bytes) -> str | None:
+    head = _HEAD.match(raw)
+    if head is None:
+        return None
+    value = orjson.loads(head.group(1))
+    return value if isinstance(value, str) else None
+
+
+def _judged(raws: list[bytes], wanted: Collection[str] | None) -> dict[str, tuple[str, Judgment]]:
+    """The lines of ``raws`` that hold a readable judgment (only those of ``wanted`` custom_ids, when
+    given: the others are not parsed): custom_id → (the model, the judgment)."""
     found: dict[str, tuple[str, Judgment]] = {}
     for raw in raws:
+        if wanted is not None:
+            known = _custom_id(raw)
+            if known is not None and known not in wanted:
+                continue
         try:
             line = orjson.loads(raw) if raw.strip() else None
         except orjson.JSONDecodeError:
             continue
         if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
+            continue
+        if wanted is not None and line["custom_id"] not in wanted:
             continue
         response = line.get("response")
         body = response.get("body") if isinstance(response, dict) else None
@@ -152,12 +173,19 @@ class LabelService:
         self.batches = batches
         self.clock = clock
 
-    async def _judgments(self, tenant: str, batch_id: str) -> dict[str, Judgment]:
+    async def _judgments(
+        self, tenant: str, batch_id: str, wanted: Collection[str] | None = None
+    ) -> dict[str, Judgment]:
         """The batch's labelable lines: custom_id → its judgment, from the output file."""
-        return {cid: judgment for cid, (_, judgment) in (await self.judged_lines(tenant, batch_id)).items()}
+        lines = await self.judged_lines(tenant, batch_id, wanted)
+        return {cid: judgment for cid, (_, judgment) in lines.items()}
 
-    async def judged_lines(self, tenant: str, batch_id: str) -> dict[str, tuple[str, Judgment]]:
-        """The batch's labelable lines: custom_id → (the model that judged it, its judgment)."""
+    async def judged_lines(
+        self, tenant: str, batch_id: str, wanted: Collection[str] | None = None
+    ) -> dict[str, tuple[str, Judgment]]:
+        """The batch's labelable lines: custom_id → (the model that judged it, its judgment); only
+        those of the ``wanted`` custom_ids when given (a label post reads only the lines it labels:
+        a 50,000-line output is scanned, not parsed)."""
         record = await self.batches.get(tenant, batch_id)
         out = record.output_file_id
         if out is None or await self.files.get(tenant, out) is None:
@@ -171,14 +199,14 @@ class LabelService:
         async for raw in split_lines(self.blobs.read(out)):
             block.append(raw)
             if len(block) >= PARSE_BLOCK:  # parsed off the event loop: a large batch takes seconds
-                found.update(await asyncio.to_thread(_judged, block))
+                found.update(await asyncio.to_thread(_judged, block, wanted))
                 block = []
-        found.update(await asyncio.to_thread(_judged, block))
+        found.update(await asyncio.to_thread(_judged, block, wanted))
         return found
 
-    async def _kinds(self, tenant: str, batch_id: str) -> dict[str, Kind]:
+    async def _kinds(self, tenant: str, batch_id: str, wanted: Collection[str]) -> dict[str, Kind]:
         kinds: dict[str, Kind] = {}
-        for custom_id, judgment in (await self._judgments(tenant, batch_id)).items():
+        for custom_id, judgment in (await self._judgments(tenant, batch_id, wanted)).items():
             if isinstance(judgment, PairwiseJudgment):
                 kinds[custom_id] = Kind("pairwise")
             else:
@@ -188,10 +216,11 @@ class LabelService:
 
     async def agreement(self, tenant: str, batch_id: str, rounds: int = 1000, seed: int = 0) -> Agreement:
         """The judge's agreement with the batch's human labels (``evaluation.agreement``)."""
-        judgments = await self._judgments(tenant, batch_id)
+        records = await self.labels.list(tenant, batch_id)
+        judgments = await self._judgments(tenant, batch_id, {r.custom_id for r in records})
         by_line: dict[str, dict[str, Label]] = {}
         criteria: dict[str, dict[str, Mapping[str, int | None]]] = {}
-        for record in await self.labels.list(tenant, batch_id):
+        for record in records:
             if isinstance(record.label, str | int) and record.custom_id in judgments:
                 by_line.setdefault(record.custom_id, {})[record.annotator] = record.label
                 if record.criteria:
@@ -203,7 +232,8 @@ class LabelService:
         return await asyncio.to_thread(agreement, lines, rounds, seed)
 
     async def post(self, tenant: str, batch_id: str, items: list[object]) -> list[LabelRecord]:
-        kinds = await self._kinds(tenant, batch_id)
+        named = {i.get("custom_id") for i in items if isinstance(i, Mapping)}
+        kinds = await self._kinds(tenant, batch_id, {c for c in named if isinstance(c, str)})
         now = int(self.clock.now())
         records: list[LabelRecord] = []
         for i, item in enumerate(items):

@@ -1,0 +1,32 @@
+"""Reading a batch's judged lines for labels: only the wanted custom_ids are parsed, and a custom_id is
+read from the line's head however it is escaped."""
+
+from __future__ import annotations
+
+import orjson
+
+from jurist.runner.execute import output_line, output_line_bytes
+from jurist.service.labels import _custom_id, _judged
+
+JUDGMENT = {"mode": "pairwise", "scored": True, "winner": "response_1", "parsed_by": "json"}
+
+
+def line(custom_id: str) -> bytes:
+    body = {"model": "pai-judge", "judgment": JUDGMENT, "choices": []}
+    return output_line_bytes("batch_req_x", custom_id, "req_1", 200, orjson.dumps(body))
+
+
+def test_the_custom_id_is_read_from_the_head_of_a_line_however_escaped() -> None:
+    for custom_id in ("plain", 'quo"te', "back\\slash", "中文", "new\nline"):
+        assert _custom_id(line(custom_id)) == custom_id
+    assert _custom_id(b'{"custom_id":"first","id":"x"}') is None  # not Jurist's order: parsed whole
+
+
+def test_only_the_wanted_lines_are_judged_and_others_are_skipped() -> None:
+    raws = [line(f"c{i}") for i in range(5)]
+    raws.append(output_line("c9", "req", 200, {"model": "m", "judgment": JUDGMENT}).encode())
+    raws += [b"", b"{not json", orjson.dumps({"custom_id": "odd", "response": None})]
+    assert sorted(_judged(raws, None)) == ["c0", "c1", "c2", "c3", "c4", "c9"]
+    assert sorted(_judged(raws, {"c1", "c9", "missing"})) == ["c1", "c9"]
+    model, judgment = _judged(raws, {"c2"})["c2"]
+    assert model == "pai-judge" and judgment.mode == "pairwise" and judgment.winner == "response_1"
