@@ -73,7 +73,7 @@ class JudgeStub:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         script = Path(__file__).with_name("judge_stub.py")
         self._proc = subprocess.Popen(
-            [sys.executable, str(script), "--port", str(self.port)],
+            [sys.executable, "-P", str(script), "--port", str(self.port)],  # -P: not its dir on sys.path
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
