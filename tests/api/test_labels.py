@@ -4,61 +4,21 @@ and scores single lines 3."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from jurist.backends.base import Generation, GenerationRequest
-from jurist.backends.fake import FakeBackend
 from jurist.cli.main import app
-from tests.api.test_report import STRONG, battle, headers
-from tests.support.batches import create_batch_raw, upload_raw, wait_for_raw
+from tests.support.battles import Scripted, battle, completed_batch, headers, labels_url, post, single
 from tests.support.live import LiveServer
 from tests.support.services import API_KEY
-from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
-
-
-class Scripted(FakeBackend):
-    async def generate(self, request: GenerationRequest) -> Generation:
-        text = " ".join(str(m.get("content")) for m in request.messages)
-        self.history.append(request)
-        if STRONG not in text:
-            return Generation(single_verdict_json(3), "stop", 10, 10)
-        first_is_strong = text.find("STRONG:") < text.find("weak: a guess")
-        winner = "response_1" if first_is_strong else "response_2"
-        s1, s2 = (5, 2) if first_is_strong else (2, 5)
-        return Generation(pairwise_verdict_json(s1, s2, winner), "stop", 10, 10)
 
 
 @pytest.fixture
 def fake() -> Scripted:
     return Scripted()
-
-
-def single(custom_id: str) -> str:
-    item = {"question": "What is 2+2?", "answer": "4"}
-    content = [{"mode": "single", "type": "json", "json": item}]
-    body = {"model": "pai-judge", "messages": [{"role": "user", "content": content}]}
-    return json.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body})
-
-
-def completed_batch(server: LiveServer, lines: list[str]) -> str:
-    batch_id = create_batch_raw(server, upload_raw(server, "\n".join(lines) + "\n"))
-    wait_for_raw(server, batch_id, {"completed"})
-    return batch_id
-
-
-def labels_url(server: LiveServer, batch_id: str) -> str:
-    return f"{server.base_url}/batches/{batch_id}/labels"
-
-
-def post(server: LiveServer, batch_id: str, body: object, **extra: str) -> tuple[int, dict[str, object]]:
-    text = body if isinstance(body, str) else json.dumps(body)
-    resp = server.request("POST", labels_url(server, batch_id), text, headers(**extra))
-    return resp.status, resp.json()
 
 
 def test_post_list_replace_and_delete_labels(server: LiveServer) -> None:

@@ -13,9 +13,8 @@ from starlette.routing import Route
 
 from jurist.api.app import create_app
 from jurist.backends.fake import FakeBackend
-from tests.api.test_labels import Scripted, single
-from tests.api.test_report import battle, headers
 from tests.support.batches import create_batch_raw, upload_raw, wait_for_raw
+from tests.support.battles import Scripted, battle, headers, single
 from tests.support.inprocess import InProcessServer, in_process_server
 from tests.support.openapi import check, schema_of
 from tests.support.services import FAKE_MODELS, services_for

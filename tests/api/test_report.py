@@ -4,7 +4,6 @@ competitors, judged by a scripted judge that always prefers the stronger answer;
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from pathlib import Path
 
@@ -14,12 +13,10 @@ from jurist.backends.base import Generation, GenerationRequest
 from jurist.backends.fake import FakeBackend
 from jurist.errors import BackendError
 from tests.support.batches import create_batch_raw, upload_raw, wait_for_raw
+from tests.support.battles import battle, headers
 from tests.support.inprocess import InProcessServer, in_process_server
-from tests.support.services import API_KEY, FAKE_MODELS
+from tests.support.services import FAKE_MODELS
 from tests.support.verdicts import pairwise_verdict_json
-
-STRONG = "STRONG: a careful, complete and correct answer that explains its reasoning step by step."
-WEAK = "weak: a guess."
 
 
 class PrefersStrong(FakeBackend):
@@ -46,32 +43,6 @@ class PrefersStrong(FakeBackend):
 def fake() -> PrefersStrong:
     """The judge behind ``app``'s models."""
     return PrefersStrong()
-
-
-def battle(custom_id: str, strong_first: bool, swap: bool = False) -> str:
-    answers = (STRONG, WEAK) if strong_first else (WEAK, STRONG)
-    models = ("strong-model", "weak-model") if strong_first else ("weak-model", "strong-model")
-    item = {"question": f"Explain item {custom_id}.", "answer1": answers[0], "answer2": answers[1]}
-    if swap:
-        item["swap"] = True
-    return json.dumps(
-        {
-            "custom_id": custom_id,
-            "method": "POST",
-            "url": "/v1/chat/completions",
-            "body": {
-                "model": "pai-judge",
-                "messages": [
-                    {"role": "user", "content": [{"mode": "pairwise", "type": "json", "json": item}]}
-                ],
-            },
-            "metadata": {"model_a": models[0], "model_b": models[1]},
-        }
-    )
-
-
-def headers(**extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {API_KEY}", **extra}
 
 
 def run_batch(app: InProcessServer, lines: list[str]) -> str:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_labels import Scripted, completed_batch, post, single
-from tests.api.test_report import battle, headers
+from tests.support.battles import Scripted, battle, completed_batch, headers, post, single
 from tests.support.live import LiveServer
 
 
