@@ -99,3 +99,22 @@ def test_an_unknown_console_page_is_an_html_404(page: Page, server: LiveServer) 
     response = page.goto(origin(server.base_url) + "/console/nothing-here")
     assert response is not None and response.status == 404
     expect(page.locator("#error-status")).to_have_text("Not found")
+
+
+def test_the_console_can_be_turned_off(tmp_path: Path) -> None:
+    from jurist.backends.fake import FakeBackend
+    from tests.support.inprocess import in_process_server
+    from tests.support.services import FAKE_MODELS
+
+    backends = dict.fromkeys(FAKE_MODELS, FakeBackend())
+    with in_process_server(tmp_path, models=FAKE_MODELS, backends=backends, console=False) as app:
+        root = app.request("GET", "http://testserver/")
+        assert root.status == 404 and root.json()["error"]["type"] == "invalid_request_error"
+        page = app.request("GET", "http://testserver/console/sign-in")
+        assert page.status == 404 and page.json()["error"]["message"].startswith("Unknown route")  # the API's
+        assert (
+            app.request(
+                "GET", f"{app.base_url}/models", headers={"Authorization": f"Bearer {API_KEY}"}
+            ).status
+            == 200
+        )

@@ -54,7 +54,9 @@ async def handle_jurist_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: JuristError
-    if exc.status_code == 404 and request.url.path.startswith("/console/"):
+    services = getattr(request.app.state, "services", None)
+    console = services is not None and services.settings.console
+    if exc.status_code == 404 and console and request.url.path.startswith("/console/"):
         # the console's pages answer in HTML, with the signed-in user's navigation
         request.state.console_user = await console_user(request)
         return error_page(request, NotFound(f"There is no page at {request.url.path}."))
