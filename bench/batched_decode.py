@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Batched decoding on the embedded model: the physical bound before building the engine (issue 12).
 
-    PYTHONPATH=src .venv/bin/python bench/batched_decode.py [--ns 1,2,4,8] [--steps 48] [--threads N]
+    PYTHONPATH=src .venv/bin/python bench/batched_decode.py [--ns 1,2,4,8,16] [--steps 48] [--no-swa-full]
+
+The model is the bundled GGUF in $JURIST_DATA_DIR (assembled there if missing), or --model PATH.
 
 llama-cpp-python's low-level API (``llama_batch_init``, ``llama_decode``, ``llama_get_logits_ith``,
 ``llama_memory_seq_cp``) on the bundled Gemma 3 270M, each measurement in a fresh child process:
