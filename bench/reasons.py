@@ -61,6 +61,7 @@ async def run(n: int, data_dir: Path) -> dict[str, object]:
     items = shortest_items(n)
     seconds: dict[Reasons, list[float]] = {r: [] for r in REASONS}
     tokens: dict[Reasons, list[int]] = {r: [] for r in REASONS}
+    prompts: dict[Reasons, list[int]] = {r: [] for r in REASONS}
     parsed: dict[Reasons, int] = dict.fromkeys(REASONS, 0)
     try:
         await backend.start()
@@ -75,6 +76,7 @@ async def run(n: int, data_dir: Path) -> dict[str, object]:
                 out = await backend.generate(request)
                 seconds[reasons].append(time.perf_counter() - t0)
                 tokens[reasons].append(out.completion_tokens)
+                prompts[reasons].append(out.prompt_tokens)
                 verdict, _, _ = parse_verdict(out.text, task)
                 if verdict is not None:
                     text = render(verdict, "pairwise", task.scale, task.language, reasons)
@@ -91,6 +93,7 @@ async def run(n: int, data_dir: Path) -> dict[str, object]:
                 "items_per_s": round(len(items) / sum(seconds[r]), 4),
                 "seconds_per_item": round(statistics.mean(seconds[r]), 2),
                 "mean_completion_tokens": round(statistics.mean(tokens[r]), 1),
+                "mean_prompt_tokens": round(statistics.mean(prompts[r]), 1),
                 "speedup_vs_full": round(len(items) / sum(seconds[r]) / full_rate, 2),
                 "parsed_by_seed_patterns": f"{parsed[r]}/{len(items)}",
             }
