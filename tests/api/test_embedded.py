@@ -100,6 +100,8 @@ def test_scores_only_verdict_on_the_embedded_model(embedded: LiveServer) -> None
         judgment["scores"]["response_2"],
     )
     assert "\n1. Accuracy: [[Response 1 score: " in content  # the score line, no reason before it
+    expected = judgment["expected_score"]  # the score tokens are found without reasons around them
+    assert all(1.0 <= expected[k] <= 5.0 for k in ("response_1", "response_2"))
 
 
 def test_custom_template_streams_real_tokens(embedded: LiveServer) -> None:
