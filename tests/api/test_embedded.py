@@ -16,6 +16,7 @@ from jurist.settings import LlamaCppModelConfig
 from tests.support.live import LiveServer, live_server
 from tests.support.openapi import validate
 from tests.support.services import API_KEY
+from tests.support.verdicts import SEED_PAIR_SCORES, SEED_PAIR_WINNER
 
 pytestmark = pytest.mark.embedded
 
@@ -78,6 +79,29 @@ def test_pairwise_judgment_on_the_embedded_model(embedded: LiveServer) -> None:
     expected = judgment["expected_score"]  # from the embedded model's own token probabilities
     assert all(1.0 <= expected[k] <= 5.0 for k in ("response_1", "response_2"))
     assert all("expected_score" in g for g in judgment["swap"]["games"] if g["scored"])
+
+
+def test_scores_only_verdict_on_the_embedded_model(embedded: LiveServer) -> None:
+    """``reasons: "none"``: the grammar forces a verdict without reason strings, and its text still reads
+    as PAI's (the seed's ``[[…]]`` patterns)."""
+    messages = judge_item(
+        "pairwise", question="What is 7+5?", answer1="12", answer2="75", criteria=["Accuracy"], reasons="none"
+    )
+    completion = embedded.sdk().chat.completions.create(model="pai-judge", messages=messages)
+    judgment: dict[str, Any] = completion.judgment  # type: ignore[attr-defined]
+    assert judgment["scored"] is True and judgment["parsed_by"] == "json"
+    assert judgment["summary"] is None and judgment["criteria"][0]["reason"] == ""
+    content = completion.choices[0].message.content or ""
+    winner = SEED_PAIR_WINNER.search(content)
+    scores = SEED_PAIR_SCORES.search(content)
+    assert winner is not None and scores is not None
+    assert (int(scores.group(1)), int(scores.group(2))) == (
+        judgment["scores"]["response_1"],
+        judgment["scores"]["response_2"],
+    )
+    assert "\n1. Accuracy: [[Response 1 score: " in content  # the score line, no reason before it
+    expected = judgment["expected_score"]  # the score tokens are found without reasons around them
+    assert all(1.0 <= expected[k] <= 5.0 for k in ("response_1", "response_2"))
 
 
 def test_custom_template_streams_real_tokens(embedded: LiveServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from jurist.judging.criteria import DEFAULT_CRITERIA
 
@@ -33,3 +34,19 @@ def pairwise_verdict_json(s1: int = 4, s2: int = 4, winner: str = "tie") -> str:
             "winner": winner,
         }
     )
+
+
+def pairwise_scores_json(s1: int = 5, s2: int = 3, winner: str = "response_1") -> str:
+    """A ``reasons: "none"`` pairwise verdict: scores only, no reason and no summary."""
+    criteria = {c.name: {"response_1_score": s1, "response_2_score": s2} for c in DEFAULT_CRITERIA["en"]}
+    body = {"criteria": criteria, "response_1_score": s1, "response_2_score": s2, "winner": winner}
+    return json.dumps(body)
+
+
+# How a PAI client reads a verdict text (the seed's examples): the first [[N]] is a single answer's
+# overall score; a pair's winner and its two overall scores are bracketed the same way.
+SEED_SINGLE_SCORE = re.compile(r"\[\[(\d+)\]\]")
+SEED_PAIR_WINNER = re.compile(r"\[\[(Response 1 is better|Response 2 is better|Both responses are tied)\]\]")
+SEED_PAIR_SCORES = re.compile(
+    r"Response 1 is \[\[(\d+)\]\], and the overall score for Response 2 is \[\[(\d+)\]\]"
+)

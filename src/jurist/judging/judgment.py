@@ -14,7 +14,7 @@ from typing import NotRequired, TypedDict
 
 from jurist.judging.ensemble import aggregate_pairwise, aggregate_single, mean
 from jurist.judging.reconcile import unswap
-from jurist.judging.verdict import PairwiseVerdict, ScoreScale, SingleVerdict, Unscored, Verdict
+from jurist.judging.verdict import PairwiseVerdict, Reasons, ScoreScale, SingleVerdict, Unscored, Verdict
 from jurist.protocol.judgment import (
     InputFlag,
     Mode,
@@ -63,8 +63,9 @@ class Game:
 
 @dataclass(frozen=True)
 class Context:
-    """What the item says about every game: its mode, scale, scene and language, and the warnings
-    about the request (fields Jurist ignored)."""
+    """What the item says about every game: its mode, scale, scene and language, the warnings
+    about the request (fields Jurist ignored), and how much the judge wrote (``reasons``: with
+    ``"none"`` the judgment has no summary)."""
 
     mode: Mode
     scale: ScoreScale
@@ -72,6 +73,7 @@ class Context:
     language: str
     warnings: tuple[str, ...] = ()
     flags: tuple[InputFlag, ...] = ()  # suspect-input flags (judging.hardening)
+    reasons: Reasons = "full"
 
 
 @dataclass(frozen=True)
@@ -129,18 +131,26 @@ def _common(
     return fields
 
 
-def _single(verdict: SingleVerdict | Unscored, expected: dict[str, float] | None) -> _SingleFields:
+def _summary(verdict: Verdict, reasons: Reasons) -> str | None:
+    return None if reasons == "none" else verdict.summary
+
+
+def _single(
+    verdict: SingleVerdict | Unscored, expected: dict[str, float] | None, reasons: Reasons
+) -> _SingleFields:
     if isinstance(verdict, Unscored):
         return {"overall_score": None, "criteria": [], "summary": None, "expected_score": None}
     return {
         "overall_score": verdict.overall,
         "criteria": [SingleCriterion(name=c.name, score=c.score, reason=c.reason) for c in verdict.criteria],
-        "summary": verdict.summary,
+        "summary": _summary(verdict, reasons),
         "expected_score": None if expected is None else round(expected["overall_score"], 4),
     }
 
 
-def _pairwise(verdict: PairwiseVerdict | Unscored, expected: dict[str, float] | None) -> _PairFields:
+def _pairwise(
+    verdict: PairwiseVerdict | Unscored, expected: dict[str, float] | None, reasons: Reasons
+) -> _PairFields:
     if isinstance(verdict, Unscored):
         return {
             "winner": None,
@@ -158,7 +168,7 @@ def _pairwise(verdict: PairwiseVerdict | Unscored, expected: dict[str, float] | 
             )
             for c in verdict.criteria
         ],
-        "summary": verdict.summary,
+        "summary": _summary(verdict, reasons),
         "expected_score": None
         if expected is None
         else PairExpected(
@@ -180,14 +190,22 @@ def _pair_game(context: Context, game: Game) -> PairwiseGame:
     assert not isinstance(game.verdict, SingleVerdict)
     common = _common(context, game.verdict, game.parsed_by, game.attempts, game.prompt)
     return PairwiseGame(
-        order=game.order, sample=game.sample, **common, **_pairwise(game.verdict, game.expected)
+        order=game.order,
+        sample=game.sample,
+        **common,
+        **_pairwise(game.verdict, game.expected, context.reasons),
     )
 
 
 def _single_game(context: Context, game: Game) -> SingleGame:
     assert not isinstance(game.verdict, PairwiseVerdict)
     common = _common(context, game.verdict, game.parsed_by, game.attempts, game.prompt)
-    return SingleGame(order=game.order, sample=game.sample, **common, **_single(game.verdict, game.expected))
+    return SingleGame(
+        order=game.order,
+        sample=game.sample,
+        **common,
+        **_single(game.verdict, game.expected, context.reasons),
+    )
 
 
 def decide(context: Context, played: Sequence[Game]) -> Decision:
@@ -210,7 +228,7 @@ def decide(context: Context, played: Sequence[Game]) -> Decision:
         means = PairMeans(**pair.mean_scores)
         judgment: SingleJudgment | PairwiseJudgment = PairwiseJudgment(
             **_common(context, verdict, parsed_by, attempts, first.prompt),
-            **_pairwise(pair.verdict, expected),
+            **_pairwise(pair.verdict, expected, context.reasons),
             swap=Swap(consistent=pair.consistent, mean_scores=means, games=pair_games) if swapped else None,
             ensemble=PairwiseEnsemble(
                 samples=samples,
@@ -233,7 +251,7 @@ def decide(context: Context, played: Sequence[Game]) -> Decision:
     parsed_by = "unscored" if isinstance(verdict, Unscored) else first.parsed_by
     judgment = SingleJudgment(
         **_common(context, verdict, parsed_by, attempts, first.prompt),
-        **_single(single.verdict, expected),
+        **_single(single.verdict, expected, context.reasons),
         ensemble=SingleEnsemble(
             samples=samples,
             total_games=len(games),

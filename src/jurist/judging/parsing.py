@@ -8,6 +8,7 @@ explicit unscored verdict.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any, Literal
@@ -235,8 +236,25 @@ def _summary(text: str) -> str:
     return m[-1].group(1).strip().strip("*").strip() if m else ""
 
 
+def scores_only(verdict: Verdict) -> Verdict:
+    """The verdict without its reasons and summary (``reasons: "none"``: a judge that wrote some
+    anyway — a backend that does not enforce the schema — is held to the scores asked for)."""
+    if isinstance(verdict, SingleVerdict):
+        single = [dataclasses.replace(c, reason="") for c in verdict.criteria]
+        return dataclasses.replace(verdict, criteria=single, summary="")
+    pair = [dataclasses.replace(c, reason="") for c in verdict.criteria]
+    return dataclasses.replace(verdict, criteria=pair, summary="")
+
+
 def parse_verdict(text: str, task: JudgeTask) -> tuple[Verdict | None, Literal["json", "text"], str]:
     """One rung of the ladder: (verdict or None, how it was read, why it failed)."""
+    verdict, how, problem = _parse(text, task)
+    if verdict is not None and task.reasons == "none":
+        verdict = scores_only(verdict)
+    return verdict, how, problem
+
+
+def _parse(text: str, task: JudgeTask) -> tuple[Verdict | None, Literal["json", "text"], str]:
     stripped = text.strip()
     problem = "empty output"
     if stripped.startswith("{"):

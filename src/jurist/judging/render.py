@@ -11,6 +11,7 @@ from jurist.judging.criteria import Language
 from jurist.judging.verdict import (
     CriterionScore,
     PairwiseVerdict,
+    Reasons,
     ScoreScale,
     SingleVerdict,
     Unscored,
@@ -19,7 +20,9 @@ from jurist.judging.verdict import (
 
 _WORDS: dict[Language, dict[str, str]] = {
     "en": {
-        "single_head": "I think the overall score for this response is [[{n}]]. The reasons are as follows.",
+        "single_head": "I think the overall score for this response is [[{n}]].",
+        "single_reasons": " The reasons are as follows.",
+        "single_scores": " The scores per criterion are as follows.",
         "strengths": "Strengths of the current response:",
         "weaknesses": "Weaknesses of the current response:",
         "not_applicable": "Criteria that do not apply to this question:",
@@ -28,6 +31,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "pair_scores": " The overall score for Response 1 is [[{a}]], and the overall score for "
         "Response 2 is [[{b}]].",
         "pair_reasons": " The reasons are as follows:",
+        "pair_scores_only": " The scores per criterion are as follows:",
         "pair_crit": "[[Response 1 score: {a}]] [[Response 2 score: {b}]]",
         "response_1": "Response 1 is better",
         "response_2": "Response 2 is better",
@@ -43,7 +47,9 @@ _WORDS: dict[Language, dict[str, str]] = {
         "review and not counted as decided.",
     },
     "zh": {
-        "single_head": "我认为该回答的总体评分为[[{n}]]。理由如下。",
+        "single_head": "我认为该回答的总体评分为[[{n}]]。",
+        "single_reasons": "理由如下。",
+        "single_scores": "各评估维度的评分如下。",
         "strengths": "当前回答的优点：",
         "weaknesses": "当前回答的不足：",
         "not_applicable": "不适用于本问题的评估维度：",
@@ -51,6 +57,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "pair_head": "我认为[[{verdict}]]。",
         "pair_scores": "回答1的总体评分为[[{a}]]，回答2的总体评分为[[{b}]]。",
         "pair_reasons": "理由如下：",
+        "pair_scores_only": "各评估维度的评分如下：",
         "pair_crit": "[[回答1评分：{a}]] [[回答2评分：{b}]]",
         "response_1": "回答1更好",
         "response_2": "回答2更好",
@@ -116,13 +123,17 @@ def _summary(text: str, words: dict[str, str]) -> str:
     return prefix + text
 
 
-def render_single(v: SingleVerdict, scale: ScoreScale, language: Language) -> str:
+def render_single(v: SingleVerdict, scale: ScoreScale, language: Language, reasons: Reasons = "full") -> str:
+    """PAI's text; with ``reasons: "none"`` the same lines without reasons or summary (every ``[[…]]``
+    stays where PAI puts it)."""
     w = _WORDS[language]
     threshold = scale.strength_threshold
     strengths = [c for c in v.criteria if c.score is not None and c.score >= threshold]
     weaknesses = [c for c in v.criteria if c.score is not None and c.score < threshold]
     not_applicable = [c for c in v.criteria if c.score is None]
-    lines = [w["single_head"].format(n=v.overall)]
+    lines = [
+        w["single_head"].format(n=v.overall) + w["single_scores" if reasons == "none" else "single_reasons"]
+    ]
     lines += _section(w["strengths"], strengths, w["sep"])
     lines += _section(w["weaknesses"], weaknesses, w["sep"])
     lines += _section(w["not_applicable"], not_applicable, w["sep"])
@@ -132,12 +143,12 @@ def render_single(v: SingleVerdict, scale: ScoreScale, language: Language) -> st
     return "\n".join(lines).rstrip()
 
 
-def render_pairwise(v: PairwiseVerdict, language: Language) -> str:
+def render_pairwise(v: PairwiseVerdict, language: Language, reasons: Reasons = "full") -> str:
     w = _WORDS[language]
     head = w["pair_head"].format(verdict=w[v.winner])
     if v.score1 is not None and v.score2 is not None:
         head += w["pair_scores"].format(a=v.score1, b=v.score2)
-    lines = [head + (w["pair_reasons"] if v.criteria else "")]
+    lines = [head + (w["pair_scores_only" if reasons == "none" else "pair_reasons"] if v.criteria else "")]
     for i, c in enumerate(v.criteria, 1):
         tail = w["pair_crit"].format(a=_fmt(c.score1), b=_fmt(c.score2))
         lines.append(_line(i, c.name, c.reason, tail, w["sep"]))
@@ -153,12 +164,14 @@ def render_unscored(u: Unscored, mode: str, language: Language) -> str:
     return w[key].format(detail=u.detail or u.reason)
 
 
-def render(verdict: Verdict | Unscored, mode: str, scale: ScoreScale, language: Language) -> str:
+def render(
+    verdict: Verdict | Unscored, mode: str, scale: ScoreScale, language: Language, reasons: Reasons = "full"
+) -> str:
     if isinstance(verdict, Unscored):
         return render_unscored(verdict, mode, language)
     if isinstance(verdict, SingleVerdict):
-        return render_single(verdict, scale, language)
-    return render_pairwise(verdict, language)
+        return render_single(verdict, scale, language, reasons)
+    return render_pairwise(verdict, language, reasons)
 
 
 def render_abstention(language: str | None, confidence: float, threshold: float | None, target: float) -> str:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from jurist.protocol.items import Reasons
 from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.protocol.judgment import WINNERS, ParsedBy, Winner
 
-__all__ = ["WINNERS", "ParsedBy", "Winner"]  # re-exported: the verdict's vocabulary
+__all__ = ["WINNERS", "ParsedBy", "Reasons", "Winner"]  # re-exported: the verdict's vocabulary
+
+SHORT_REASON_CHARS = 80  # ``reasons: "short"``: the cap on each reason, where the backend enforces it
 
 
 @dataclass(frozen=True)
@@ -99,28 +102,39 @@ def _object(properties: JSONObject) -> JSONObject:
     }
 
 
+def _reason_cap(reasons: Reasons, max_chars: int | None) -> int | None:
+    if reasons == "short" and max_chars is not None:
+        return min(max_chars, SHORT_REASON_CHARS)
+    return max_chars
+
+
 def verdict_schema(
     mode: Literal["single", "pairwise"],
     criteria: list[str],
     scale: ScoreScale,
     reason_max_chars: int | None = None,
+    reasons: Reasons = "full",
 ) -> JSONObject:
     """The JSON schema of the judge model's answer. Reasons come before scores, the overall verdict
-    comes last; criteria are fixed keys in order, so a grammar can force every one of them."""
-    reason = _text_schema(reason_max_chars)
-    summary = _text_schema(None if reason_max_chars is None else reason_max_chars * 2)
+    comes last; criteria are fixed keys in order, so a grammar can force every one of them.
+    ``reasons: "none"`` leaves out every reason and the summary: scores only."""
+    cap = _reason_cap(reasons, reason_max_chars)
+    said: JSONObject = {} if reasons == "none" else {"reason": _text_schema(cap)}
+    summary: JSONObject = (
+        {} if reasons == "none" else {"summary": _text_schema(None if cap is None else cap * 2)}
+    )
     if mode == "single":
-        per = _object({"reason": reason, "score": _score_schema(scale, True)})
+        per = _object({**said, "score": _score_schema(scale, True)})
         return _object(
             {
                 "criteria": _object({name: per for name in criteria}),
-                "summary": summary,
+                **summary,
                 "overall_score": _score_schema(scale, False),
             }
         )
     per = _object(
         {
-            "reason": reason,
+            **said,
             "response_1_score": _score_schema(scale, True),
             "response_2_score": _score_schema(scale, True),
         }
@@ -128,7 +142,7 @@ def verdict_schema(
     return _object(
         {
             "criteria": _object({name: per for name in criteria}),
-            "summary": summary,
+            **summary,
             "response_1_score": _score_schema(scale, False),
             "response_2_score": _score_schema(scale, False),
             "winner": {"type": "string", "enum": list(WINNERS)},

@@ -26,6 +26,9 @@ from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import Mode
 
 MODES: tuple[Mode, ...] = ("single", "pairwise")
+# how much the judge writes: reasons and a summary (PAI's text), one short sentence each, or scores only
+Reasons = Literal["full", "short", "none"]
+REASONS: tuple[Reasons, ...] = ("full", "short", "none")
 
 
 def item_in_text(text: str) -> JSONObject | None:
@@ -117,6 +120,7 @@ class _ItemBase(_Lenient):
     score_range: tuple[int, int] | None = None
     return_prompt: bool = False
     samples: int | None = Field(default=None, ge=1, le=16)  # judgments to draw (None: the model's default)
+    reasons: Reasons | None = None  # verdict length (None: the model's default)
     # selective verdicts: abstain below the confidence that guarantees this agreement with humans
     agreement_target: float | None = Field(default=None, gt=0.5, lt=1.0)
     delta: float | None = Field(default=None, gt=0.0, lt=1.0)  # None: the model's default (0.1)

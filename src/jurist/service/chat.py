@@ -8,6 +8,7 @@ runs its stages, each through the judge cache, and keeps the first confident ver
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -302,7 +303,9 @@ class ChatService:
             sample_temperature=config.judging.sample_temperature,
             seed=config.judging.seed,
         )
-        return await judge_item(item, lambda i: build_task(i, reason_chars), model.backend, base, plan)
+        reasons = config.judging.reasons if item.reasons is None else item.reasons
+        build = functools.partial(build_task, reason_max_chars=reason_chars, reasons=reasons)
+        return await judge_item(item, build, model.backend, base, plan)
 
 
 def _usage(prompt: int, completion: int) -> Usage:

@@ -83,10 +83,12 @@ async def judge_item(
     )
     head = tasks[0][0]
     flags = tuple(suspect_flags(item))
-    context = Context(head.mode, head.scale, head.scene, head.language, tuple(item.warnings), flags)
+    context = Context(
+        head.mode, head.scale, head.scene, head.language, tuple(item.warnings), flags, head.reasons
+    )
     decision = decide(context, [p.game for p in played])
     return JudgeOutcome(
-        text=render(decision.verdict, head.mode, head.scale, head.language),
+        text=render(decision.verdict, head.mode, head.scale, head.language, head.reasons),
         judgment=with_raw_confidence(decision.judgment),
         prompt_tokens=sum(p.prompt_tokens for p in played),
         completion_tokens=sum(p.completion_tokens for p in played),

@@ -34,6 +34,9 @@ class JudgingPolicy(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     # caps each reason of a verdict where the backend enforces the schema by grammar (embedded)
     reason_max_chars: int = Field(default=400, ge=20)
+    # verdict length unless the item says otherwise: "full" (PAI's text), "short" (one short sentence per
+    # reason), "none" (scores only); the same literal as protocol.items.Reasons (settings sit below it)
+    reasons: Literal["full", "short", "none"] = "full"
     swap: bool = False  # pairwise: judge both orders and reconcile, unless the item says otherwise
     samples: int = Field(default=1, ge=1, le=16)  # judgments drawn per order and aggregated
     sample_temperature: float = Field(default=0.7, gt=0.0, le=2.0)  # for samples after the first
