@@ -154,6 +154,7 @@ def test_models_say_how_they_judge_and_what_an_item_costs(client: OpenAI) -> Non
     plus: Any = client.models.retrieve("pai-judge-plus")
     assert plus.judging == {
         "swap": True, "samples": 3, "expected_score": False, "calls_per_item": {"single": 3, "pairwise": 6},
+        "reasons": "full",
     }  # fmt: skip
     listed = {m.id: m.judging for m in client.models.list()}  # type: ignore[attr-defined]
     assert listed["pai-judge"]["calls_per_item"] == {"single": 1, "pairwise": 1}

@@ -23,6 +23,7 @@ async def _card(request: Request, name: str, tenant: str) -> ModelCard:
         samples=config.judging.samples,
         expected_score=config.wants_logprobs,
         calls_per_item=config.judging.calls_per_item,
+        reasons=config.judging.reasons,
     )
     return ModelCard(
         id=name,

@@ -153,6 +153,7 @@ class ModelJudging(BaseModel):
     samples: int
     expected_score: bool
     calls_per_item: dict[str, int]
+    reasons: Literal["full", "short", "none"] = "full"  # verdict length, unless an item says otherwise
 
 
 class CascadeCalls(BaseModel):
