@@ -313,3 +313,21 @@ def test_a_sub_tenant_judges_as_itself_within_its_accounts_limits(page: Page, se
     expect(page.locator("#playground-error")).to_contain_text(
         "429 · Rate limit reached for requests per minute"
     )
+
+
+def test_reasons_none_asks_for_scores_only(page: Page, server: LiveServer) -> None:
+    open_playground(page, server)
+    page.get_by_label("Single answer").check()
+    page.get_by_label("Question").fill("Give the second couplet: To climb the mountain, reach the peak")
+    page.get_by_label("Answer", exact=True).fill("To cross the river, find the creek.")
+    page.locator("#advanced summary").click()
+    page.get_by_label("Reasons").select_option("none")
+    page.get_by_role("button", name="Judge").click()
+    expect(page.locator("#verdict")).to_contain_text("Overall score 4")
+    rows = criteria_rows(page)
+    assert len(rows) == 8 and rows[0][:2] == ["Accuracy", "4"] and rows[0][2:] in ([], [""])
+    expect(page.locator("#summary")).to_have_count(0)  # no summary with scores only
+    expect(page.locator("#pai-text")).to_contain_text("[[4]]")
+    expect(page.locator("#pai-text")).not_to_contain_text("reasoned")
+    expect(page.locator("#curl")).to_contain_text('"reasons": "none"')
+    expect(page.get_by_label("Reasons")).to_have_value("none")  # the form keeps the choice

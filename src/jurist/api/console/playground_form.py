@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 MODES = ("single", "pairwise", "custom")
 ROLES = ("user", "assistant")
 SWAPS = ("default", "on", "off")
+REASONS = ("full", "short", "none")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class PlaygroundForm:
     criteria: list[Criterion] = field(default_factory=list)
     swap: str = "default"
     samples: str = ""
+    reasons: str = "default"  # full | short | none, or the model's default
     agreement_target: str = ""
     delta: str = ""
     system: str = ""
@@ -99,6 +101,7 @@ class PlaygroundForm:
             ],
             swap=swap if swap in SWAPS else "default",
             samples=_text(form, "samples").strip(),
+            reasons=reasons if (reasons := _text(form, "reasons")) in REASONS else "default",
             agreement_target=_text(form, "agreement_target").strip(),
             delta=_text(form, "delta").strip(),
             system=_text(form, "system"),
@@ -130,6 +133,8 @@ class PlaygroundForm:
             ]
         if self.mode == "pairwise" and self.swap != "default":
             item["swap"] = self.swap == "on"
+        if self.reasons != "default":
+            item["reasons"] = self.reasons
         for name in ("samples", "agreement_target", "delta"):
             if getattr(self, name):
                 item[name] = _number(getattr(self, name))
