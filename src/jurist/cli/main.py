@@ -81,6 +81,8 @@ def serve(
             "create another with `jurist keys create`)."
         )
     err.print(f"Models: {', '.join(sorted(services.chat.models))} at {base}")
+    if settings.console:
+        err.print(f"Console: http://{settings.host}:{settings.port}/ (sign in with an API key)")
     uvicorn.run(
         create_app(services),
         host=settings.host,
