@@ -158,3 +158,19 @@ def test_parallel_sets_the_concurrency_and_needs_the_gemma_format() -> None:
     assert LlamaCppModelConfig(parallel=4, max_concurrency=2).concurrency == 2
     with pytest.raises(ValidationError, match="parallel"):
         LlamaCppModelConfig(parallel=2, model_path=Path("/m.gguf"), chat_format="chatml")
+
+
+async def test_the_engine_streams_tokens_and_honours_stop_strings(model_path: Path) -> None:
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=2, n_ctx=1024), model_path)
+    request = chat("Count from one to ten in words.", 16)
+    try:
+        whole = await backend.generate(request)
+        chunks = [c async for c in backend.stream(request)]
+        stop = whole.text[len(whole.text) // 2 :][:3]
+        cut = await backend.generate(dataclasses.replace(request, stop=[stop]))
+    finally:
+        await backend.aclose()
+    pieces = [c.text for c in chunks if c.text]
+    assert len(pieces) >= 2 and "".join(pieces) == whole.text  # token by token, not one blob
+    assert chunks[-1].completion_tokens == whole.completion_tokens
+    assert cut.text == whole.text[: whole.text.index(stop)] and cut.finish_reason == "stop"

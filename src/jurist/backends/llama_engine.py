@@ -143,7 +143,7 @@ class BatchEngine:
             )
         params = C.llama_context_default_params()
         params.n_ctx = self._n_ctx * self._parallel
-        params.n_batch = params.n_ubatch = self._n_batch
+        params.n_batch = params.n_ubatch = max(self._n_batch, self._parallel)  # a step holds every slot
         params.n_seq_max = self._parallel
         params.n_threads = params.n_threads_batch = self._threads
         params.kv_unified = True
@@ -311,7 +311,7 @@ class BatchEngine:
     @staticmethod
     def _resolve(job: _Job, result: EngineResult | None = None, error: BaseException | None = None) -> None:
         def settle() -> None:
-            if job.future.done():
+            if job.future.done() or job.cancelled:  # a cancelled request's outcome is nobody's
                 return
             if error is not None:
                 job.future.set_exception(error)
