@@ -85,6 +85,7 @@ class BatchEngine:
         self._model: Any = None
         self._ctx: Any = None
         self._slots: dict[int, _Slot] = {}  # the decode loop's own; read by ``busy``
+        self._stopped: BackendError | None = None  # set when the decode loop has ended
 
     # --- lifecycle (called from the event loop) ---
     def start(self) -> None:
@@ -119,6 +120,8 @@ class BatchEngine:
         stop: list[str] | None = None,
         on_piece: Callable[[str], None] | None = None,
     ) -> EngineResult:
+        if self._thread is None or self._stopped is not None:
+            raise self._stopped or BackendError("the embedded model is not started")
         loop = asyncio.get_running_loop()
         job = _Job(prompt, schema, max_tokens, sampling, stop or [], loop, loop.create_future(), on_piece)
         self._jobs.put(job)
@@ -165,11 +168,22 @@ class BatchEngine:
             return
         self._started.set()
         slots = self._slots
+        stopped: BackendError = BackendError("the embedded model was shut down")
         try:
             self._loop(slots)
+        except Exception as exc:  # a failure of the loop itself: every request fails, none hangs
+            stopped = BackendError(f"the embedded model's decode loop failed: {exc}")
         finally:
+            self._stopped = stopped
             for slot in list(slots.values()):
-                self._finish(slots, slot, error=BackendError("the embedded model was shut down"))
+                self._finish(slots, slot, error=stopped)
+            while True:  # requests still queued
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    self._resolve(job, error=stopped)
             C.llama_batch_free(self._batch)
             C.llama_free(self._ctx)
             self._model.close()
