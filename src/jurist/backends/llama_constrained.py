@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +68,7 @@ def gemma_prompt(messages: list[dict[str, str]]) -> str:
     return prompt
 
 
-def _sample(logits: Any, sampling: Sampling, rng: np.random.Generator) -> int:
+def sample_token(logits: Any, sampling: Sampling, rng: np.random.Generator) -> int:
     """A proposal from ``logits`` (masked entries are -inf)."""
     if sampling.temperature == 0.0:
         return int(logits.argmax())
@@ -80,7 +81,9 @@ def _sample(logits: Any, sampling: Sampling, rng: np.random.Generator) -> int:
     return int(top[rng.choice(k, p=weights / weights.sum())])
 
 
-def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> JSONObject:
+def token_logprobs(
+    detokenize: Callable[[list[int]], bytes], logits: Any, chosen: int, top: int
+) -> JSONObject:
     """The chosen token's log-probability and the ``top`` best alternatives (float32 throughout:
     one pass over the vocabulary for the normaliser, one partial sort)."""
     peak = float(logits.max())
@@ -89,7 +92,7 @@ def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> JSONObject:
     best = best[np.argsort(-logits[best])]
 
     def entry(token: int) -> JSONObject:
-        piece = llm.detokenize([token])
+        piece = detokenize([token])
         return {
             "token": piece.decode("utf-8", errors="replace"),
             "logprob": float(logits[token]) - log_total,
@@ -97,6 +100,48 @@ def _token_logprobs(llm: Any, logits: Any, chosen: int, top: int) -> JSONObject:
         }
 
     return {**entry(chosen), "top_logprobs": [entry(int(t)) for t in best]}
+
+
+class GrammarChooser:
+    """One sequence's grammar state: the top choice checked first, the whole vocabulary masked only
+    when the grammar rejects it."""
+
+    def __init__(self, vocab: Any, n_vocab: int, grammar: str) -> None:
+        self._n_vocab = n_vocab
+        self._sampler = C.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+        if not self._sampler:
+            raise BackendError("the embedded model could not compile the verdict grammar")
+        self._one = (C.llama_token_data * 1)()
+        self._full: Any = None
+        self._full_view: Any = None
+
+    def choose(self, logits: Any, sampling: Sampling, rng: np.random.Generator) -> int:
+        best = sample_token(logits, sampling, rng)
+        entry: Any = self._one[0]
+        entry.id, entry.logit, entry.p = best, float(logits[best]), 0.0
+        single = C.llama_token_data_array(data=self._one, size=1, selected=-1, sorted=False)
+        C.llama_sampler_apply(self._sampler, ctypes.byref(single))
+        if math.isfinite(entry.logit):
+            return best
+        if self._full is None:  # the top choice breaks the grammar: mask everything
+            self._full = (C.llama_token_data * self._n_vocab)()
+            self._full_view = np.ctypeslib.as_array(self._full)
+            self._full_view["id"] = np.arange(self._n_vocab, dtype=np.int32)
+        self._full_view["logit"] = logits
+        whole = C.llama_token_data_array(data=self._full, size=self._n_vocab, selected=-1, sorted=False)
+        C.llama_sampler_apply(self._sampler, ctypes.byref(whole))
+        best = sample_token(self._full_view["logit"], sampling, rng)
+        if not math.isfinite(float(self._full_view["logit"][best])):
+            raise BackendError("the embedded model reached a dead end of the verdict grammar")
+        return best
+
+    def accept(self, token: int) -> None:
+        C.llama_sampler_accept(self._sampler, token)
+
+    def free(self) -> None:
+        if self._sampler:
+            C.llama_sampler_free(self._sampler)
+            self._sampler = None
 
 
 def decode_json(
@@ -114,13 +159,7 @@ def decode_json(
                 f"the judge prompt has {len(tokens)} tokens, more than the context window ({llm.n_ctx()})"
             )
     vocab = llm._model.vocab
-    n_vocab = llm.n_vocab()
-    sampler = C.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
-    if not sampler:
-        raise BackendError("the embedded model could not compile the verdict grammar")
-    one = (C.llama_token_data * 1)()
-    full: Any = None
-    full_view: Any = None
+    chooser = GrammarChooser(vocab, llm.n_vocab(), grammar)
     out: list[int] = []
     recorded: list[JsonValue] = []
     finish = "length"
@@ -128,33 +167,18 @@ def decode_json(
         llm.reset()
         llm.eval(tokens)
         for _ in range(max_tokens):
-            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n_vocab,))
-            best = _sample(logits, sampling, rng)
-            entry: Any = one[0]
-            entry.id, entry.logit, entry.p = best, float(logits[best]), 0.0
-            single = C.llama_token_data_array(data=one, size=1, selected=-1, sorted=False)
-            C.llama_sampler_apply(sampler, ctypes.byref(single))
-            if not math.isfinite(entry.logit):  # the top choice breaks the grammar: mask everything
-                if full is None:
-                    full = (C.llama_token_data * n_vocab)()
-                    full_view = np.ctypeslib.as_array(full)
-                    full_view["id"] = np.arange(n_vocab, dtype=np.int32)
-                full_view["logit"] = logits
-                whole = C.llama_token_data_array(data=full, size=n_vocab, selected=-1, sorted=False)
-                C.llama_sampler_apply(sampler, ctypes.byref(whole))
-                best = _sample(full_view["logit"], sampling, rng)
-                if not math.isfinite(float(full_view["logit"][best])):
-                    raise BackendError("the embedded model reached a dead end of the verdict grammar")
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            best = chooser.choose(logits, sampling, rng)
             if C.llama_vocab_is_eog(vocab, best):
                 finish = "stop"
                 break
-            C.llama_sampler_accept(sampler, best)
+            chooser.accept(best)
             out.append(best)
             if sampling.top_logprobs:
-                recorded.append(_token_logprobs(llm, logits, best, sampling.top_logprobs))
+                recorded.append(token_logprobs(llm.detokenize, logits, best, sampling.top_logprobs))
             llm.eval([best])
     finally:
-        C.llama_sampler_free(sampler)
+        chooser.free()
     text = llm.detokenize(out).decode("utf-8", errors="replace")
     logprobs: JSONObject | None = {"content": recorded} if sampling.top_logprobs else None
     return Decoded(text, len(tokens), len(out), finish, logprobs)

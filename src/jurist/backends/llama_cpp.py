@@ -9,7 +9,7 @@ import ctypes
 import ctypes.util
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ class LlamaCppBackend:
         self._llama: Any = None
         self._load_lock = asyncio.Lock()
         self._heap: _Heap | None = None
+        self._engine: Any = None  # llama_engine.BatchEngine when parallel > 1
 
     @property
     def description(self) -> str:
@@ -115,15 +116,32 @@ class LlamaCppBackend:
         )
 
     async def start(self) -> None:
+        if self._config.parallel > 1:
+            async with self._load_lock:
+                if self._engine is None:
+                    from jurist.backends.llama_engine import BatchEngine
+
+                    if not self._path.is_file():
+                        raise ConfigError(f"model_path {str(self._path)!r} is not a file")
+                    engine = BatchEngine(
+                        self._path, self._config.n_ctx, self._config.parallel, self._config.n_batch,
+                        self._threads,
+                    )  # fmt: skip
+                    await asyncio.get_running_loop().run_in_executor(self._executor, engine.start)
+                    self._engine = engine
+            return
         async with self._load_lock:
             if self._llama is None:
                 loop = asyncio.get_running_loop()
                 self._llama = await loop.run_in_executor(self._executor, self._load)
 
     async def ready(self) -> bool:
-        return self._llama is not None
+        return self._llama is not None or self._engine is not None
 
     async def aclose(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
         self._executor.shutdown(wait=True)
         self._llama = None
 
@@ -216,9 +234,69 @@ class LlamaCppBackend:
                 self._heap.trim()
         return result
 
+    async def _engine_generate(
+        self, request: GenerationRequest, on_piece: Callable[[str], None] | None = None
+    ) -> Generation:
+        from jurist.backends.llama_constrained import Sampling, gemma_prompt
+
+        schema = request.json_schema
+        fmt = request.response_format
+        if schema is None and fmt and fmt.get("type") != "text":
+            spec = fmt.get("json_schema")
+            named = fmt.get("type") == "json_schema" and isinstance(spec, dict)
+            inner = spec.get("schema") if named and isinstance(spec, dict) else None
+            schema = inner if isinstance(inner, dict) else {"type": "object"}
+        sampling = Sampling(
+            temperature=0.0 if request.temperature is None else request.temperature,
+            seed=_SEED if request.seed is None else request.seed,
+            top_logprobs=(request.top_logprobs or 5) if request.logprobs else 0,
+        )
+        result = await self._engine.submit(
+            gemma_prompt(self._messages(request.messages)),
+            schema,
+            request.max_tokens or _DEFAULT_MAX_TOKENS,
+            sampling,
+            request.stop,
+            on_piece,
+        )
+        return Generation(
+            text=result.text,
+            finish_reason=result.finish_reason,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            logprobs=result.logprobs,
+        )
+
+    async def _engine_stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        pieces: asyncio.Queue[str] = asyncio.Queue()
+        live = request.stop is None  # with stop strings the text is held back and cut at the end
+        run = asyncio.ensure_future(self._engine_generate(request, pieces.put_nowait if live else None))
+        try:
+            while True:
+                getter = asyncio.ensure_future(pieces.get())
+                await asyncio.wait({getter, run}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                yield GenerationChunk(text=getter.result())
+            while not pieces.empty():  # emitted before the result was settled
+                yield GenerationChunk(text=pieces.get_nowait())
+            final = run.result()
+            if not live and final.text:
+                yield GenerationChunk(text=final.text)
+            yield GenerationChunk(
+                finish_reason=final.finish_reason,
+                prompt_tokens=final.prompt_tokens,
+                completion_tokens=final.completion_tokens,
+            )
+        finally:
+            run.cancel()
+
     async def generate(self, request: GenerationRequest) -> Generation:
-        if self._llama is None:
+        if self._llama is None and self._engine is None:
             await self.start()
+        if self._engine is not None:
+            return await self._engine_generate(request)
         loop = asyncio.get_running_loop()
         if self._fast_json_path(request):
             result = await loop.run_in_executor(self._executor, self._run_fast_json, request)
@@ -239,8 +317,12 @@ class LlamaCppBackend:
             raise BackendError(f"embedded model returned an unreadable result: {exc}") from exc
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        if self._llama is None:
+        if self._llama is None and self._engine is None:
             await self.start()
+        if self._engine is not None:
+            async for chunk in self._engine_stream(request):
+                yield chunk
+            return
         kwargs = {**self._kwargs(request), "stream": True}
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[GenerationChunk | BaseException | None] = asyncio.Queue()

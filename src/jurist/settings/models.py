@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from jurist.errors import ConfigError
 
@@ -155,6 +155,9 @@ class LlamaCppModelConfig(ModelConfig):
     n_ctx: int = Field(default=4096, ge=256)
     n_batch: int = Field(default=512, ge=16)
     n_threads: int | None = Field(default=None, ge=1)
+    # sequences decoded together by the batching engine (llama_engine), each with n_ctx cells of one
+    # unified KV cache; 1: one request at a time (on the 2-core reference machine 2-4 are slower than 1)
+    parallel: int = Field(default=1, ge=1, le=64)
 
     logprobs_by_default: ClassVar[bool] = True
     grammar_constrained: ClassVar[bool] = True
@@ -163,8 +166,20 @@ class LlamaCppModelConfig(ModelConfig):
         """What decides the loaded model: aliases that differ only in judging policy (or description,
         or concurrency) share one loaded model."""
         return self.model_dump_json(
-            include={"backend", "model_path", "chat_format", "n_ctx", "n_batch", "n_threads"}
+            include={"backend", "model_path", "chat_format", "n_ctx", "n_batch", "n_threads", "parallel"}
         )
+
+    @property
+    def concurrency(self) -> int:
+        """With the batching engine, as many requests at once as it has sequences."""
+        return self.max_concurrency or self.parallel
+
+    @model_validator(mode="after")
+    def _engine_needs_gemma(self) -> LlamaCppModelConfig:
+        fmt = self.chat_format or ("gemma" if self.is_bundled_model else None)
+        if self.parallel > 1 and fmt != "gemma":
+            raise ValueError("parallel > 1 (the batching engine) needs the Gemma chat format for now")
+        return self
 
     @property
     def is_bundled_model(self) -> bool:

@@ -1,0 +1,176 @@
+"""The batching engine (``parallel`` > 1) on the real bundled model: verdicts decoded together in one
+llama.cpp context equal the sequential decoder's, slots free on cancellation, and an over-long prompt is
+a 400 while the other sequences finish. Slow (the real model): kept to a few short items."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from jurist.backends.base import GenerationRequest
+from jurist.backends.llama_cpp import LlamaCppBackend, bundled_model_path
+from jurist.errors import BackendRejected, ConfigError
+from jurist.judging.prompts import build_task
+from jurist.protocol.items import PairwiseItem
+from jurist.settings import LlamaCppModelConfig
+from tests.support.live import LiveServer, live_server
+
+pytestmark = pytest.mark.embedded
+
+ITEMS = [("What is 7+5?", "12", "75"), ("Capital of France?", "Lyon", "Paris"), ("What is 2*3?", "6", "5")]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bundled_model_path(tmp_path_factory.mktemp("engine"))
+
+
+def verdict_requests() -> list[tuple[GenerationRequest, Any]]:
+    out = []
+    for question, first, second in ITEMS:
+        task = build_task(
+            PairwiseItem(question=question, answer1=first, answer2=second, criteria=["Accuracy"]), 60
+        )
+        request = GenerationRequest(
+            messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=300
+        )
+        out.append((request, task.schema))
+    return out
+
+
+def chat(text: str, max_tokens: int) -> GenerationRequest:
+    return GenerationRequest(
+        messages=[{"role": "user", "content": text}], max_tokens=max_tokens, temperature=0.0
+    )
+
+
+async def test_batched_verdicts_equal_the_sequential_decoders(model_path: Path) -> None:
+    requests = verdict_requests()
+    sequential = LlamaCppBackend(LlamaCppModelConfig(), model_path)
+    try:
+        expected = [await sequential.generate(r) for r, _ in requests]
+    finally:
+        await sequential.aclose()
+    batched = LlamaCppBackend(LlamaCppModelConfig(parallel=2, n_ctx=2048), model_path)
+    try:  # three requests on two slots: the third joins when a slot frees
+        got = await asyncio.gather(*(batched.generate(r) for r, _ in requests))
+    finally:
+        await batched.aclose()
+    for (_, schema), one, many in zip(requests, expected, got, strict=True):
+        Draft202012Validator(schema).validate(json.loads(many.text))
+        assert many.text == one.text and many.completion_tokens == one.completion_tokens
+        assert many.prompt_tokens == one.prompt_tokens and many.finish_reason == "stop"
+
+
+async def test_batched_logprobs_have_the_decoders_shape(model_path: Path) -> None:
+    request, _ = verdict_requests()[0]
+    asked = dataclasses.replace(request, logprobs=True, top_logprobs=3)
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=2, n_ctx=2048), model_path)
+    try:
+        result = await backend.generate(asked)
+    finally:
+        await backend.aclose()
+    assert result.logprobs is not None
+    tokens = result.logprobs["content"]
+    assert "".join(t["token"] for t in tokens) == result.text
+    assert all(t["logprob"] <= 0.0 and len(t["top_logprobs"]) == 3 for t in tokens)
+
+
+async def test_cancelled_and_timed_out_requests_free_their_slots(model_path: Path) -> None:
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=2, n_ctx=1024), model_path)
+    await backend.start()
+    engine = backend._engine
+    try:
+        story = chat("Write a very long story about a lighthouse keeper.", 900)
+        running = asyncio.ensure_future(backend.generate(story))
+        with pytest.raises(TimeoutError):  # a timeout cancels the awaiting coroutine
+            await asyncio.wait_for(backend.generate(story), 1.0)
+        assert engine.busy == 2
+        running.cancel()
+        for _ in range(100):
+            if engine.busy == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert engine.busy == 0
+        after = await asyncio.wait_for(backend.generate(chat("Say hello.", 6)), 60)
+        assert 1 <= after.completion_tokens <= 6
+    finally:
+        await backend.aclose()
+
+
+async def test_a_prompt_longer_than_a_slot_is_rejected_while_others_finish(model_path: Path) -> None:
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=2, n_ctx=256), model_path)
+    long_prompt = chat("Repeat after me: " + "the lighthouse keeper walked home. " * 60, 8)
+    try:
+        short, rejected = await asyncio.gather(
+            backend.generate(chat("Say hello.", 12)), backend.generate(long_prompt), return_exceptions=True
+        )
+    finally:
+        await backend.aclose()
+    assert not isinstance(short, BaseException) and 1 <= short.completion_tokens <= 12
+    assert isinstance(rejected, BackendRejected)
+    assert rejected.status_code == 400 and rejected.code == "context_length_exceeded"
+    assert "256" in rejected.message
+
+
+@pytest.fixture(scope="module")
+def small_slots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    models = {"judge": {"backend": "llama_cpp", "parallel": 2, "n_ctx": 512}}
+    with live_server(tmp_path_factory.mktemp("slots"), models=models) as srv:
+        yield srv
+
+
+def test_an_over_long_judge_item_is_a_400_over_http(small_slots: LiveServer) -> None:
+    client = small_slots.sdk()
+    long = [{"role": "user", "content": [{"mode": "single", "type": "json", "json": {
+        "question": "Summarise.", "answer": "the lighthouse keeper walked home. " * 80, "criteria": ["Accuracy"],
+    }}]}]  # fmt: skip
+    hello = [{"role": "user", "content": "Say hello."}]
+    with ThreadPoolExecutor(2) as pool:
+        ok = pool.submit(client.chat.completions.create, model="judge", messages=hello, max_tokens=6)
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(model="judge", messages=long)  # type: ignore[arg-type]
+        assert ok.result().choices[0].message.content is not None
+    assert caught.value.code == "context_length_exceeded"
+
+
+async def test_the_kv_cache_must_fit_the_models_context(model_path: Path) -> None:
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=4, n_ctx=16384), model_path)
+    with pytest.raises(ConfigError) as caught:
+        await backend.start()
+    await backend.aclose()
+    assert "n_ctx (16384)" in caught.value.message and "parallel (4)" in caught.value.message
+
+
+def test_parallel_sets_the_concurrency_and_needs_the_gemma_format() -> None:
+    assert LlamaCppModelConfig().concurrency == 1
+    assert LlamaCppModelConfig(parallel=4).concurrency == 4
+    assert LlamaCppModelConfig(parallel=4, max_concurrency=2).concurrency == 2
+    with pytest.raises(ValidationError, match="parallel"):
+        LlamaCppModelConfig(parallel=2, model_path=Path("/m.gguf"), chat_format="chatml")
+
+
+async def test_the_engine_streams_tokens_and_honours_stop_strings(model_path: Path) -> None:
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=2, n_ctx=1024), model_path)
+    request = chat("Count from one to ten in words.", 16)
+    try:
+        whole = await backend.generate(request)
+        chunks = [c async for c in backend.stream(request)]
+        stop = whole.text[len(whole.text) // 2 :][:3]
+        cut = await backend.generate(dataclasses.replace(request, stop=[stop]))
+    finally:
+        await backend.aclose()
+    pieces = [c.text for c in chunks if c.text]
+    assert len(pieces) >= 2 and "".join(pieces) == whole.text  # token by token, not one blob
+    assert chunks[-1].completion_tokens == whole.completion_tokens
+    assert cut.text == whole.text[: whole.text.index(stop)] and cut.finish_reason == "stop"
