@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.console import JudgeStub, screenshot, sign_in
-from tests.support.live import free_socket
+from tests.support.console import screenshot, sign_in
+from tests.support.live import StubUpstream, free_socket
 from tests.support.nodes import process, wait_http
 from tests.support.services import API_KEY
 
@@ -27,7 +27,7 @@ LINES = 24
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[str]:
     """``jurist serve`` on a free port, its judges the stub; its origin."""
-    with JudgeStub() as stub:
+    with StubUpstream(script="judge_stub.py") as stub:
         config = tmp_path / "jurist.toml"
         config.write_text(
             f'[models.pai-judge]\nbackend = "openai"\nbase_url = "{stub.base_url}"\n'

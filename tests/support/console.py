@@ -3,19 +3,12 @@ console, and screenshots kept as test artifacts (``artifacts/console/``, not com
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
-
-from tests.support.live import free_socket
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -60,38 +53,3 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-class JudgeStub:
-    """``tests/support/judge_stub.py`` (a remote judge's stand-in: verdicts by a predictable rule) as a
-    process on a free port."""
-
-    def __init__(self) -> None:
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        script = Path(__file__).with_name("judge_stub.py")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-P", str(script), "--port", str(self.port)],  # -P: not its dir on sys.path
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-
-    def __enter__(self) -> JudgeStub:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return self
-            if self._proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.__exit__()
-        raise RuntimeError("the judge stub did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()

@@ -85,14 +85,17 @@ def live_server(tmp_path: Path, **options: Any) -> LiveServer:
 
 
 class StubUpstream:
-    """The shared benchmark stub (an OpenAI-compatible upstream with fault injection) as a process."""
+    """A stand-in for a remote provider as a process on a free port: by default the shared benchmark
+    stub (an OpenAI-compatible upstream with fault injection); ``script`` another one, such as
+    ``judge_stub.py`` (verdicts filling Jurist's schema)."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, script: str = "stub_upstream.py") -> None:
         sock = free_socket()
         self.port = sock.getsockname()[1]
         sock.close()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        cmd = [sys.executable, str(SUPPORT / "stub_upstream.py"), "--port", str(self.port), *args]
+        # -P: the script's folder (tests/support, whose http.py would hide the standard one) is not on sys.path
+        cmd = [sys.executable, "-P", str(SUPPORT / script), "--port", str(self.port), *args]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def __enter__(self) -> StubUpstream:

@@ -25,6 +25,8 @@ from jurist.api.batches import batch_report, cancel_batch, create_batch, list_ba
 from jurist.api.calibrations import create_calibration, list_calibrations, retrieve_calibration
 from jurist.api.chat import create_chat_completion
 from jurist.api.console import console_routes
+from jurist.api.console.report_frame import ReportPages
+from jurist.api.console.review_index import ReviewIndexes
 from jurist.api.console.templating import ConsolePages
 from jurist.api.errors import handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
@@ -110,4 +112,6 @@ def create_app(services: Services) -> Starlette:
     app.state.started_at = int(time.time())
     app.state.openapi = build_openapi()
     app.state.console = ConsolePages()
+    app.state.console_reports = ReportPages()  # the framed reports kept (report_frame)
+    app.state.review_indexes = ReviewIndexes()  # the review pages' per-batch indexes
     return app

@@ -74,18 +74,27 @@ class _Run:
         self.completion_tokens += completion.usage.completion_tokens
 
 
+def _escalate_below(model: JudgeModel) -> float:
+    config = model.config
+    return config.escalate_below if isinstance(config, CascadeModelConfig) else 1.0
+
+
+def _each_stage(target: Target, model: JudgeModel) -> Target:
+    """The target each stage is held to: delta split over the stages (``per_stage_delta``)."""
+    return Target(target.agreement_target, per_stage_delta(target.delta, len(model.stages)), target.strict)
+
+
 async def cascade_thresholds(
     chat: ChatService, model: JudgeModel, mode: str, tenant: str, target: Target | None
 ) -> tuple[list[_Threshold], Target | None, list[str]]:
     """Each stage's threshold, the target they hold (None: the plain rule), and warnings; a requested
     target no stage supports is a 400."""
-    config = model.config
-    escalate = config.escalate_below if isinstance(config, CascadeModelConfig) else 1.0
+    escalate = _escalate_below(model)
     plain = [_Threshold(escalate, False, escalate) for _ in model.stages]
     if target is None:
         return plain, None, []
     found, reasons = [], []
-    each = Target(target.agreement_target, per_stage_delta(target.delta, len(model.stages)), target.strict)
+    each = _each_stage(target, model)
     for stage in model.stages:
         calibration, selection, reason = await chat.trust.selection(tenant, stage.name, mode, each)
         if selection is None or selection.threshold is None or calibration is None:
@@ -117,7 +126,7 @@ async def run_cascade(
         run.add(completion)
         judgment = completion.judgment
         assert judgment is not None
-        assessed = (await chat.trust.assess(tenant, stage.name, judgment, None)).judgment
+        assessed = await chat.trust.assess(tenant, stage.name, judgment, None)
         completion = with_judgment(completion, assessed)
         raw, shown = raw_signal(assessed), assessed.confidence
         compared = raw if threshold.raw else shown
@@ -190,11 +199,10 @@ async def escalation_share(
 async def cascade_card(chat: ChatService, model: JudgeModel, tenant: str) -> ModelCascade:
     """What a cascade costs this tenant: calls per item by mode, expected from how often each stage
     escalated the tenant's labelled items (at the cascade's default target, else ``escalate_below``)."""
-    config = model.config
-    escalate = config.escalate_below if isinstance(config, CascadeModelConfig) else 1.0
-    judging = config.judging
-    each = per_stage_delta(judging.delta, len(model.stages))
-    target = None if judging.agreement_target is None else Target(judging.agreement_target, each)
+    escalate = _escalate_below(model)
+    judging = model.config.judging
+    default = None if judging.agreement_target is None else Target(judging.agreement_target, judging.delta)
+    target = None if default is None else _each_stage(default, model)
     calls: dict[str, CascadeCalls] = {}
     shares: dict[str, list[float | None]] = {}
     for mode in ("single", "pairwise"):

@@ -103,12 +103,7 @@ class ChatService:
         item = request.judge
         if item is None:
             return await self.cached_complete(request, model)
-        if model.stages:
-            return await run_cascade(self, request, model, tenant)
-        target = self.target_of(request, model)
-        if target is not None:
-            await self.trust.require(tenant, model.name, item.mode, target)
-        return await self.trusted(await self.cached_complete(request, model), tenant, model.name, target)
+        return await self._judged(request, model, item, tenant, cached=True)
 
     async def require_target(self, request: ChatCompletionRequest, tenant: str) -> None:
         """A 400 when the request asks for an agreement target the tenant's labels cannot support."""
@@ -138,8 +133,7 @@ class ChatService:
         """The completion with the tenant's trust in its judgment (and the abstention sentence)."""
         if completion.judgment is None:
             return completion
-        assessed = await self.trust.assess(tenant, model, completion.judgment, target)
-        return with_judgment(completion, assessed.judgment)
+        return with_judgment(completion, await self.trust.assess(tenant, model, completion.judgment, target))
 
     async def cached_complete(self, request: ChatCompletionRequest, model: JudgeModel) -> ChatCompletion:
         """The completion, from the judge cache when it can be, without the tenant's trust."""
@@ -265,7 +259,7 @@ class ChatService:
             if include_usage:
                 yield chunk(ChunkDelta(), usage=_usage(prompt, completion), empty=True)
             return
-        judged = await self._judged(request, model, item, tenant)
+        judged = await self._judged(request, model, item, tenant, cached=False)
         tokens = judged.usage
         if used is not None:  # the calls are made: counted even if the client leaves mid-stream
             used(UsageCounts(1, judge_calls(judged), tokens.prompt_tokens, tokens.completion_tokens))
@@ -277,16 +271,18 @@ class ChatService:
             yield chunk(ChunkDelta(), usage=tokens, empty=True)
 
     async def _judged(
-        self, request: ChatCompletionRequest, model: JudgeModel, item: JudgeItem, tenant: str
+        self, request: ChatCompletionRequest, model: JudgeModel, item: JudgeItem, tenant: str, cached: bool
     ) -> ChatCompletion:
-        """A streamed judge request's completion, judged whole (not from the judge cache, as before;
-        a cascade's stages are)."""
+        """A judge request's completion with the tenant's trust: a cascade runs its stages (each through
+        the judge cache); otherwise a requested target is checked first, then the item is judged
+        (``cached``: through the judge cache; a stream is judged whole, as before)."""
         if model.stages:
             return await run_cascade(self, request, model, tenant)
         target = self.target_of(request, model)
         if target is not None:
             await self.trust.require(tenant, model.name, item.mode, target)
-        return await self.trusted(await self._complete(request, model), tenant, model.name, target)
+        judged = self.cached_complete if cached else self._complete
+        return await self.trusted(await judged(request, model), tenant, model.name, target)
 
     async def _judge(
         self, request: ChatCompletionRequest, model: JudgeModel, item: JudgeItem

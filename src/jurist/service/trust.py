@@ -84,13 +84,6 @@ def raw_signal(judgment: Judgment) -> float | None:
     return judgment.raw_confidence if judgment.calibrated else judgment.confidence
 
 
-@dataclass(frozen=True)
-class Assessed:
-    judgment: Judgment
-    accepted: bool | None  # None: no agreement target was applied
-    calibration: Calibration | None
-
-
 class TrustService:
     def __init__(self, store: CalibrationLookup, ttl: float = 1.0) -> None:
         self.store = store
@@ -140,12 +133,12 @@ class TrustService:
             if selection is None:
                 raise unsupported(target, reason)
 
-    async def assess(self, tenant: str, model: str, judgment: Judgment, target: Target | None) -> Assessed:
+    async def assess(self, tenant: str, model: str, judgment: Judgment, target: Target | None) -> Judgment:
         """The judgment with its calibrated confidence (when the tenant has a calibration) and, for a
-        target, its threshold and whether it is accepted."""
+        target, its threshold and whether it is held back (``abstained``)."""
         raw = raw_signal(judgment)
         if raw is None:  # unscored: no verdict to trust or hold back
-            return Assessed(judgment, None, None)
+            return judgment
         update: dict[str, Any] = {}
         calibration = await self.calibration(tenant, model, judgment.mode)
         if calibration is not None:
@@ -155,23 +148,21 @@ class TrustService:
                 "raw_confidence": raw,
                 "calibration": calibration.id,
             }
-        accepted = None
         if target is not None:
             calibration, selection, reason = await self.selection(tenant, model, judgment.mode, target)
-            if selection is None or selection.threshold is None or calibration is None:
+            if selection is None or selection.threshold is None or calibration is None:  # (types)
                 if target.strict:
                     raise unsupported(target, reason)
                 update["warnings"] = [*judgment.warnings, default_not_applied(target, reason)]
             else:
-                accepted = raw >= selection.threshold
                 update["selective"] = Selective(
                     agreement_target=target.agreement_target,
                     delta=target.delta,
                     threshold=calibration.apply(selection.threshold),
                     raw_threshold=selection.threshold,
                 )
-                update["abstained"] = not accepted
-        return Assessed(judgment.model_copy(update=update) if update else judgment, accepted, calibration)
+                update["abstained"] = raw < selection.threshold
+        return judgment.model_copy(update=update) if update else judgment
 
 
 def default_not_applied(target: Target, reason: str) -> str:

@@ -55,10 +55,7 @@ class ReportPages:
 
 
 def _kept(request: Request) -> ReportPages:
-    state = request.app.state
-    if not hasattr(state, "console_reports"):
-        state.console_reports = ReportPages()
-    kept: ReportPages = state.console_reports
+    kept: ReportPages = request.app.state.console_reports  # one per app (api.app.create_app)
     return kept
 
 

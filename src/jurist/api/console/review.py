@@ -26,11 +26,8 @@ AGREEMENT_ROUNDS = 200  # bootstrap rounds of the accuracy's interval (the page 
 
 
 def indexes_of(request: Request) -> ReviewIndexes:
-    """The process's review indexes (one cache per app)."""
-    state = request.app.state
-    if not hasattr(state, "review_indexes"):
-        state.review_indexes = ReviewIndexes()
-    indexes: ReviewIndexes = state.review_indexes
+    """The process's review indexes (one cache per app, made by api.app.create_app)."""
+    indexes: ReviewIndexes = request.app.state.review_indexes
     return indexes
 
 
