@@ -199,7 +199,7 @@ def test_return_prompt_scene_range_and_criteria(app: InProcessServer, fake: Fake
     assert judgment["criteria"] == [{"name": "Fidelity", "score": 9, "reason": "faithful"}]
     prompt = judgment["prompt"]
     assert prompt[0]["role"] == "system" and "from 1 (worst) to 10 (best)" in prompt[0]["content"]
-    assert "1. Fidelity: Keeps the meaning." in prompt[1]["content"]
+    assert "1. Fidelity: Keeps the meaning." in prompt[0]["content"]
     schema = fake.history[-1].json_schema
     assert schema is not None and schema["properties"]["overall_score"]["enum"] == list(range(1, 11))
 

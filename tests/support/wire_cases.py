@@ -6,7 +6,8 @@ before the judgment became a typed value (commit 7bb0ba4), with ids and timestam
 two ``return_prompt`` cases (``single_prompt``, ``swap_inconsistent`` and their streams) were
 rewritten once, deliberately, when the prompt's fences changed (judge-input hardening), and every case
 once more when each scored judgment gained ``confidence`` and ``calibrated: false`` (trust; nothing
-else changed).
+else changed). The two ``return_prompt`` cases were rewritten again when the criteria and the fence
+paragraph moved to the end of the system prompt (issue 12: a prefix shared by items).
 """
 
 from __future__ import annotations

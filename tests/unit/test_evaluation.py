@@ -138,4 +138,5 @@ async def test_grading_through_the_engine_correlates_with_reference_scores() -> 
     assert result.scored == 12 and result.pearson is not None and result.pearson > 0.9
     assert scores == [float(min(5, max(1, round(i.mean_score)))) for i in items]
     sent = fake.history[0].messages[1]["content"]
-    assert items[0].answer[:40] in sent and "<<REFERENCE ANSWER " in sent and "Score 5:" in sent
+    assert items[0].answer[:40] in sent and "<<REFERENCE ANSWER " in sent
+    assert "Score 5:" in fake.history[0].messages[0]["content"]  # the rubric, with the criteria

@@ -68,7 +68,8 @@ def test_prompts_ask_for_what_the_schema_holds(item: SingleItem | PairwiseItem) 
     assert "a reason of one short sentence" in short and "one-sentence summary" in short
     assert "only an integer score, no reason" in none
     assert "reason" not in none.replace("no reason", "") and "summary" not in none
-    assert none.endswith('"winner": "response_1" | "response_2" | "tie"}') or none.endswith(
+    shape = none.split("\n\nCriteria:\n")[0]  # the reply's form, then the criteria and the fences
+    assert shape.endswith('"winner": "response_1" | "response_2" | "tie"}') or shape.endswith(
         '"overall_score": <integer>}'
     )
     assert build_task(item, None, "none").messages[1] == build_task(item).messages[1]  # the same item

@@ -25,15 +25,13 @@ from llama_cpp import llama_cpp as C
 from llama_cpp._internals import LlamaModel
 from llama_cpp._logger import set_verbose
 
-from jurist.backends.llama_constrained import (
-    GrammarChooser,
-    Sampling,
-    json_grammar,
-    sample_token,
-    token_logprobs,
-)
+from jurist.backends.llama_constrained import Sampling, sample_token, token_logprobs
+from jurist.backends.llama_guidance import GuidanceVocabulary, SchemaGrammar
+from jurist.backends.llama_prefix import PrefixCache
 from jurist.errors import BackendError, BackendRejected, ConfigError
 from jurist.protocol.json_types import JSONObject, JsonValue
+
+PREFIX_ENTRIES = 4  # cached prompt prefixes (each a sequence of the KV cache)
 
 
 @dataclass(frozen=True)
@@ -56,20 +54,27 @@ class _Job:
     future: asyncio.Future[EngineResult]
     on_piece: Callable[[str], None] | None = None  # streaming: each token's text as it is chosen
     cancelled: bool = False
+    tokens: np.ndarray[Any, np.dtype[np.int32]] | None = None  # the prompt, tokenized by the engine
 
 
 @dataclass
 class _Slot:
     seq: int
     job: _Job
-    prompt_tokens: int
+    prompt: np.ndarray[Any, np.dtype[np.int32]]
     max_tokens: int
-    chooser: GrammarChooser | None
+    grammar: SchemaGrammar | None
     rng: np.random.Generator
+    fed: int = 0  # prompt tokens in the KV cache (copied or evaluated)
+    boundary: int = 0  # where the prompt's evaluation pauses to keep a prefix entry (0: none)
+    pending: list[int] = field(default_factory=list)  # answer tokens to feed: the choice + forced ones
     pos: int = 0
-    next_token: int = -1
     out: list[int] = field(default_factory=list)
     recorded: list[JsonValue] = field(default_factory=list)
+
+    @property
+    def prefilling(self) -> bool:
+        return self.fed < len(self.prompt)
 
 
 class BatchEngine:
@@ -147,9 +152,9 @@ class BatchEngine:
         params = C.llama_context_default_params()
         params.n_ctx = self._n_ctx * self._parallel
         params.n_batch = params.n_ubatch = max(self._n_batch, self._parallel)  # a step holds every slot
-        params.n_seq_max = self._parallel
+        params.n_seq_max = self._parallel + PREFIX_ENTRIES
         params.n_threads = params.n_threads_batch = self._threads
-        params.kv_unified = True
+        params.kv_unified = True  # a cached prefix is shared by cells, not copied
         params.swa_full = False  # sliding-window layers keep their window only (whole sequences are removed)
         self._ctx = C.llama_init_from_model(self._model.model, params)
         if not self._ctx:
@@ -157,7 +162,10 @@ class BatchEngine:
         self._mem = C.llama_get_memory(self._ctx)
         self._vocab = self._model.vocab
         self._n_vocab = self._model.n_vocab()
-        self._batch = C.llama_batch_init(max(self._n_batch, self._parallel), 0, 1)
+        self._step_tokens = max(self._n_batch, self._parallel)
+        self._batch = C.llama_batch_init(self._step_tokens, 0, 1)
+        self._guidance = GuidanceVocabulary(self._vocab, self._n_vocab)
+        self.prefixes = PrefixCache(self._mem, self._parallel, PREFIX_ENTRIES)
 
     def _main(self) -> None:
         try:
@@ -169,50 +177,107 @@ class BatchEngine:
         self._started.set()
         slots = self._slots
         stopped: BackendError = BackendError("the embedded model was shut down")
+        waiting: list[_Job] = []
         try:
-            self._loop(slots)
+            self._loop(slots, waiting)
         except Exception as exc:  # a failure of the loop itself: every request fails, none hangs
             stopped = BackendError(f"the embedded model's decode loop failed: {exc}")
         finally:
             self._stopped = stopped
             for slot in list(slots.values()):
                 self._finish(slots, slot, error=stopped)
+            for job in waiting:
+                self._resolve(job, error=stopped)
             while True:  # requests still queued
                 try:
-                    job = self._jobs.get_nowait()
+                    queued = self._jobs.get_nowait()
                 except queue.Empty:
                     break
-                if job is not None:
-                    self._resolve(job, error=stopped)
+                if queued is not None:
+                    self._resolve(queued, error=stopped)
             C.llama_batch_free(self._batch)
             C.llama_free(self._ctx)
             self._model.close()
 
-    def _loop(self, slots: dict[int, _Slot]) -> None:
+    def _pull(self, waiting: list[_Job], block: bool) -> bool:
+        """Move queued requests to ``waiting`` (tokenized); False when the engine is closing."""
         while True:
-            while len(slots) < self._parallel:  # admit: block only when nothing is running
-                try:
-                    job = self._jobs.get(block=not slots)
-                except queue.Empty:
+            try:
+                job = self._jobs.get(block=block)
+            except queue.Empty:
+                return True
+            if job is None:
+                return False
+            block = False
+            raw = self._model.tokenize(job.prompt.encode("utf-8"), add_bos=True, special=True)
+            job.tokens = np.asarray(raw, dtype=np.int32)
+            waiting.append(job)
+
+    def _loop(self, slots: dict[int, _Slot], waiting: list[_Job]) -> None:
+        while True:
+            if not self._pull(waiting, block=not slots and not waiting):
+                return
+            waiting[:] = [j for j in waiting if not j.cancelled]
+            making = [s.prompt[: s.boundary] for s in slots.values() if s.boundary > s.fed]
+            for job in list(waiting):
+                if len(slots) >= self._parallel:
                     break
-                if job is None:
-                    return
+                assert job.tokens is not None
+                if self.prefixes.pending(job.tokens, making):
+                    continue  # a prefix it shares is being evaluated: copy it in a step or two
+                waiting.remove(job)
                 free = next(s for s in range(self._parallel) if s not in slots)
-                self._admit(slots, free, job)
+                rest = [j.tokens for j in waiting if j.tokens is not None]
+                slot = self._admit(slots, free, job, rest)
+                if slot is not None and slot.boundary > slot.fed:
+                    making.append(slot.prompt[: slot.boundary])
             for slot in [s for s in slots.values() if s.job.cancelled]:
                 self._finish(slots, slot, cancelled=True)
-            if not slots:
-                continue
-            active = list(slots.values())
-            try:
-                self._decode([(s.next_token, s.pos, s.seq, True) for s in active])
-            except BackendError as exc:
-                for slot in active:
-                    self._finish(slots, slot, error=exc)
-                continue
-            for i, slot in enumerate(active):
-                slot.pos += 1
-                self._advance(slots, slot, i)
+            if slots:
+                self._step(slots)
+
+    def _step(self, slots: dict[int, _Slot]) -> None:
+        """One ``llama_decode``: every decoding slot's pending tokens (logits for the last one only),
+        then prompt chunks of prefilling slots in the room left."""
+        items: list[tuple[int, int, int, bool]] = []
+        fed: list[tuple[_Slot, int, int]] = []  # (slot, tokens fed, its logits row or -1)
+        room = self._step_tokens
+        for slot in [s for s in slots.values() if not s.prefilling]:
+            take = slot.pending[:room] if len(slot.pending) > room else slot.pending
+            for j, token in enumerate(take):
+                items.append((token, slot.pos + j, slot.seq, j == len(slot.pending) - 1))
+            fed.append((slot, len(take), len(items) - 1 if len(take) == len(slot.pending) else -1))
+            room -= len(take)
+        for slot in [s for s in slots.values() if s.prefilling]:
+            if room <= 0:
+                break
+            stop = slot.boundary if slot.boundary > slot.fed else len(slot.prompt)
+            n = min(stop - slot.fed, room)
+            last = slot.fed + n == len(slot.prompt)
+            for j in range(n):
+                items.append((int(slot.prompt[slot.fed + j]), slot.fed + j, slot.seq, last and j == n - 1))
+            fed.append((slot, n, len(items) - 1 if last else -1))
+            room -= n
+        try:
+            self._decode(items)
+        except BackendError as exc:
+            for slot, _, _ in fed:
+                self._finish(slots, slot, error=exc)
+            return
+        for slot, n, row in fed:
+            if slot.prefilling:
+                slot.fed += n
+                self.prefixes.stats.evaluated += n
+                if slot.fed == slot.boundary:
+                    self.prefixes.make(slot.seq, slot.prompt[: slot.boundary])
+                if slot.prefilling:
+                    continue
+                slot.pos = len(slot.prompt)
+            else:
+                del slot.pending[:n]
+                slot.pos += n
+            if row >= 0:
+                self._advance(slots, slot, row)
 
     def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
         b = self._batch
@@ -221,13 +286,14 @@ class BatchEngine:
             b.seq_id[i][0] = seq
         b.n_tokens = len(items)
         rc = C.llama_decode(self._ctx, b)
+        if rc == 1 and self.prefixes.clear():  # out of KV cells: drop the cached prefixes, once
+            rc = C.llama_decode(self._ctx, b)
         if rc != 0:
             raise BackendError(f"llama_decode returned {rc}")
 
-    def _admit(self, slots: dict[int, _Slot], seq: int, job: _Job) -> None:
-        if job.cancelled:
-            return
-        tokens = self._model.tokenize(job.prompt.encode("utf-8"), add_bos=True, special=True)
+    def _admit(self, slots: dict[int, _Slot], seq: int, job: _Job, rest: list[Any]) -> _Slot | None:
+        tokens = job.tokens
+        assert tokens is not None
         room = self._n_ctx - len(tokens)
         if room <= 0:
             self._resolve(
@@ -237,62 +303,78 @@ class BatchEngine:
                     code="context_length_exceeded",
                 ),
             )
-            return
+            return None
         try:
-            chooser = (
-                GrammarChooser(self._vocab, self._n_vocab, json_grammar(job.schema)) if job.schema else None
-            )
+            grammar = self._guidance.matcher(job.schema) if job.schema is not None else None
         except BackendError as exc:
             self._resolve(job, error=exc)
-            return
+            return None
         rng = np.random.default_rng(job.sampling.seed)
-        slot = _Slot(seq, job, len(tokens), min(job.max_tokens, room), chooser, rng)
+        slot = _Slot(seq, job, tokens, min(job.max_tokens, room), grammar, rng)
+        entry, start, slot.boundary = self.prefixes.plan(tokens, rest)
+        if entry is not None:
+            self.prefixes.copy_into(entry, start, seq)
+            slot.fed = start
         slots[seq] = slot
-        row = 0
-        try:
-            for start in range(0, len(tokens), self._n_batch):
-                chunk = tokens[start : start + self._n_batch]
-                last = start + len(chunk) == len(tokens)
-                self._decode([(t, start + j, seq, last and j == len(chunk) - 1) for j, t in enumerate(chunk)])
-                row = len(chunk) - 1
-        except BackendError as exc:
-            self._finish(slots, slot, error=exc)
-            return
-        slot.pos = len(tokens)
-        self._advance(slots, slot, row)
+        return slot
 
     def _advance(self, slots: dict[int, _Slot], slot: _Slot, row: int) -> None:
-        """Choose the slot's next token from the logits of batch row ``row``."""
+        """Choose the slot's next token from the logits of batch row ``row``, then take the tokens the
+        grammar forces after it."""
         logits = np.ctypeslib.as_array(C.llama_get_logits_ith(self._ctx, row), shape=(self._n_vocab,))
+        sampling = slot.job.sampling
         try:
-            if slot.chooser is not None:
-                best = slot.chooser.choose(logits, slot.job.sampling, slot.rng)
+            if slot.grammar is not None:
+                best = slot.grammar.choose(logits, sampling, slot.rng)
             else:
-                best = sample_token(logits, slot.job.sampling, slot.rng)
+                best = sample_token(logits, sampling, slot.rng)
+            if C.llama_vocab_is_eog(self._vocab, best):
+                self._finish(slots, slot, reason="stop")
+                return
+            if sampling.top_logprobs:
+                slot.recorded.append(
+                    token_logprobs(self._model.detokenize, logits, best, sampling.top_logprobs)
+                )
+            chosen = [best]
+            if slot.grammar is not None:
+                slot.grammar.accept(best)
+                forced = slot.grammar.forced()
+                if sampling.top_logprobs:
+                    slot.recorded += [self._forced_logprob(t) for t in forced]
+                chosen += forced
         except BackendError as exc:
             self._finish(slots, slot, error=exc)
             return
-        if C.llama_vocab_is_eog(self._vocab, best):
-            self._finish(slots, slot, reason="stop")
-            return
-        if slot.chooser is not None:
-            slot.chooser.accept(best)
-        slot.out.append(best)
-        top = slot.job.sampling.top_logprobs
-        if top:
-            slot.recorded.append(token_logprobs(self._model.detokenize, logits, best, top))
+        over = len(slot.out) + len(chosen) - slot.max_tokens
+        if over > 0:
+            chosen = chosen[: len(chosen) - over]
+            del slot.recorded[len(slot.out) + len(chosen) :]
+        slot.out += chosen
         if slot.job.stop:
             text = self._text(slot.out)
             if any(s in text for s in slot.job.stop):
                 self._finish(slots, slot, reason="stop")
                 return
         elif slot.job.on_piece is not None:
-            piece = self._model.detokenize([best]).decode("utf-8", errors="replace")
+            piece = self._model.detokenize(chosen).decode("utf-8", errors="replace")
             slot.job.loop.call_soon_threadsafe(slot.job.on_piece, piece)
-        if len(slot.out) >= slot.max_tokens:
+        if slot.grammar is not None and slot.grammar.finished and over <= 0:
+            self._finish(slots, slot, reason="stop")
+            return
+        if over >= 0:
             self._finish(slots, slot, reason="length")
             return
-        slot.next_token = best
+        slot.pending = chosen
+
+    def _forced_logprob(self, token: int) -> JsonValue:
+        """A token the grammar forced was fed without logits: it had no alternative (log-probability 0)."""
+        piece = self._model.detokenize([token])
+        return {
+            "token": piece.decode("utf-8", errors="replace"),
+            "logprob": 0.0,
+            "bytes": list(piece),
+            "top_logprobs": [],
+        }
 
     def _text(self, tokens: list[int]) -> str:
         text: str = self._model.detokenize(tokens).decode("utf-8", errors="replace")
@@ -308,8 +390,6 @@ class BatchEngine:
     ) -> None:
         slots.pop(slot.seq, None)
         C.llama_memory_seq_rm(self._mem, slot.seq, -1, -1)
-        if slot.chooser is not None:
-            slot.chooser.free()
         if cancelled:
             return
         if error is not None:
@@ -320,7 +400,7 @@ class BatchEngine:
             cut = min((i for s in slot.job.stop if (i := text.find(s)) >= 0), default=len(text))
             text = text[:cut]
         logprobs: JSONObject | None = {"content": slot.recorded} if slot.job.sampling.top_logprobs else None
-        self._resolve(slot.job, EngineResult(text, slot.prompt_tokens, len(slot.out), reason, logprobs))
+        self._resolve(slot.job, EngineResult(text, len(slot.prompt), len(slot.out), reason, logprobs))
 
     @staticmethod
     def _resolve(job: _Job, result: EngineResult | None = None, error: BaseException | None = None) -> None:
