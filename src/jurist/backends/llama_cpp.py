@@ -83,7 +83,8 @@ class LlamaCppBackend:
         self._llama: Any = None
         self._load_lock = asyncio.Lock()
         self._heap: _Heap | None = None
-        self._engine: Any = None  # llama_engine.BatchEngine when parallel > 1
+        self._engine: Any = None  # llama_engine.BatchEngine unless parallel = 1
+        self._sequential_prompt_tokens = 0
 
     @property
     def description(self) -> str:
@@ -92,6 +93,21 @@ class LlamaCppBackend:
     @property
     def threads(self) -> int:
         return self._threads
+
+    def render_prompt(self, messages: list[JSONObject]) -> str:
+        """The prompt text the batching engine makes of ``messages`` (after start)."""
+        if self._engine is None:
+            raise BackendError("the batching engine is not started (parallel = 1 or not loaded)")
+        prompt: str = self._engine.render(self._messages(messages))
+        return prompt
+
+    def prompt_stats(self) -> dict[str, int]:
+        """Prompt tokens run through the model (``evaluated``) and copied from a cached prefix
+        (``reused``) since start; the sequential decoder evaluates every prompt whole."""
+        if self._engine is not None:
+            stats: dict[str, int] = self._engine.prompt_stats()
+            return stats
+        return {"evaluated": self._sequential_prompt_tokens, "reused": 0, "prefixes": 0}
 
     def _load(self) -> Any:
         try:
@@ -116,7 +132,7 @@ class LlamaCppBackend:
         )
 
     async def start(self) -> None:
-        if self._config.parallel > 1:
+        if self._config.parallel != 1:
             async with self._load_lock:
                 if self._engine is None:
                     from jurist.backends.llama_engine import BatchEngine
@@ -125,7 +141,7 @@ class LlamaCppBackend:
                         raise ConfigError(f"model_path {str(self._path)!r} is not a file")
                     engine = BatchEngine(
                         self._path, self._config.n_ctx, self._config.parallel, self._config.n_batch,
-                        self._threads,
+                        self._threads, self._chat_format,
                     )  # fmt: skip
                     await asyncio.get_running_loop().run_in_executor(self._executor, engine.start)
                     self._engine = engine
@@ -218,6 +234,7 @@ class LlamaCppBackend:
         finally:
             if self._heap is not None:
                 self._heap.trim()
+        self._sequential_prompt_tokens += decoded.prompt_tokens
         return {
             "choices": [{"message": {"content": decoded.text}, "finish_reason": decoded.finish_reason}],
             "usage": {"prompt_tokens": decoded.prompt_tokens, "completion_tokens": decoded.completion_tokens},
@@ -237,7 +254,7 @@ class LlamaCppBackend:
     async def _engine_generate(
         self, request: GenerationRequest, on_piece: Callable[[str], None] | None = None
     ) -> Generation:
-        from jurist.backends.llama_constrained import Sampling, gemma_prompt
+        from jurist.backends.llama_constrained import Sampling
 
         schema = request.json_schema
         fmt = request.response_format
@@ -252,7 +269,7 @@ class LlamaCppBackend:
             top_logprobs=(request.top_logprobs or 5) if request.logprobs else 0,
         )
         result = await self._engine.submit(
-            gemma_prompt(self._messages(request.messages)),
+            self._messages(request.messages),
             schema,
             request.max_tokens or _DEFAULT_MAX_TOKENS,
             sampling,

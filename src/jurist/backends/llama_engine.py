@@ -25,11 +25,13 @@ from llama_cpp import llama_cpp as C
 from llama_cpp._internals import LlamaModel
 from llama_cpp._logger import set_verbose
 
+from jurist.backends.llama_chat import prompt_renderer
 from jurist.backends.llama_constrained import Sampling, sample_token, token_logprobs
 from jurist.backends.llama_guidance import GuidanceVocabulary, SchemaGrammar
 from jurist.backends.llama_prefix import PrefixCache
 from jurist.errors import BackendError, BackendRejected, ConfigError
 from jurist.protocol.json_types import JSONObject, JsonValue
+from jurist.settings.models import default_parallel
 
 PREFIX_ENTRIES = 4  # cached prompt prefixes (each a sequence of the KV cache)
 
@@ -45,7 +47,7 @@ class EngineResult:
 
 @dataclass
 class _Job:
-    prompt: str
+    messages: list[dict[str, str]]
     schema: JSONObject | None
     max_tokens: int
     sampling: Sampling
@@ -80,8 +82,18 @@ class _Slot:
 class BatchEngine:
     """``parallel`` sequences decoded together by one thread; ``submit`` from any event loop."""
 
-    def __init__(self, path: Path, n_ctx: int, parallel: int, n_batch: int, threads: int) -> None:
-        self._path, self._n_ctx, self._parallel = path, n_ctx, parallel
+    def __init__(
+        self,
+        path: Path,
+        n_ctx: int,
+        parallel: int | None,
+        n_batch: int,
+        threads: int,
+        chat_format: str | None,
+    ) -> None:
+        self._path, self._n_ctx, self._chat_format = path, n_ctx, chat_format
+        self._parallel = parallel or default_parallel()
+        self._fit_parallel = parallel is None  # unset: as many as the model's context holds
         self._n_batch, self._threads = n_batch, threads
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -90,6 +102,7 @@ class BatchEngine:
         self._model: Any = None
         self._ctx: Any = None
         self._slots: dict[int, _Slot] = {}  # the decode loop's own; read by ``busy``
+        self.prefixes: PrefixCache  # made with the context
         self._stopped: BackendError | None = None  # set when the decode loop has ended
 
     # --- lifecycle (called from the event loop) ---
@@ -112,13 +125,29 @@ class BatchEngine:
             self._thread = None
 
     @property
+    def parallel(self) -> int:
+        """Sequences decoded together (after start: lowered to what the model's context holds when unset)."""
+        return self._parallel
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """The prompt the engine makes of ``messages`` (after start)."""
+        return self._render(messages)
+
+    def prompt_stats(self) -> dict[str, int]:
+        """Prompt tokens run through the model and copied from a cached prefix, since start."""
+        if not hasattr(self, "prefixes"):
+            return {"evaluated": 0, "reused": 0, "prefixes": 0}
+        stats = self.prefixes.stats
+        return {"evaluated": stats.evaluated, "reused": stats.reused, "prefixes": stats.entries_made}
+
+    @property
     def busy(self) -> int:
         """Slots holding a request now."""
         return len(self._slots)
 
     async def submit(
         self,
-        prompt: str,
+        messages: list[dict[str, str]],
         schema: JSONObject | None,
         max_tokens: int,
         sampling: Sampling,
@@ -128,7 +157,7 @@ class BatchEngine:
         if self._thread is None or self._stopped is not None:
             raise self._stopped or BackendError("the embedded model is not started")
         loop = asyncio.get_running_loop()
-        job = _Job(prompt, schema, max_tokens, sampling, stop or [], loop, loop.create_future(), on_piece)
+        job = _Job(messages, schema, max_tokens, sampling, stop or [], loop, loop.create_future(), on_piece)
         self._jobs.put(job)
         try:
             return await asyncio.shield(job.future)
@@ -144,6 +173,8 @@ class BatchEngine:
             path_model=str(self._path), params=C.llama_model_default_params(), verbose=False
         )
         trained = self._model.n_ctx_train()
+        if self._fit_parallel:
+            self._parallel = max(1, min(self._parallel, trained // self._n_ctx))
         if self._n_ctx * self._parallel > trained:
             raise ConfigError(
                 f"n_ctx ({self._n_ctx}) × parallel ({self._parallel}) = {self._n_ctx * self._parallel} "
@@ -165,6 +196,7 @@ class BatchEngine:
         self._step_tokens = max(self._n_batch, self._parallel)
         self._batch = C.llama_batch_init(self._step_tokens, 0, 1)
         self._guidance = GuidanceVocabulary(self._vocab, self._n_vocab)
+        self._render = prompt_renderer(self._chat_format, self._model)
         self.prefixes = PrefixCache(self._mem, self._parallel, PREFIX_ENTRIES)
 
     def _main(self) -> None:
@@ -209,7 +241,14 @@ class BatchEngine:
             if job is None:
                 return False
             block = False
-            raw = self._model.tokenize(job.prompt.encode("utf-8"), add_bos=True, special=True)
+            try:
+                prompt = self._render(job.messages)
+            except Exception as exc:  # the chat template refused the messages (e.g. roles out of order)
+                self._resolve(
+                    job, error=BackendRejected(f"the model's chat template refused the messages: {exc}")
+                )
+                continue
+            raw = self._model.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
             job.tokens = np.asarray(raw, dtype=np.int32)
             waiting.append(job)
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from jurist.errors import ConfigError
 
@@ -146,6 +146,18 @@ class OpenAIModelConfig(ModelConfig):
         return None
 
 
+def cores() -> int:
+    return os.cpu_count() or 1
+
+
+def default_parallel() -> int:
+    """Sequences the embedded engine decodes together when ``parallel`` is unset: 4 per core, at most 8.
+    The output head of a 262k-token vocabulary costs about as much for 4-16 rows as for 3
+    (docs/benchmarks.md §11), so more slots share it; past 8 each slot's KV cells and the attention over
+    a longer unified cache cost more than they bring on a small model."""
+    return max(1, min(8, 4 * cores()))
+
+
 class LlamaCppModelConfig(ModelConfig):
     """A GGUF model run in-process by llama.cpp; without ``model_path``, the bundled Gemma 3 270M."""
 
@@ -156,8 +168,9 @@ class LlamaCppModelConfig(ModelConfig):
     n_batch: int = Field(default=512, ge=16)
     n_threads: int | None = Field(default=None, ge=1)
     # sequences decoded together by the batching engine (llama_engine), each with n_ctx cells of one
-    # unified KV cache; 1: one request at a time (on the 2-core reference machine 2-4 are slower than 1)
-    parallel: int = Field(default=1, ge=1, le=64)
+    # unified KV cache; 1: one request at a time (the sequential decoder); unset: default_parallel(),
+    # lowered at load to what the model's trained context holds
+    parallel: int | None = Field(default=None, ge=1, le=64)
 
     logprobs_by_default: ClassVar[bool] = True
     grammar_constrained: ClassVar[bool] = True
@@ -172,14 +185,7 @@ class LlamaCppModelConfig(ModelConfig):
     @property
     def concurrency(self) -> int:
         """With the batching engine, as many requests at once as it has sequences."""
-        return self.max_concurrency or self.parallel
-
-    @model_validator(mode="after")
-    def _engine_needs_gemma(self) -> LlamaCppModelConfig:
-        fmt = self.chat_format or ("gemma" if self.is_bundled_model else None)
-        if self.parallel > 1 and fmt != "gemma":
-            raise ValueError("parallel > 1 (the batching engine) needs the Gemma chat format for now")
-        return self
+        return self.max_concurrency or self.parallel or default_parallel()
 
     @property
     def is_bundled_model(self) -> bool:
