@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +26,7 @@ from jurist.judging.prompts import build_task
 from jurist.protocol.items import PairwiseItem
 from jurist.settings import LlamaCppModelConfig
 from jurist.settings.models import default_parallel
+from tests.support.http import request
 from tests.support.live import LiveServer, live_server
 
 pytestmark = pytest.mark.embedded
@@ -161,6 +163,40 @@ def test_an_over_long_judge_item_is_a_400_over_http(small_slots: LiveServer) -> 
             client.chat.completions.create(model="judge", messages=long)  # type: ignore[arg-type]
         assert ok.result().choices[0].message.content is not None
     assert caught.value.code == "context_length_exceeded"
+
+
+@pytest.fixture(scope="module")
+def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    models = {"judge": {"backend": "llama_cpp", "parallel": 2, "n_ctx": 1024}}
+    with live_server(tmp_path_factory.mktemp("prefix"), models=models) as srv:
+        yield srv
+
+
+def _prompt_tokens(srv: LiveServer) -> dict[str, float]:
+    text = request("GET", srv.base_url.removesuffix("/v1") + "/metrics").body.decode()
+    found = re.findall(
+        r'^jurist_engine_prompt_tokens_total\{backend="[^"]+",kind="(\w+)"\} (\S+)$', text, re.M
+    )
+    return {kind: float(value) for kind, value in found}
+
+
+def test_items_sharing_instructions_evaluate_them_once(engine_server: LiveServer) -> None:
+    """The second item of the same criteria marks where the prompts part, the third copies that prefix
+    from the KV cache; /metrics counts prompt tokens evaluated and reused."""
+    client = engine_server.sdk()
+    before = _prompt_tokens(engine_server)
+    prompts = 0
+    for question, answer in (("What is 7+5?", "12"), ("Capital of Peru?", "Lima"), ("Is ice cold?", "Yes")):
+        item = {"question": question, "answer": answer, "criteria": ["Accuracy"], "reasons": "none"}
+        body = [{"role": "user", "content": [{"mode": "single", "type": "json", "json": item}]}]
+        done = client.chat.completions.create(model="judge", messages=body)  # type: ignore[arg-type]
+        assert done.usage is not None and done.choices[0].message.content
+        prompts += done.usage.prompt_tokens
+    after = _prompt_tokens(engine_server)
+    evaluated = after["evaluated"] - before.get("evaluated", 0)
+    reused = after["reused"] - before.get("reused", 0)
+    assert evaluated + reused == prompts  # usage stays the request's tokens; the saving is in /metrics
+    assert reused >= 200 and evaluated < prompts - 200
 
 
 async def test_the_kv_cache_must_fit_the_models_context(model_path: Path) -> None:

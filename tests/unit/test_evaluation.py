@@ -140,3 +140,16 @@ async def test_grading_through_the_engine_correlates_with_reference_scores() -> 
     sent = fake.history[0].messages[1]["content"]
     assert items[0].answer[:40] in sent and "<<REFERENCE ANSWER " in sent
     assert "Score 5:" in fake.history[0].messages[0]["content"]  # the rubric, with the criteria
+
+
+def test_eval_judges_as_many_items_at_once_as_the_model_takes(tmp_path: Path) -> None:
+    from jurist.cli.evaluation import model_concurrency
+    from jurist.settings import Settings
+    from jurist.settings.models import default_parallel
+
+    assert model_concurrency(Settings(data_dir=tmp_path), "pai-judge") == default_parallel()  # engine slots
+    models = {"judge": {"backend": "llama_cpp"}, "solo": {"backend": "llama_cpp", "parallel": 1}}
+    settings = Settings(data_dir=tmp_path, models=models)
+    assert model_concurrency(settings, "judge") == default_parallel()
+    assert model_concurrency(settings, "solo") == 1
+    assert model_concurrency(settings, "no-such-model") == 4

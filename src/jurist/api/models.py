@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from jurist.api.deps import services_of, tenant_of
+from jurist.backends.base import PromptTokenSource
 from jurist.errors import ModelNotFound
 from jurist.protocol.chat import ModelCard, ModelJudging, ModelList
 from jurist.service.cascade import cascade_card
@@ -77,5 +78,6 @@ async def metrics(request: Request) -> Response:
     per-tenant counters (updated as usage is written) are current."""
     services = services_of(request)
     await services.usage.flush()
-    body = await services.metrics.render(services.stores.queue)
+    engines = {b.description: b.prompt_stats() for b in services.backends if isinstance(b, PromptTokenSource)}
+    body = await services.metrics.render(services.stores.queue, engines)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

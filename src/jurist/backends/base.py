@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from jurist.protocol.json_types import JSONObject
 
@@ -75,3 +75,14 @@ def flatten_content(content: Any) -> str:
     if isinstance(content, list):
         return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("text"))
     return str(content)
+
+
+@runtime_checkable
+class PromptTokenSource(Protocol):
+    """A backend that evaluates prompts itself (the embedded engine) and can say how many prompt tokens
+    it ran through the model and how many it copied from a cached prefix instead (for /metrics)."""
+
+    @property
+    def description(self) -> str: ...
+
+    def prompt_stats(self) -> dict[str, int]: ...

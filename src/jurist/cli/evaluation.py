@@ -144,6 +144,15 @@ def _timing(items: int, seconds: float) -> dict[str, float]:
     return {"seconds": round(seconds, 2), "items_per_second": round(items / seconds, 4) if seconds else 0.0}
 
 
+def model_concurrency(settings: Settings, model: str) -> int:
+    """Items judged at once in process: the model's own concurrency (the embedded engine's
+    ``parallel``, an upstream's ``max_concurrency``), 4 for a model the settings do not name."""
+    from jurist.backends.registry import configured_models
+
+    config = configured_models(settings).models.get(model)
+    return config.concurrency if config is not None else 4
+
+
 async def _run_engine(
     label: str,
     total: int,

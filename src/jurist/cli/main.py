@@ -187,7 +187,10 @@ def eval_command(
     ] = None,
     key: Annotated[str | None, typer.Option(help="API key for --server.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N items.")] = None,
-    concurrency: Annotated[int, typer.Option(help="Items judged at once.")] = 4,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Items judged at once (default: the model's concurrency; 8 with --server)."),
+    ] = None,
     criteria: Annotated[
         list[str] | None,
         typer.Option("--criterion", help="Judge pairs on these criteria (repeatable; default: the model's)."),
@@ -210,7 +213,7 @@ def eval_command(
     """Meta-evaluate a judge against human labels: accuracy (both orders), agreement, baselines, CIs."""
     import aiohttp
 
-    from jurist.cli.evaluation import Selective, run_eval
+    from jurist.cli.evaluation import Selective, model_concurrency, run_eval
     from jurist.evaluation.selective import validate
 
     selective = None
@@ -225,6 +228,8 @@ def eval_command(
             raise typer.Exit(2) from exc
         selective = Selective(agreement_target, delta, calibration, calibration_judgments)
 
+    if concurrency is None:
+        concurrency = 8 if server is not None else model_concurrency(_settings(), model)
     try:
         report = run_eval(
             data, judgments, model, server, key, limit, concurrency, _settings if server is None else None,

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from jurist.errors import JuristError
 from jurist.store.queue import QueueDepth
 from jurist.store.usage import UsageCounts
 
 OTHER_TENANTS = "other"
+
+
+class _PromptTokens(Collector):
+    """The embedded engines' prompt tokens, evaluated vs reused from a cached prefix: running totals
+    kept by each engine, read at every scrape."""
+
+    def __init__(self) -> None:
+        self.totals: dict[tuple[str, str], int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "jurist_engine_prompt_tokens",
+            "Prompt tokens of an embedded engine: run through the model (evaluated) or copied from a "
+            "cached prompt prefix (reused)",
+            labels=["backend", "kind"],
+        )
+        for (backend, kind), value in sorted(self.totals.items()):
+            family.add_metric([backend, kind], value)
+        yield family
 
 
 class Metrics:
@@ -63,6 +84,8 @@ class Metrics:
         self._children: dict[str, tuple[Counter, Counter, Counter, Counter, Counter]] = {}
         self.sweep_runs = Counter("jurist_sweep_runs", "Sweep rounds this node ran", registry=r)
         self.sweep_removed = Counter("jurist_swept", "What the sweep removed, by kind", ["kind"], registry=r)
+        self._prompt_tokens = _PromptTokens()
+        r.register(self._prompt_tokens)
 
     def cache_result(self, result: str, n: int = 1) -> None:
         self.cache.labels(result).inc(n)
@@ -116,7 +139,13 @@ class Metrics:
         for kind, n in counts.items():
             self.sweep_removed.labels(kind).inc(n)
 
-    async def render(self, queue: QueueDepth) -> bytes:
+    async def render(
+        self, queue: QueueDepth, prompt_tokens: Mapping[str, Mapping[str, int]] | None = None
+    ) -> bytes:
+        """``prompt_tokens``: per embedded backend, its ``evaluated`` and ``reused`` prompt tokens."""
+        for backend, stats in (prompt_tokens or {}).items():
+            for kind in ("evaluated", "reused"):
+                self._prompt_tokens.totals[(backend, kind)] = stats.get(kind, 0)
         depth = await queue.depth()
         self.queue.clear()
         for model, count in depth.items():
