@@ -86,11 +86,12 @@ async def run(parallel: int, n: int, threads: int, reasons_list: list[str], data
                         top_logprobs=config.judging.top_logprobs,
                     )
                 )
-            before = backend.prompt_stats()
+            before, timed = backend.prompt_stats(), backend.engine_timing()
             t0 = time.perf_counter()
             results = await asyncio.gather(*(backend.generate(r) for r in requests))
             wall = time.perf_counter() - t0
             after = backend.prompt_stats()
+            timing = {k: v - timed.get(k, 0.0) for k, v in backend.engine_timing().items()}
             out[reasons] = {
                 "items_per_s": n / wall,
                 "wall_s": wall,
@@ -99,6 +100,7 @@ async def run(parallel: int, n: int, threads: int, reasons_list: list[str], data
                 "evaluated": after["evaluated"] - before["evaluated"],
                 "reused": after["reused"] - before["reused"],
                 "texts": [r.text for r in results],
+                "timing": timing,
             }
     finally:
         await backend.aclose()
@@ -158,6 +160,14 @@ def main() -> None:
         print(f"parallel {row['parallel']}: RSS {row['rss_mb']:.0f} MB, peak {row['hwm_mb']:.0f} MB")
         for cell in cells:
             print("   " + cell)
+        for reasons in reasons_list:
+            t = row[reasons]["timing"]
+            if t:
+                wall = row[reasons]["wall_s"]
+                print(f"   {reasons}: {t['steps']:.0f} steps, {t['tokens'] / t['steps']:.1f} tokens and "
+                      f"{t['rows'] / t['steps']:.1f} logits rows per step; llama_decode {t['decode_s']:.1f} s "
+                      f"({1000 * t['decode_s'] / t['steps']:.1f} ms/step), choosing {t['choose_s']:.1f} s, "
+                      f"other {wall - t['decode_s'] - t['choose_s']:.1f} s of {wall:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import dataclasses
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -100,6 +101,12 @@ class LlamaCppBackend:
             raise BackendError("the batching engine is not started (parallel = 1 or not loaded)")
         prompt: str = self._engine.render(self._messages(messages))
         return prompt
+
+    def engine_timing(self) -> dict[str, float]:
+        """The batching engine's steps and where their time went (empty for the sequential decoder)."""
+        if self._engine is None:
+            return {}
+        return {k: float(v) for k, v in dataclasses.asdict(self._engine.timing).items()}
 
     def prompt_stats(self) -> dict[str, int]:
         """Prompt tokens run through the model (``evaluated``) and copied from a cached prefix

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,18 @@ class EngineResult:
 
 
 @dataclass
+class StepTiming:
+    """Where the engine's time goes: ``llama_decode`` (the model), and choosing tokens after it (logits
+    read, grammar masks, sampling, forced tokens, log-probabilities: the Python side)."""
+
+    steps: int = 0
+    tokens: int = 0  # tokens fed (prompt chunks, choices, forced tokens)
+    rows: int = 0  # logits rows asked for (one per slot that chooses next)
+    decode_s: float = 0.0
+    choose_s: float = 0.0
+
+
+@dataclass
 class _Job:
     messages: list[dict[str, str]]
     schema: JSONObject | None
@@ -68,7 +81,9 @@ class _Slot:
     grammar: SchemaGrammar | None
     rng: np.random.Generator
     fed: int = 0  # prompt tokens in the KV cache (copied or evaluated)
-    boundary: int = 0  # where the prompt's evaluation pauses to keep a prefix entry (0: none)
+    boundaries: list[int] = field(
+        default_factory=list
+    )  # where the prompt's evaluation pauses to keep prefixes
     pending: list[int] = field(default_factory=list)  # answer tokens to feed: the choice + forced ones
     pos: int = 0
     out: list[int] = field(default_factory=list)
@@ -103,6 +118,7 @@ class BatchEngine:
         self._ctx: Any = None
         self._slots: dict[int, _Slot] = {}  # the decode loop's own; read by ``busy``
         self.prefixes: PrefixCache  # made with the context
+        self.timing = StepTiming()
         self._stopped: BackendError | None = None  # set when the decode loop has ended
 
     # --- lifecycle (called from the event loop) ---
@@ -159,6 +175,8 @@ class BatchEngine:
         loop = asyncio.get_running_loop()
         job = _Job(messages, schema, max_tokens, sampling, stop or [], loop, loop.create_future(), on_piece)
         self._jobs.put(job)
+        if self._stopped is not None:  # the loop ended while this was queued: nobody will take it
+            raise self._stopped
         try:
             return await asyncio.shield(job.future)
         except asyncio.CancelledError:
@@ -257,7 +275,7 @@ class BatchEngine:
             if not self._pull(waiting, block=not slots and not waiting):
                 return
             waiting[:] = [j for j in waiting if not j.cancelled]
-            making = [s.prompt[: s.boundary] for s in slots.values() if s.boundary > s.fed]
+            making = [s.prompt[:b] for s in slots.values() for b in s.boundaries if b > s.fed]
             for job in list(waiting):
                 if len(slots) >= self._parallel:
                     break
@@ -268,8 +286,8 @@ class BatchEngine:
                 free = next(s for s in range(self._parallel) if s not in slots)
                 rest = [j.tokens for j in waiting if j.tokens is not None]
                 slot = self._admit(slots, free, job, rest)
-                if slot is not None and slot.boundary > slot.fed:
-                    making.append(slot.prompt[: slot.boundary])
+                if slot is not None:
+                    making += [slot.prompt[:b] for b in slot.boundaries if b > slot.fed]
             for slot in [s for s in slots.values() if s.job.cancelled]:
                 self._finish(slots, slot, cancelled=True)
             if slots:
@@ -290,25 +308,32 @@ class BatchEngine:
         for slot in [s for s in slots.values() if s.prefilling]:
             if room <= 0:
                 break
-            stop = slot.boundary if slot.boundary > slot.fed else len(slot.prompt)
+            stop = next((b for b in slot.boundaries if b > slot.fed), len(slot.prompt))
             n = min(stop - slot.fed, room)
             last = slot.fed + n == len(slot.prompt)
             for j in range(n):
                 items.append((int(slot.prompt[slot.fed + j]), slot.fed + j, slot.seq, last and j == n - 1))
             fed.append((slot, n, len(items) - 1 if last else -1))
             room -= n
+        started = time.perf_counter()
         try:
             self._decode(items)
         except BackendError as exc:
             for slot, _, _ in fed:
                 self._finish(slots, slot, error=exc)
             return
+        decoded = time.perf_counter()
+        timing = self.timing
+        timing.steps += 1
+        timing.tokens += len(items)
+        timing.rows += sum(1 for *_, out in items if out)
+        timing.decode_s += decoded - started
         for slot, n, row in fed:
             if slot.prefilling:
                 slot.fed += n
                 self.prefixes.stats.evaluated += n
-                if slot.fed == slot.boundary:
-                    self.prefixes.make(slot.seq, slot.prompt[: slot.boundary])
+                if slot.fed in slot.boundaries:
+                    self.prefixes.make(slot.seq, slot.prompt[: slot.fed])
                 if slot.prefilling:
                     continue
                 slot.pos = len(slot.prompt)
@@ -317,6 +342,7 @@ class BatchEngine:
                 slot.pos += n
             if row >= 0:
                 self._advance(slots, slot, row)
+        timing.choose_s += time.perf_counter() - decoded
 
     def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
         b = self._batch
@@ -350,7 +376,7 @@ class BatchEngine:
             return None
         rng = np.random.default_rng(job.sampling.seed)
         slot = _Slot(seq, job, tokens, min(job.max_tokens, room), grammar, rng)
-        entry, start, slot.boundary = self.prefixes.plan(tokens, rest)
+        entry, start, slot.boundaries = self.prefixes.plan(tokens, rest)
         if entry is not None:
             self.prefixes.copy_into(entry, start, seq)
             slot.fed = start

@@ -25,6 +25,7 @@ import numpy as np
 from llama_cpp import llama_cpp as C
 
 MIN_PREFIX = 48  # tokens: a shorter shared prefix is not worth a sequence
+MAX_BOUNDARIES = 3  # entries one prompt may make
 
 
 @dataclass
@@ -62,11 +63,13 @@ class PrefixCache:
 
     def plan(
         self, prompt: np.ndarray[Any, np.dtype[np.int32]], waiting: Sequence[np.ndarray[Any, Any]] = ()
-    ) -> tuple[int | None, int, int]:
-        """For a new prompt: (the entry's sequence to copy or None, its length, a boundary past it
-        where the evaluation should pause to make a new entry, or 0). ``waiting``: prompts queued
-        behind this one, which will share what this one makes. At least the prompt's last token is
-        always evaluated (its logits choose the first answer token)."""
+    ) -> tuple[int | None, int, list[int]]:
+        """For a new prompt: (the entry's sequence to copy or None, its length, the boundaries past it
+        where the evaluation should pause to make new entries). ``waiting``: prompts queued behind
+        this one, which will share what it makes. A boundary is where the prompt stops agreeing with
+        another (the instructions items share; the item the two games of a swap share; the whole
+        prompt of an ensemble's samples): at most ``MAX_BOUNDARIES``, the shortest first. At least the
+        prompt's last token is always evaluated (its logits choose the first answer token)."""
         limit = len(prompt) - 1
         best: _Entry | None = None
         found = b""
@@ -82,17 +85,18 @@ class PrefixCache:
         if best is not None:
             self._entries.move_to_end(found)
             start = len(best.tokens)
-        boundary = 0
-        for seen in [*self._recent, *waiting]:
-            shared = min(common_prefix(prompt, seen), limit)
-            if shared >= start + MIN_PREFIX and shared > boundary:
-                boundary = shared
-        if boundary and prompt[:boundary].tobytes() in self._entries:
-            boundary = 0
+        shared = {min(common_prefix(prompt, seen), limit) for seen in [*self._recent, *waiting]}
+        boundaries = sorted(
+            n for n in shared if n >= start + MIN_PREFIX and prompt[:n].tobytes() not in self._entries
+        )
+        kept: list[int] = []
+        for n in boundaries:  # spaced at least MIN_PREFIX apart
+            if not kept or n - kept[-1] >= MIN_PREFIX:
+                kept.append(n)
         self._recent.append(prompt)
         if len(self._recent) > self._recent_max:
             self._recent.pop(0)
-        return (best.seq if best is not None else None), start, boundary
+        return (best.seq if best is not None else None), start, kept[:MAX_BOUNDARIES]
 
     def pending(self, prompt: np.ndarray[Any, Any], making: Sequence[np.ndarray[Any, Any]]) -> bool:
         """Whether an entry being made now (``making``: prefixes under evaluation) would serve ``prompt``
