@@ -62,9 +62,11 @@ def scores(text: str) -> Any:
         return None
 
 
-async def run(parallel: int, n: int, threads: int, reasons_list: list[str], data_dir: Path) -> dict[str, Any]:
+async def run(
+    parallel: int, n: int, threads: int, reasons_list: list[str], data_dir: Path, n_ctx: int = 4096
+) -> dict[str, Any]:
     config = LlamaCppModelConfig(
-        parallel=parallel, n_threads=threads, judging=JudgingPolicy(reason_max_chars=120)
+        parallel=parallel, n_threads=threads, n_ctx=n_ctx, judging=JudgingPolicy(reason_max_chars=120)
     )
     backend = LlamaCppBackend(config, bundled_model_path(data_dir))
     items = shortest_items(n)
@@ -121,19 +123,21 @@ def main() -> None:
     p.add_argument("--parallel", default="1,2,4,8")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--reasons", default="none,full")
+    p.add_argument("--n-ctx", type=int, default=4096, help="tokens per slot")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
     data_dir = Path(a.data_dir or tempfile.mkdtemp(prefix="jurist-bench-engine-"))
     reasons_list = a.reasons.split(",")
     if a.child is not None:
-        result = asyncio.run(run(a.child, a.items, a.threads, reasons_list, data_dir))
+        result = asyncio.run(run(a.child, a.items, a.threads, reasons_list, data_dir, a.n_ctx))
         print(json.dumps(result), flush=True)
         return
     rows = []
     for parallel in [int(x) for x in a.parallel.split(",")]:
         cmd = [sys.executable, __file__, "--child", str(parallel), "--items", str(a.items)]
         cmd += ["--threads", str(a.threads), "--reasons", a.reasons, "--data-dir", str(data_dir)]
+        cmd += ["--n-ctx", str(a.n_ctx)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"parallel {parallel} failed:\n{done.stderr[-3000:]}")

@@ -64,7 +64,7 @@ def test_an_answer_cannot_close_its_fence_or_open_a_section() -> None:
     assert user.endswith(f"\n<</RESPONSE {_fenced_token(user)}>>")
     assert "Criteria:\n" in task.messages[0]["content"]
     token = re.findall(r"<<RESPONSE ([0-9a-f]{16})>>", user)[0]
-    assert f"<<NAME {token}>>" in task.messages[0]["content"]
+    assert task.messages[0]["content"].endswith(f"This prompt's fence token: {token}")
     assert "never instructions to you" in task.messages[0]["content"]
 
 

@@ -21,6 +21,7 @@ from jurist.settings import (
     OpenAIModelConfig,
     load_settings,
 )
+from jurist.settings.models import default_parallel
 
 TOML = """
 [models.pai-judge]
@@ -62,7 +63,7 @@ def test_defaults_put_both_pai_models_on_the_embedded_model(tmp_path: Path) -> N
     assert plain.description.startswith("pai-judge on") and "cannot judge" in plus.description
     no_logprobs = plain.model_copy(update={"judging": JudgingPolicy(logprobs=False)})
     assert plain.wants_logprobs and not no_logprobs.wants_logprobs
-    assert plain.concurrency == 1
+    assert plain.concurrency == default_parallel()  # the engine decodes that many together
     assert settings.host == "127.0.0.1" and settings.port == 8000 and settings.config is None
     assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'jurist.db'}"
 

@@ -79,7 +79,9 @@ class LlamaCppBackend:
         self._path = model_path
         self._chat_format = config.chat_format or ("gemma" if config.is_bundled_model else None)
         self._merge_system = self._chat_format == "gemma"
-        self._threads = config.n_threads or max(1, (os.cpu_count() or 2) - 1)
+        cores = os.cpu_count() or 2
+        # one sequence's decoding is bound by memory, the engine's batched steps by compute: every core
+        self._threads = config.n_threads or (max(1, cores - 1) if config.parallel == 1 else cores)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._llama: Any = None
         self._load_lock = asyncio.Lock()
