@@ -202,7 +202,6 @@ class BatchEngine:
         params.n_ctx = self._n_ctx * self._parallel
         params.n_batch = params.n_ubatch = max(self._n_batch, self._parallel)  # a step holds every slot
         params.n_seq_max = self._parallel + PREFIX_ENTRIES
-        params.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_ENABLED  # 8 % faster than auto here
         params.n_threads = params.n_threads_batch = self._threads
         params.kv_unified = True  # a cached prefix is shared by cells, not copied
         params.swa_full = False  # sliding-window layers keep their window only (whole sequences are removed)
