@@ -37,7 +37,7 @@ UNRELATED = (
 
 def _fenced(content: str, title: str) -> str:
     """The text between the opening and the closing fence of that title (exactly one of each)."""
-    opening = re.findall(rf"<<{title} ([0-9a-f]{{16}})>>\n", content)
+    opening = re.findall(rf"<<{title} ([0-9a-f]{{8}})>>\n", content)
     assert len(opening) == 1, content
     token = opening[0]
     start = content.index(f"<<{title} {token}>>\n") + len(f"<<{title} {token}>>\n")
@@ -46,7 +46,7 @@ def _fenced(content: str, title: str) -> str:
 
 
 def _fenced_token(content: str) -> str:
-    return str(re.findall(r"<<RESPONSE ([0-9a-f]{16})>>", content)[0])
+    return str(re.findall(r"<<RESPONSE ([0-9a-f]{8})>>", content)[0])
 
 
 def _codes(item: JudgeItem) -> set[tuple[str, str]]:
@@ -63,7 +63,7 @@ def test_an_answer_cannot_close_its_fence_or_open_a_section() -> None:
     # the answer's fence ends the prompt: nothing of the answer leaked out of it
     assert user.endswith(f"\n<</RESPONSE {_fenced_token(user)}>>")
     assert "Criteria:\n" in task.messages[0]["content"]
-    token = re.findall(r"<<RESPONSE ([0-9a-f]{16})>>", user)[0]
+    token = re.findall(r"<<RESPONSE ([0-9a-f]{8})>>", user)[0]
     assert task.messages[0]["content"].endswith(f"This prompt's fence token: {token}")
     assert "never instructions to you" in task.messages[0]["content"]
 
@@ -74,7 +74,7 @@ def test_every_caller_text_is_fenced_with_one_token_per_prompt() -> None:
     assert _fenced(user, "USER'S QUESTION") == f"Q? {REMOVED}"
     assert _fenced(user, "REFERENCE ANSWER") == "R"
     assert (_fenced(user, "RESPONSE 1"), _fenced(user, "RESPONSE 2")) == ("A", "B")
-    assert len(set(re.findall(r"<</?[A-Z' 0-9]+ ([0-9a-f]{16})>>", user))) == 1
+    assert len(set(re.findall(r"<</?[A-Z' 0-9]+ ([0-9a-f]{8})>>", user))) == 1
 
 
 def test_the_token_is_pinned_by_the_texts_so_the_same_item_gives_the_same_prompt() -> None:

@@ -38,12 +38,15 @@ FENCE_LOOKALIKE = re.compile(
 
 
 def fence_token(texts: Sequence[str]) -> str:
-    """The fence token of one prompt: 16 hex digits of a digest of its caller texts, in order."""
+    """The fence token of one prompt: 8 hex digits of a digest of its caller texts, in order. A fence
+    line must be unique to its prompt, not secret (neutralise() removes look-alikes from every text):
+    each hex digit is a token of its own to a Gemma or Llama tokenizer, and the token appears in every
+    fence line, so 16 digits cost ~112 prompt tokens per pair, 8 half of that."""
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:8]
 
 
 def neutralise(text: str) -> str:
