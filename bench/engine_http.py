@@ -180,7 +180,8 @@ def main() -> None:
             for reasons in reasons_list
         ]
         print(
-            f"round {r + 1} (parallel {row['direct']['parallel']}, {a.clients} clients): " + "; ".join(cells),
+            f"round {r + 1} (concurrency {row['direct']['concurrency']}, {a.clients} clients): "
+            + "; ".join(cells),
             flush=True,
         )
 
