@@ -139,10 +139,11 @@ async def test_grammar_output_always_matches_the_verdict_schema(data_dir: Path) 
 
 
 async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Path) -> None:
-    """The top-choice-first decoder must produce exactly the tokens of the stock grammar sampler."""
+    """The sequential top-choice-first decoder (parallel = 1) must produce exactly the tokens of the stock
+    grammar sampler."""
     from jurist.protocol.items import SingleItem
 
-    backend = LlamaCppBackend(LlamaCppModelConfig(), bundled_model_path(data_dir))
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=1), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="75", criteria=["Accuracy"]), 40)
     request = GenerationRequest(
         messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=200
@@ -162,7 +163,8 @@ async def test_sampled_verdicts_are_seeded_and_carry_logprobs(data_dir: Path) ->
     from jurist.judging.expected import expected_scores
     from jurist.protocol.items import SingleItem
 
-    backend = LlamaCppBackend(LlamaCppModelConfig(), bundled_model_path(data_dir))
+    # the sequential decoder: bit-identical per seed
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=1), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="12", criteria=["Accuracy"]), 40)
     request = GenerationRequest(
         messages=task.messages, json_schema=task.schema, temperature=0.9, seed=7, max_tokens=200,
