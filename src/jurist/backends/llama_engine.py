@@ -1,12 +1,13 @@
 """Continuous batching for the embedded model: one thread owns a llama.cpp context with ``parallel``
-sequences (slot i is sequence i) in one unified KV cache of ``n_ctx × parallel`` cells. A request's
-prompt is evaluated into a free slot; then every step is ONE ``llama_decode`` holding the next token of
-every active slot, each slot with its own grammar (the top-choice-first check of llama_constrained),
-sampling settings, seed, max_tokens and stop strings. A new request joins as soon as a slot frees; a
-cancelled request (its awaiting coroutine cancelled, e.g. by a timeout) frees its slot at the next step.
+slots (slot i is sequence i) in one unified KV cache of ``n_ctx × parallel`` cells, plus a few sequences
+holding cached prompt prefixes (llama_prefix). Every step is ONE ``llama_decode`` holding, for each
+decoding slot, the token it chose and the tokens its grammar forces next (llama_guidance; logits for the
+last one only), then chunks of the prompts still being read. Each slot has its own grammar, sampling
+settings, seed, max_tokens and stop strings. A request joins as soon as a slot frees; a cancelled
+request (its awaiting coroutine cancelled, e.g. by a timeout) frees its slot at the next step.
 
-Measured on the 2-core reference machine (docs/benchmarks.md §11): 2–4 sequences per step are slower
-than one, so ``parallel`` defaults to 1 (llama_cpp.py's sequential path) and this engine is opt-in.
+Serves every ``llama_cpp`` model unless ``parallel = 1`` (the sequential decoder, llama_constrained);
+measured in docs/benchmarks.md §11.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,70 +28,14 @@ from llama_cpp._logger import set_verbose
 
 from jurist.backends.llama_chat import prompt_renderer
 from jurist.backends.llama_constrained import Sampling, sample_token, token_logprobs
-from jurist.backends.llama_guidance import GuidanceVocabulary, SchemaGrammar
-from jurist.backends.llama_prefix import PrefixCache
+from jurist.backends.llama_guidance import GuidanceVocabulary
+from jurist.backends.llama_prefix import PrefixCache, PrefixStats
+from jurist.backends.llama_slots import EngineResult, Job, Slot, StepTiming, forced_logprob
 from jurist.errors import BackendError, BackendRejected, ConfigError
-from jurist.protocol.json_types import JSONObject, JsonValue
+from jurist.protocol.json_types import JSONObject
 from jurist.settings.models import default_parallel
 
 PREFIX_ENTRIES = 4  # cached prompt prefixes (each a sequence of the KV cache)
-
-
-@dataclass(frozen=True)
-class EngineResult:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str
-    logprobs: JSONObject | None
-
-
-@dataclass
-class StepTiming:
-    """Where the engine's time goes: ``llama_decode`` (the model), and choosing tokens after it (logits
-    read, grammar masks, sampling, forced tokens, log-probabilities: the Python side)."""
-
-    steps: int = 0
-    tokens: int = 0  # tokens fed (prompt chunks, choices, forced tokens)
-    rows: int = 0  # logits rows asked for (one per slot that chooses next)
-    decode_s: float = 0.0
-    choose_s: float = 0.0
-
-
-@dataclass
-class _Job:
-    messages: list[dict[str, str]]
-    schema: JSONObject | None
-    max_tokens: int
-    sampling: Sampling
-    stop: list[str]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[EngineResult]
-    on_piece: Callable[[str], None] | None = None  # streaming: each token's text as it is chosen
-    cancelled: bool = False
-    tokens: np.ndarray[Any, np.dtype[np.int32]] | None = None  # the prompt, tokenized by the engine
-
-
-@dataclass
-class _Slot:
-    seq: int
-    job: _Job
-    prompt: np.ndarray[Any, np.dtype[np.int32]]
-    max_tokens: int
-    grammar: SchemaGrammar | None
-    rng: np.random.Generator
-    fed: int = 0  # prompt tokens in the KV cache (copied or evaluated)
-    boundaries: list[int] = field(
-        default_factory=list
-    )  # where the prompt's evaluation pauses to keep prefixes
-    pending: list[int] = field(default_factory=list)  # answer tokens to feed: the choice + forced ones
-    pos: int = 0
-    out: list[int] = field(default_factory=list)
-    recorded: list[JsonValue] = field(default_factory=list)
-
-    @property
-    def prefilling(self) -> bool:
-        return self.fed < len(self.prompt)
 
 
 class BatchEngine:
@@ -110,14 +54,15 @@ class BatchEngine:
         self._parallel = parallel or default_parallel()
         self._fit_parallel = parallel is None  # unset: as many as the model's context holds
         self._n_batch, self._threads = n_batch, threads
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
         self._model: Any = None
         self._ctx: Any = None
-        self._slots: dict[int, _Slot] = {}  # the decode loop's own; read by ``busy``
-        self.prefixes: PrefixCache  # made with the context
+        self._slots: dict[int, Slot] = {}  # the decode loop's own; read by ``busy``
+        self.prompt_counts = PrefixStats()
+        self.prefixes: PrefixCache  # made with the context, counting into prompt_counts
         self.timing = StepTiming()
         self._stopped: BackendError | None = None  # set when the decode loop has ended
 
@@ -140,20 +85,13 @@ class BatchEngine:
             self._thread.join()
             self._thread = None
 
-    @property
-    def parallel(self) -> int:
-        """Sequences decoded together (after start: lowered to what the model's context holds when unset)."""
-        return self._parallel
-
     def render(self, messages: list[dict[str, str]]) -> str:
         """The prompt the engine makes of ``messages`` (after start)."""
         return self._render(messages)
 
     def prompt_stats(self) -> dict[str, int]:
         """Prompt tokens run through the model and copied from a cached prefix, since start."""
-        if not hasattr(self, "prefixes"):
-            return {"evaluated": 0, "reused": 0, "prefixes": 0}
-        stats = self.prefixes.stats
+        stats = self.prompt_counts
         return {"evaluated": stats.evaluated, "reused": stats.reused, "prefixes": stats.entries_made}
 
     @property
@@ -173,7 +111,7 @@ class BatchEngine:
         if self._thread is None or self._stopped is not None:
             raise self._stopped or BackendError("the embedded model is not started")
         loop = asyncio.get_running_loop()
-        job = _Job(messages, schema, max_tokens, sampling, stop or [], loop, loop.create_future(), on_piece)
+        job = Job(messages, schema, max_tokens, sampling, stop or [], loop, loop.create_future(), on_piece)
         self._jobs.put(job)
         if self._stopped is not None:  # the loop ended while this was queued: nobody will take it
             raise self._stopped
@@ -215,7 +153,7 @@ class BatchEngine:
         self._batch = C.llama_batch_init(self._step_tokens, 0, 1)
         self._guidance = GuidanceVocabulary(self._vocab, self._n_vocab)
         self._render = prompt_renderer(self._chat_format, self._model)
-        self.prefixes = PrefixCache(self._mem, self._parallel, PREFIX_ENTRIES)
+        self.prefixes = PrefixCache(self._mem, self._parallel, PREFIX_ENTRIES, self.prompt_counts)
 
     def _main(self) -> None:
         try:
@@ -227,7 +165,7 @@ class BatchEngine:
         self._started.set()
         slots = self._slots
         stopped: BackendError = BackendError("the embedded model was shut down")
-        waiting: list[_Job] = []
+        waiting: list[Job] = []
         try:
             self._loop(slots, waiting)
         except Exception as exc:  # a failure of the loop itself: every request fails, none hangs
@@ -249,7 +187,7 @@ class BatchEngine:
             C.llama_free(self._ctx)
             self._model.close()
 
-    def _pull(self, waiting: list[_Job], block: bool) -> bool:
+    def _pull(self, waiting: list[Job], block: bool) -> bool:
         """Move queued requests to ``waiting`` (tokenized); False when the engine is closing."""
         while True:
             try:
@@ -270,7 +208,7 @@ class BatchEngine:
             job.tokens = np.asarray(raw, dtype=np.int32)
             waiting.append(job)
 
-    def _loop(self, slots: dict[int, _Slot], waiting: list[_Job]) -> None:
+    def _loop(self, slots: dict[int, Slot], waiting: list[Job]) -> None:
         while True:
             if not self._pull(waiting, block=not slots and not waiting):
                 return
@@ -293,11 +231,11 @@ class BatchEngine:
             if slots:
                 self._step(slots)
 
-    def _step(self, slots: dict[int, _Slot]) -> None:
+    def _step(self, slots: dict[int, Slot]) -> None:
         """One ``llama_decode``: every decoding slot's pending tokens (logits for the last one only),
         then prompt chunks of prefilling slots in the room left."""
         items: list[tuple[int, int, int, bool]] = []
-        fed: list[tuple[_Slot, int, int]] = []  # (slot, tokens fed, its logits row or -1)
+        fed: list[tuple[Slot, int, int]] = []  # (slot, tokens fed, its logits row or -1)
         room = self._step_tokens
         for slot in [s for s in slots.values() if not s.prefilling]:
             take = slot.pending[:room] if len(slot.pending) > room else slot.pending
@@ -331,7 +269,7 @@ class BatchEngine:
         for slot, n, row in fed:
             if slot.prefilling:
                 slot.fed += n
-                self.prefixes.stats.evaluated += n
+                self.prompt_counts.evaluated += n
                 if slot.fed in slot.boundaries:
                     self.prefixes.make(slot.seq, slot.prompt[: slot.fed])
                 if slot.prefilling:
@@ -356,7 +294,7 @@ class BatchEngine:
         if rc != 0:
             raise BackendError(f"llama_decode returned {rc}")
 
-    def _admit(self, slots: dict[int, _Slot], seq: int, job: _Job, rest: list[Any]) -> _Slot | None:
+    def _admit(self, slots: dict[int, Slot], seq: int, job: Job, rest: list[Any]) -> Slot | None:
         tokens = job.tokens
         assert tokens is not None
         room = self._n_ctx - len(tokens)
@@ -375,7 +313,7 @@ class BatchEngine:
             self._resolve(job, error=exc)
             return None
         rng = np.random.default_rng(job.sampling.seed)
-        slot = _Slot(seq, job, tokens, min(job.max_tokens, room), grammar, rng)
+        slot = Slot(seq, job, tokens, min(job.max_tokens, room), grammar, rng)
         entry, start, slot.boundaries = self.prefixes.plan(tokens, rest)
         if entry is not None:
             self.prefixes.copy_into(entry, start, seq)
@@ -383,7 +321,7 @@ class BatchEngine:
         slots[seq] = slot
         return slot
 
-    def _advance(self, slots: dict[int, _Slot], slot: _Slot, row: int) -> None:
+    def _advance(self, slots: dict[int, Slot], slot: Slot, row: int) -> None:
         """Choose the slot's next token from the logits of batch row ``row``, then take the tokens the
         grammar forces after it."""
         logits = np.ctypeslib.as_array(C.llama_get_logits_ith(self._ctx, row), shape=(self._n_vocab,))
@@ -405,7 +343,7 @@ class BatchEngine:
                 slot.grammar.accept(best)
                 forced = slot.grammar.forced()
                 if sampling.top_logprobs:
-                    slot.recorded += [self._forced_logprob(t) for t in forced]
+                    slot.recorded += [forced_logprob(self._model.detokenize, t) for t in forced]
                 chosen += forced
         except BackendError as exc:
             self._finish(slots, slot, error=exc)
@@ -431,24 +369,14 @@ class BatchEngine:
             return
         slot.pending = chosen
 
-    def _forced_logprob(self, token: int) -> JsonValue:
-        """A token the grammar forced was fed without logits: it had no alternative (log-probability 0)."""
-        piece = self._model.detokenize([token])
-        return {
-            "token": piece.decode("utf-8", errors="replace"),
-            "logprob": 0.0,
-            "bytes": list(piece),
-            "top_logprobs": [],
-        }
-
     def _text(self, tokens: list[int]) -> str:
         text: str = self._model.detokenize(tokens).decode("utf-8", errors="replace")
         return text
 
     def _finish(
         self,
-        slots: dict[int, _Slot],
-        slot: _Slot,
+        slots: dict[int, Slot],
+        slot: Slot,
         reason: str = "stop",
         error: BaseException | None = None,
         cancelled: bool = False,
@@ -468,7 +396,7 @@ class BatchEngine:
         self._resolve(slot.job, EngineResult(text, len(slot.prompt), len(slot.out), reason, logprobs))
 
     @staticmethod
-    def _resolve(job: _Job, result: EngineResult | None = None, error: BaseException | None = None) -> None:
+    def _resolve(job: Job, result: EngineResult | None = None, error: BaseException | None = None) -> None:
         def settle() -> None:
             if job.future.done() or job.cancelled:  # a cancelled request's outcome is nobody's
                 return

@@ -84,20 +84,20 @@ class GuidanceVocabulary:
         return found
 
     def matcher(self, schema: JSONObject) -> SchemaGrammar:
-        return SchemaGrammar(self, self.grammar(schema))
+        return SchemaGrammar(self._llguidance.LLMatcher(self.tokenizer, self.grammar(schema)), self.n_vocab)
 
 
 class SchemaGrammar:
     """One sequence's grammar state: forced tokens, the top choice checked against the mask first,
     the logits masked only when the grammar rejects that choice."""
 
-    def __init__(self, vocabulary: GuidanceVocabulary, grammar: str) -> None:
-        self._matcher = vocabulary._llguidance.LLMatcher(vocabulary.tokenizer, grammar)
+    def __init__(self, matcher: Any, n_vocab: int) -> None:
+        self._matcher = matcher  # an llguidance.LLMatcher
         if self._matcher.is_error():
             raise BackendError(
                 f"the embedded model cannot follow this JSON schema: {self._matcher.get_error()}"
             )
-        self._n_vocab = vocabulary.n_vocab
+        self._n_vocab = n_vocab
         words = (self._n_vocab + 31) // 32
         self._mask = np.zeros(words, dtype=np.uint32)
         self._mask_ptr = self._mask.ctypes.data

@@ -50,16 +50,15 @@ def common_prefix(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> int:
 class PrefixCache:
     """Entries in sequence ids ``first_seq .. first_seq + capacity - 1`` of ``memory``."""
 
-    def __init__(self, memory: Any, first_seq: int, capacity: int, recent: int = 32) -> None:
+    def __init__(
+        self, memory: Any, first_seq: int, capacity: int, stats: PrefixStats | None = None, recent: int = 32
+    ) -> None:
         self._mem = memory
         self._free = list(range(first_seq + capacity - 1, first_seq - 1, -1))
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._recent: list[np.ndarray[Any, np.dtype[np.int32]]] = []  # prompts seen, for boundaries
         self._recent_max = recent
-        self.stats = PrefixStats()
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        self.stats = stats or PrefixStats()
 
     def plan(
         self, prompt: np.ndarray[Any, np.dtype[np.int32]], waiting: Sequence[np.ndarray[Any, Any]] = ()
