@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
-"""The embedded engine through ``jurist serve`` vs called directly (issue 12): items/s of pairwise verdicts.
+"""The embedded engine through ``jurist serve`` vs called directly (issues 12, 17): items/s of pairwise
+verdicts.
 
     PYTHONPATH=src .venv/bin/python bench/engine_http.py [--items 32] [--clients 8] [--reasons none,full]
-        [--rounds 2] [--data-dir DIR]
+        [--rounds 2] [--data-dir DIR] [--sides direct,inline,http,http-noextra]
 
 Both sides judge the same ``--items`` PandaLM pairs (bench/reasons.py's shortest) with ``pai-judge``'s
 configuration as ``jurist serve`` builds it (the embedded engine with its default ``parallel``, threads,
 reason cap, log-probabilities):
 
 - direct: ``LlamaCppBackend.generate`` on every item at once in a fresh child process (after a warm-up);
-- HTTP: ``jurist serve`` on a free port (``JURIST_CACHE=false``), ``--clients`` threads each sending its
-  share of the items one after another as judge items (``mode: pairwise``) with the official SDK.
+- http: ``jurist serve`` on a free port (``JURIST_CACHE=false``), ``--clients`` threads each sending its
+  share of the items one after another as judge items (``mode: pairwise``) with the official SDK; the
+  model in its own process (the default since issue 17);
+- inline: the same with ``isolated = false``: the model in the server's process (before issue 17);
+- http-noextra: ``http`` with ``extra_buffer_types = false`` (what the AMX guard does on an AMX CPU).
 
-items/s = items / wall time; the two sides alternate for ``--rounds`` rounds (fresh processes each), so
-drift on the shared machine hits both; the ratio is HTTP / direct per round.
+items/s = items / wall time; the sides alternate for ``--rounds`` rounds (fresh processes each), so
+drift on the shared machine hits all; the ratio is each side / the first side per round.
 """
 
 from __future__ import annotations
@@ -81,7 +85,19 @@ def _free_port() -> int:
         return port
 
 
-def over_http(n: int, clients: int, reasons_list: list[str], data_dir: Path) -> dict[str, Any]:
+SIDE_OPTIONS = {"http": "", "inline": "isolated = false\n", "http-noextra": "extra_buffer_types = false\n"}
+
+
+def _config(side: str, data_dir: Path) -> Path:
+    """pai-judge as ``jurist serve`` builds it by default, with the side's options."""
+    path = data_dir / f"bench-{side}.toml"
+    path.write_text(
+        '[models.pai-judge]\nbackend = "llama_cpp"\nreason_max_chars = 120\n' + SIDE_OPTIONS[side]
+    )
+    return path
+
+
+def over_http(n: int, clients: int, reasons_list: list[str], data_dir: Path, side: str) -> dict[str, Any]:
     import openai
 
     port = _free_port()
@@ -91,6 +107,7 @@ def over_http(n: int, clients: int, reasons_list: list[str], data_dir: Path) -> 
         "JURIST_API_KEYS": "sk-bench",
         "JURIST_CACHE": "false",
         "JURIST_LOG_LEVEL": "warning",
+        "JURIST_CONFIG": str(_config(side, data_dir)),
     }
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/jurist"), "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
@@ -146,19 +163,21 @@ def main() -> None:
     p.add_argument("--reasons", default="none,full")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--child", choices=["direct", "http"], default=None, help=argparse.SUPPRESS)
+    p.add_argument("--sides", default="direct,http")
+    p.add_argument("--child", choices=["direct", *SIDE_OPTIONS], default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
     data_dir = Path(a.data_dir or tempfile.mkdtemp(prefix="jurist-bench-http-"))
     reasons_list = a.reasons.split(",")
     if a.child == "direct":
         print(json.dumps(asyncio.run(direct(a.items, reasons_list, data_dir))), flush=True)
         return
-    if a.child == "http":
-        print(json.dumps(over_http(a.items, a.clients, reasons_list, data_dir)), flush=True)
+    if a.child is not None:
+        print(json.dumps(over_http(a.items, a.clients, reasons_list, data_dir, a.child)), flush=True)
         return
+    sides = a.sides.split(",")
     for r in range(a.rounds):
         row = {}
-        for side in ("direct", "http"):
+        for side in sides:
             cmd = [
                 sys.executable,
                 __file__,
@@ -174,16 +193,18 @@ def main() -> None:
             if done.returncode != 0:
                 raise SystemExit(f"{side} failed:\n{done.stderr[-3000:]}")
             row[side] = json.loads(done.stdout.strip().splitlines()[-1])
+        first = sides[0]
         cells = [
-            f"{reasons}: direct {row['direct'][reasons]:.3f}, HTTP {row['http'][reasons]:.3f} items/s "
-            f"({row['http'][reasons] / row['direct'][reasons]:.2f}x)"
+            f"{reasons}: "
+            + ", ".join(
+                f"{side} {row[side][reasons]:.3f}"
+                + (f" ({row[side][reasons] / row[first][reasons]:.3f}x)" if side != first else "")
+                for side in sides
+            )
+            + " items/s"
             for reasons in reasons_list
         ]
-        print(
-            f"round {r + 1} (concurrency {row['direct']['concurrency']}, {a.clients} clients): "
-            + "; ".join(cells),
-            flush=True,
-        )
+        print(f"round {r + 1} ({a.clients} clients): " + "; ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

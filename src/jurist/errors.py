@@ -15,8 +15,10 @@
     ├── BackendError                 502 code=upstream_error (carries retryable)
     │   ├── BackendTimeout           504 code=upstream_timeout
     │   ├── BackendUnavailable       502 code=upstream_unavailable
-    │   │   └── UpstreamPaused       503 code=upstream_paused (the model is paused or its circuit
-    │   │                                is open on every node; carries retry_after)
+    │   │   ├── UpstreamPaused       503 code=upstream_paused (the model is paused or its circuit
+    │   │   │                            is open on every node; carries retry_after)
+    │   │   └── ModelUnavailable     503 code=model_unavailable (the embedded model's process died and
+    │   │                                is restarting, or it failed; carries retry_after)
     │   └── BackendRejected          400 code=upstream_rejected (the upstream refused our input)
     └── StoreError                   500 code=store_error (raised by store/, on SQLite and PostgreSQL)
         └── Conflict                 500 code=conflict (a unique key is taken; the services resolve it,
@@ -180,6 +182,20 @@ class UpstreamPaused(BackendUnavailable):
     def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ModelUnavailable(BackendUnavailable):
+    """The judge model is not running; retry later."""
+
+    status_code = 503
+    code = "model_unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: float, restarting: bool = True) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        # restarting: the model comes back by itself (a batch line gets its attempt back); False: it
+        # failed (a crash loop) and stays down until the server restarts
+        self.restarting = restarting
 
 
 class BackendRejected(BackendError):

@@ -106,7 +106,53 @@ def test_bad_requests_are_refused(tmp_path: Path) -> None:
     assert code == 2 and "delta must be in (0, 1)" in output
     code, output = run([*common, "--agreement-target", "0.9"])
     assert code == 2 and "--calibration-judgments" in output
+
+
+def drop_swapped(judged: Path, ids: set[str]) -> None:
+    """The judgments of ``ids`` lose their second order (``result_swapped``)."""
+    records = [json.loads(line) for line in judged.read_text().splitlines()]
+    for record in records:
+        if record["id"] in ids:
+            del record["result_swapped"]
+    judged.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_judgments_with_a_side_missing_are_counted_as_undecided(tmp_path: Path) -> None:
+    """3 calibration judgments and 2 evaluated ones lack one order: the run goes on, names and counts
+    them, and they are in the items (at the lowest confidence, so never above the threshold of 1)."""
+    cal, cal_judged = write_set(tmp_path, "cal", 600, seed=3, swapped=True)
+    test, test_judged = write_set(tmp_path, "test", 600, seed=4, swapped=True)
+    drop_swapped(cal_judged, {"cal31", "cal7", "cal400"})
+    drop_swapped(test_judged, {"test5", "test6"})
+    out = tmp_path / "report.json"
+    code, output = run([
+        str(test), "--judgments", str(test_judged), "--agreement-target", "0.8",
+        "--calibration", str(cal), "--calibration-judgments", str(cal_judged), "--json", str(out),
+    ])  # fmt: skip
+    assert code == 0, output
+    said = " ".join(output.split())
+    assert "3 of 600 items undecided" in said and "cal7, cal31, cal400" in said
+    assert "evaluated set: 2 of 600 items undecided" in said and "test5, test6" in said
+    found = json.loads(out.read_text())["selective"]
+    assert found["threshold"] == 1.0
+    assert found["calibration"]["items"] == 600 and found["calibration"]["undecided"] == 3
+    assert found["calibration"]["undecided_ids"] == ["cal7", "cal31", "cal400"]
+    assert found["test"]["items"] == 600 and found["test"]["undecided"] == 2
+    assert found["test"]["undecided_ids"] == ["test5", "test6"]
+    assert found["calibrator"]["n"] == 600
+
+
+def test_judgments_without_any_signal_abstain_on_everything_rather_than_fail(tmp_path: Path) -> None:
+    cal, cal_judged = write_set(tmp_path, "cal", 50, seed=5)
     bare = tmp_path / "bare.jsonl"
-    bare.write_text('{"id": "cal0", "result": 1}\n')
-    code, output = run([*common, "--calibration-judgments", str(bare), "--agreement-target", "0.9"])
-    assert code == 2 and "no confidence signal" in output
+    bare.write_text('{"id": "cal0", "result": 1}\n')  # the other 49 have no judgment at all
+    out = tmp_path / "report.json"
+    code, output = run([
+        str(cal), "--judgments", str(cal_judged), "--agreement-target", "0.9",
+        "--calibration", str(cal), "--calibration-judgments", str(bare), "--json", str(out),
+    ])  # fmt: skip
+    assert code == 0, output
+    assert "50 of 50 items undecided" in " ".join(output.split())
+    found = json.loads(out.read_text())["selective"]
+    assert found["calibration"]["undecided"] == 50 and found["threshold"] is None
+    assert found["test"]["undecided"] == 0 and found["test"]["accepted"] == 0

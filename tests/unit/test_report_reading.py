@@ -17,6 +17,7 @@ from jurist.evaluation.report import build_report
 from jurist.evaluation.report_lines import read_judgment
 from jurist.evaluation.report_model import LineCounts, Outcomes
 from jurist.protocol.judgment import PairwiseJudgment
+from tests.support.floats import assert_close, assert_json_text_close
 from tests.support.report_lines import output_line, pair_judgment, pair_output, sample_batch, single_output
 from tests.support.trust_lines import trust_batch
 
@@ -24,16 +25,17 @@ GOLDEN = Path(__file__).parent.parent / "data" / "report"
 
 
 @pytest.mark.parametrize("case", ["full", "outputs_only", "errors_only", "trust"])
-def test_the_json_report_is_byte_for_byte_the_golden_file(case: str) -> None:
+def test_the_json_report_matches_the_golden_file(case: str) -> None:
     inputs, outputs, errors = sample_batch()
     trusted, labels = trust_batch()
     args = {"full": (outputs, inputs, errors), "outputs_only": (outputs,), "errors_only": ([], None, errors),
             "trust": (outputs + trusted, inputs, errors)}  # fmt: skip
     report = build_report(*args[case], rounds=200, seed=5, labels=labels if case == "trust" else None)
     golden = (GOLDEN / f"{case}.json").read_text(encoding="utf-8")
-    assert render(report, "json", "", Console()) == golden  # jurist report --format json
-    assert orjson.dumps(report.model_dump(mode="json")) == orjson.dumps(
-        json.loads(golden)
+    # byte for byte but for the last digits of floats, which differ between CPUs (tests/support/floats.py)
+    assert_json_text_close(render(report, "json", "", Console()), golden)  # jurist report --format json
+    assert_close(
+        orjson.loads(orjson.dumps(report.model_dump(mode="json"))), json.loads(golden)
     )  # GET /v1/batches/{id}/report
 
 

@@ -58,7 +58,7 @@ async def _respond(
             used.append(counts)
 
         await services.chat.require_target(body, tenant.id)  # an unsupported target: a 400, not an SSE error
-        chunks = services.chat.open_stream(body, record, tenant.id)
+        chunks = await _primed(services.chat.open_stream(body, record, tenant.id))
         settle = None if admission is None else _settle(services, admission, used)
         return StreamingResponse(_sse(chunks, settle), media_type="text/event-stream", headers=headers)
     completion = await services.chat.complete(body, tenant.id)
@@ -68,6 +68,29 @@ async def _respond(
         await services.limiter.charge(admission, completion.usage.total_tokens)
     cache = {"x-jurist-cache": status} if status else None
     return Response(completion.model_dump_json(), media_type=_JSON, headers=cache)
+
+
+async def _primed(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[ChatCompletionChunk]:
+    """The stream once its first content (or its end) has come. A failure before then (the model
+    unavailable, its process dead, a rejected prompt) is a plain error response with its status and
+    ``Retry-After``; only a failure after content has been sent travels as an SSE error event."""
+    head: list[ChatCompletionChunk] = []
+    async for chunk in chunks:
+        head.append(chunk)
+        if (
+            chunk.judgment is not None
+            or chunk.usage is not None
+            or any(c.delta.content or c.finish_reason for c in chunk.choices)
+        ):
+            break
+
+    async def rest() -> AsyncIterator[ChatCompletionChunk]:
+        for chunk in head:
+            yield chunk
+        async for chunk in chunks:
+            yield chunk
+
+    return rest()
 
 
 def _settle(

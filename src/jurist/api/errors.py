@@ -15,6 +15,7 @@ from jurist.errors import (
     BackendError,
     JuristError,
     MethodNotAllowed,
+    ModelUnavailable,
     NotFound,
     RateLimited,
     TenantLimitExceeded,
@@ -28,7 +29,7 @@ def envelope_response(error: JuristError, headers: dict[str, str] | None = None)
     headers = dict(headers or {})
     if isinstance(error, RateLimited):
         headers.update(error.headers)
-    if isinstance(error, (RateLimited, UpstreamPaused)):
+    if isinstance(error, (RateLimited, UpstreamPaused, ModelUnavailable)):
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
         if error.retry_after is not None:  # the official SDKs prefer it: the wait to the millisecond
             headers["retry-after-ms"] = str(max(1, math.ceil(error.retry_after * 1000)))

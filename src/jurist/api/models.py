@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from jurist.api.deps import services_of, tenant_of
-from jurist.backends.base import PromptTokenSource
+from jurist.backends.base import PromptTokenSource, SupervisedBackend
 from jurist.errors import ModelNotFound
-from jurist.protocol.chat import ModelCard, ModelJudging, ModelList
+from jurist.protocol.chat import ModelCard, ModelJudging, ModelList, ModelStatus
 from jurist.service.cascade import cascade_card
+from jurist.service.chat import JudgeModel
 from jurist.store.database import ping
 
 
@@ -32,7 +33,28 @@ async def _card(request: Request, name: str, tenant: str) -> ModelCard:
         description=model.config.description or None,
         judging=judging,
         cascade=await cascade_card(chat, model, tenant) if model.stages else None,
+        status=await _status(model.stages or (model,)),
     )
+
+
+async def _status(parts: tuple[JudgeModel, ...]) -> ModelStatus:
+    """The model's health: ready or not, and for an embedded model its process's state and restarts
+    (a cascade: the first stage that is not ready, else the first)."""
+    statuses = [await _part_status(part) for part in parts]
+    return next((s for s in statuses if s.state != "ready"), statuses[0])
+
+
+async def _part_status(model: JudgeModel) -> ModelStatus:
+    backend = model.backend
+    if isinstance(backend, SupervisedBackend):
+        health = backend.health()
+        return ModelStatus(
+            state=health.state,
+            detail=health.detail or None,
+            restarts=health.restarts,
+            extra_buffer_types=health.extra_buffers,
+        )
+    return ModelStatus(state="ready" if await backend.ready() else "not_ready")
 
 
 async def list_models(request: Request) -> Response:
@@ -78,6 +100,8 @@ async def metrics(request: Request) -> Response:
     per-tenant counters (updated as usage is written) are current."""
     services = services_of(request)
     await services.usage.flush()
-    engines = {b.description: b.prompt_stats() for b in services.backends if isinstance(b, PromptTokenSource)}
-    body = await services.metrics.render(services.stores.queue, engines)
+    backends = services.backends
+    engines = {b.description: b.prompt_stats() for b in backends if isinstance(b, PromptTokenSource)}
+    health = {b.description: b.health() for b in backends if isinstance(b, SupervisedBackend)}
+    body = await services.metrics.render(services.stores.queue, engines, health)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

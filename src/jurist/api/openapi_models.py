@@ -111,6 +111,10 @@ class Calibration(BaseModel):
     created_at: int
     batches: list[str]
     items: int = Field(description="Labelled verdicts fitted on.")
+    undecided: int = Field(
+        description="Of the items, labelled lines whose verdict was unscored: fitted at the lowest "
+        "confidence (0) as disagreed with, not left out."
+    )
     agreement: float | None = Field(description="The share of them humans agreed with.")
     calibrator: JSONObject = Field(description="kind logistic (a, b) or isotonic (x, y), versioned.")
     quality: CalibrationQuality

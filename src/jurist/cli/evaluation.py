@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -116,12 +117,27 @@ class Selective:
     calibration_judgments: Path
 
 
+def _undecided(name: str, part: object) -> None:
+    """A notice when some items of a set were undecided (no verdict, or one order and no confidence)."""
+    assert isinstance(part, dict)
+    ids = part.get("undecided_ids") or []
+    if ids:
+        shown = ", ".join(str(i) for i in ids[:5]) + (", …" if len(ids) > 5 else "")
+        notice = (
+            f"{name}: {len(ids)} of {part['items']} items undecided (no verdict, or one order judged and "
+            f"no confidence), counted at the lowest confidence: {shown}"
+        )
+        console.print(escape(notice))
+
+
 def _selective(args: Selective, items: list[PairItem], judged: dict[str, JudgedItem]) -> dict[str, object]:
-    """Raises ValueError for bad bounds or a judgment without a confidence signal."""
+    """Raises ValueError for bad bounds; items without a confidence signal are counted as undecided."""
     found = selective_report(
         load_pairwise(args.calibration), load_judged(args.calibration_judgments),
         items, judged, args.target, args.delta,
     )  # fmt: skip
+    _undecided(f"calibration set ({args.calibration.name})", found["calibration"])
+    _undecided("evaluated set", found["test"])
     test = found["test"]
     assert isinstance(test, dict)
     if found["threshold"] is None:

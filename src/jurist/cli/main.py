@@ -331,6 +331,36 @@ def usage_command(
         print_usage(report, Console())
 
 
+@app.command("doctor")
+def doctor_command(
+    offline: Annotated[bool, typer.Option(help="Skip the 1-token call to each remote model.")] = False,
+) -> None:
+    """Print what a bug report needs (CPU flags, versions, llama.cpp's system info, the data dir, the
+    database) and check every model: the embedded one is self-tested in its own process, a remote one
+    answers a 1-token call. Exits 1 when something is broken."""
+    import asyncio
+
+    from rich.table import Table
+
+    from jurist.cli.doctor import diagnose
+
+    settings = _settings()
+    checks = asyncio.run(diagnose(settings, offline))
+    table = Table(show_lines=False, expand=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    colours = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+    for check in checks:
+        colour = colours.get(check.status, "white")
+        table.add_row(escape(check.name), f"[{colour}]{check.status}[/{colour}]", escape(check.detail))
+    Console(width=max(100, Console().width)).print(table)
+    broken = [c.name for c in checks if c.status == "fail"]
+    if broken:
+        err.print(f"[red]broken:[/red] {escape(', '.join(broken))}")
+        raise typer.Exit(1)
+
+
 @config_app.command("show")
 def config_show() -> None:
     """Print the effective configuration, secrets masked (notices of deprecated keys on stderr)."""

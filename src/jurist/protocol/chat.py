@@ -174,6 +174,18 @@ class ModelCascade(BaseModel):
     escalation: dict[str, list[float | None]]  # by mode: the share of items each stage but the last escalates
 
 
+class ModelStatus(BaseModel):
+    """Jurist's extension: the model's health. ``state``: ``ready`` or ``not_ready``; an embedded model
+    (a process of its own) also ``starting``, ``restarting`` (its process died; a new one is on its way)
+    or ``failed`` (it crashed repeatedly: ``detail`` gives the cause); ``restarts`` counts its
+    process's deaths by cause."""
+
+    state: str
+    detail: str | None = None
+    restarts: dict[str, int] = Field(default_factory=dict)
+    extra_buffer_types: str | None = None  # an embedded model: llama.cpp's extra buffer types, and why
+
+
 class ModelCard(BaseModel):
     id: str
     object: Literal["model"] = "model"
@@ -182,6 +194,7 @@ class ModelCard(BaseModel):
     description: str | None = None  # Jurist's extension: the model's configured description
     judging: ModelJudging | None = None
     cascade: ModelCascade | None = None
+    status: ModelStatus | None = None
 
 
 class ModelList(BaseModel):

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 import orjson
 
-from jurist.errors import BackendError, InvalidJSON, JuristError, RateLimited, UpstreamPaused
+from jurist.errors import (
+    BackendError,
+    InvalidJSON,
+    JuristError,
+    ModelUnavailable,
+    RateLimited,
+    UpstreamPaused,
+)
 from jurist.ids import new_id, request_id
 from jurist.service.chat import ChatService
 from jurist.service.requests import parse_chat_request
@@ -17,7 +24,8 @@ from jurist.store.usage import completion_usage
 @dataclass(frozen=True)
 class Retry:
     """A retryable failure: run the line again after ``delay`` seconds; ``refund``: without counting
-    the attempt (the upstream was paused or rate-limited, not the line at fault)."""
+    the attempt (the upstream was paused or rate-limited, or the embedded model's process died and is
+    restarting: not the line at fault)."""
 
     delay: float
     error: JuristError
@@ -46,11 +54,13 @@ def _retryable(error: JuristError) -> bool:
 
 
 def _upstream_waits(error: JuristError) -> bool:
+    if isinstance(error, ModelUnavailable):
+        return error.restarting  # a failed model is the line's failure like any other (attempts count)
     return isinstance(error, (RateLimited, UpstreamPaused))
 
 
 def backoff(attempt: int, base: float, error: JuristError) -> float:
-    if isinstance(error, (RateLimited, UpstreamPaused)) and error.retry_after:
+    if isinstance(error, (RateLimited, UpstreamPaused, ModelUnavailable)) and error.retry_after:
         return float(error.retry_after)
     return float(min(60.0, base * (2 ** max(0, attempt - 1))))
 

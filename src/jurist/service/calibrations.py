@@ -7,6 +7,12 @@ with the annotators' majority (a tie among annotators gives no gold: left out). 
 judged by a model is that model's; a line judged by a cascade gives a point to each stage it ran, for
 that stage's model (the calibration items that reached the stage, as the cascade's guarantee needs).
 Pairwise verdicts agree when the winner is the gold one; single verdicts when the score is exactly it.
+
+A labelled line (or cascade stage) whose verdict is unscored, or that has no confidence signal, is
+**undecided**: not left out, but a point at the lowest confidence (``UNDECIDED_SIGNAL``, 0: the bottom of
+the raw signal's scale), so thresholds are chosen with it and it is abstained on whenever anything is.
+Without a verdict it counts as disagreed with (conservative: there is no verdict a human agreed with);
+with one (no signal only), as its verdict does. A calibration counts them (``undecided``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from jurist.settings import CascadeModelConfig, ModelConfig
 from jurist.store.calibrations import CalibrationRecord, CalibrationStore
 
 MIN_ITEMS = 10  # labelled verdicts needed to fit a calibration
+UNDECIDED_SIGNAL = 0.0  # the raw confidence of an unscored (undecided) labelled verdict: the lowest
 SHOWN_TARGETS = (0.7, 0.8, 0.9, 0.95)  # the thresholds a calibration object lists, at delta 0.1
 _WINNERS = {"response_1": "1", "response_2": "2", "tie": "tie"}
 
@@ -39,12 +46,17 @@ class Point:
     mode: str
     signal: float
     agreed: bool
+    undecided: bool = False  # unscored or without a signal: at ``UNDECIDED_SIGNAL``
 
 
-def _agrees(verdict: object, gold: object, mode: str) -> bool:
-    if mode == "pairwise":
-        return _WINNERS.get(str(verdict)) == gold
-    return verdict == gold
+def _point(model: str, mode: str, signal: float | None, verdict: object, gold: object) -> Point:
+    """A verdict's point; an undecided one (see the module) at the lowest confidence."""
+    agreed = verdict is not None and (
+        _WINNERS.get(str(verdict)) == gold if mode == "pairwise" else verdict == gold
+    )
+    if signal is None or verdict is None:
+        return Point(model, mode, UNDECIDED_SIGNAL, agreed, undecided=True)
+    return Point(model, mode, signal, agreed)
 
 
 def line_points(model: str, judgment: object, gold: object, cascades: Mapping[str, object]) -> list[Point]:
@@ -53,17 +65,15 @@ def line_points(model: str, judgment: object, gold: object, cascades: Mapping[st
         return []
     mode = judgment.mode
     if judgment.cascade:
-        out = []
-        for stage in judgment.cascade:
-            signal = stage.raw_confidence if stage.calibrated else stage.confidence
-            if signal is not None and stage.verdict is not None:
-                out.append(Point(stage.model, mode, signal, _agrees(stage.verdict, gold, mode)))
-        return out
-    signal = raw_signal(judgment)
-    if signal is None or model in cascades:
+        return [
+            _point(stage.model, mode, stage.raw_confidence if stage.calibrated else stage.confidence,
+                   stage.verdict, gold)
+            for stage in judgment.cascade
+        ]  # fmt: skip
+    if model in cascades:
         return []
     verdict = judgment.winner if isinstance(judgment, PairwiseJudgment) else judgment.overall_score
-    return [Point(model, mode, signal, _agrees(verdict, gold, mode))]
+    return [_point(model, mode, raw_signal(judgment), verdict if judgment.scored else None, gold)]
 
 
 class CalibrationService:
@@ -141,12 +151,16 @@ class CalibrationService:
     ) -> CalibrationRecord:
         signal = [p.signal for p in points]
         agreed = [p.agreed for p in points]
+        undecided = sum(p.undecided for p in points)
         fitted_on = f"{len(points)} labelled {mode} verdicts of {model} in {len(batches)} batch(es)"
+        if undecided:
+            fitted_on += f", {undecided} of them undecided"
         calibrator = await asyncio.to_thread(fit_calibrator, signal, agreed, fitted_on)
         record = CalibrationRecord(
             id=new_id("cal_"), tenant=tenant, model=model, mode=mode, version=0, source=source,
             batches=tuple(batches), calibrator=dict(calibrator.as_dict()),  # type: ignore[arg-type]
             points=tuple(zip(signal, agreed, strict=True)), created_at=int(self.clock.now()),
+            undecided=undecided,
         )  # fmt: skip
         stored = await self.store.add(record)
         self.trust.forget(tenant)
@@ -203,6 +217,7 @@ def wire(record: CalibrationRecord) -> dict[str, object]:
         "created_at": record.created_at,
         "batches": list(record.batches),
         "items": len(record.points),
+        "undecided": record.undecided,
         "agreement": sum(agreed) / len(agreed) if agreed else None,
         "calibrator": record.calibrator,
         "quality": {**quality, "in_sample": True},

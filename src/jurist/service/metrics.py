@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from jurist.backends.base import EngineHealth
 from jurist.errors import JuristError
 from jurist.store.queue import QueueDepth
 from jurist.store.usage import UsageCounts
@@ -32,6 +33,43 @@ class _PromptTokens(Collector):
         for (backend, kind), value in sorted(self.totals.items()):
             family.add_metric([backend, kind], value)
         yield family
+
+
+ENGINE_STATES = ("starting", "ready", "restarting", "failed", "stopped")
+
+
+class _EngineHealth(Collector):
+    """The embedded model processes: restarts by cause, state, the last restart's duration; read from
+    each supervisor at every scrape."""
+
+    def __init__(self) -> None:
+        self.engines: dict[str, EngineHealth] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        restarts = CounterMetricFamily(
+            "jurist_engine_restarts",
+            "Deaths of an embedded model's process, by cause (a signal such as SIGSEGV, or 'exit N')",
+            labels=["backend", "cause"],
+        )
+        state = GaugeMetricFamily(
+            "jurist_engine_state", "An embedded model process's state (1 for the current one)",
+            labels=["backend", "state"],
+        )  # fmt: skip
+        restart_seconds = GaugeMetricFamily(
+            "jurist_engine_last_restart_seconds",
+            "From an embedded model process's death to its successor's passed self-test",
+            labels=["backend"],
+        )
+        for backend, health in sorted(self.engines.items()):
+            for cause, count in sorted(health.restarts.items()):
+                restarts.add_metric([backend, cause], count)
+            for name in ENGINE_STATES:
+                state.add_metric([backend, name], 1.0 if health.state == name else 0.0)
+            if health.last_restart_seconds is not None:
+                restart_seconds.add_metric([backend], health.last_restart_seconds)
+        yield restarts
+        yield state
+        yield restart_seconds
 
 
 class Metrics:
@@ -86,6 +124,8 @@ class Metrics:
         self.sweep_removed = Counter("jurist_swept", "What the sweep removed, by kind", ["kind"], registry=r)
         self._prompt_tokens = _PromptTokens()
         r.register(self._prompt_tokens)
+        self._engines = _EngineHealth()
+        r.register(self._engines)
 
     def cache_result(self, result: str, n: int = 1) -> None:
         self.cache.labels(result).inc(n)
@@ -140,9 +180,14 @@ class Metrics:
             self.sweep_removed.labels(kind).inc(n)
 
     async def render(
-        self, queue: QueueDepth, prompt_tokens: Mapping[str, Mapping[str, int]] | None = None
+        self,
+        queue: QueueDepth,
+        prompt_tokens: Mapping[str, Mapping[str, int]] | None = None,
+        engines: Mapping[str, EngineHealth] | None = None,
     ) -> bytes:
-        """``prompt_tokens``: per embedded backend, its ``evaluated`` and ``reused`` prompt tokens."""
+        """``prompt_tokens``: per embedded backend, its ``evaluated`` and ``reused`` prompt tokens;
+        ``engines``: per supervised backend, its process's health."""
+        self._engines.engines = dict(engines or {})
         for backend, stats in (prompt_tokens or {}).items():
             for kind in ("evaluated", "reused"):
                 self._prompt_tokens.totals[(backend, kind)] = stats.get(kind, 0)

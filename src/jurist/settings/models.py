@@ -159,7 +159,8 @@ def default_parallel() -> int:
 
 
 class LlamaCppModelConfig(ModelConfig):
-    """A GGUF model run in-process by llama.cpp; without ``model_path``, the bundled Gemma 3 270M."""
+    """A GGUF model run by llama.cpp in a process of its own; without ``model_path``, the bundled
+    Gemma 3 270M."""
 
     backend: Literal["llama_cpp"] = "llama_cpp"
     model_path: Path | None = None
@@ -171,6 +172,16 @@ class LlamaCppModelConfig(ModelConfig):
     # unified KV cache; 1: one request at a time (the sequential decoder); unset: default_parallel(),
     # lowered at load to what the model's trained context holds
     parallel: int | None = Field(default=None, ge=1, le=64)
+    # llama.cpp's extra weight buffer types (repacked kernels); unset: off on a CPU with AMX, whose
+    # kernel crashes on Q4_K_M, on elsewhere (backends.cpu_features)
+    extra_buffer_types: bool | None = None
+    # the model runs in a process of its own, restarted when it dies (backends.llama_process); false:
+    # in the server's process, where a crash of llama.cpp takes the whole service down (debugging only)
+    isolated: bool = True
+    # restarts: at most this many crashes within crash_window_seconds, then the model is marked failed
+    max_crashes: int = Field(default=3, ge=1)
+    crash_window_seconds: float = Field(default=60.0, gt=0)
+    start_timeout_seconds: float = Field(default=300.0, gt=0)
 
     logprobs_by_default: ClassVar[bool] = True
     grammar_constrained: ClassVar[bool] = True
@@ -179,7 +190,20 @@ class LlamaCppModelConfig(ModelConfig):
         """What decides the loaded model: aliases that differ only in judging policy (or description,
         or concurrency) share one loaded model."""
         return self.model_dump_json(
-            include={"backend", "model_path", "chat_format", "n_ctx", "n_batch", "n_threads", "parallel"}
+            include={
+                "backend",
+                "model_path",
+                "chat_format",
+                "n_ctx",
+                "n_batch",
+                "n_threads",
+                "parallel",
+                "extra_buffer_types",
+                "isolated",
+                "max_crashes",
+                "crash_window_seconds",
+                "start_timeout_seconds",
+            }
         )
 
     @property

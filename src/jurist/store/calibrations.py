@@ -2,8 +2,10 @@
 
 A row keeps the calibrator (``evaluation.calibration.Calibrator.as_dict``), the labelled points it was
 fitted on (``[raw signal, agreed]`` pairs: thresholds for an agreement target are chosen on them at
-request time) and the batches they came from. Versions count up per (tenant, model, mode); the newest
-is the one in use. Rows are never updated: a new fit is a new version.
+request time) and the batches they came from, and how many of the points are undecided (labelled lines
+whose verdict was unscored, fitted at the lowest confidence; 0 in rows of older fits, which left such
+lines out). Versions count up per (tenant, model, mode); the newest is the one in use. Rows are never
+updated: a new fit is a new version.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class CalibrationRecord:
     calibrator: dict[str, JsonValue]
     points: tuple[tuple[float, bool], ...]
     created_at: int
+    undecided: int = 0  # of the points: unscored labelled verdicts, at the lowest confidence
 
 
 class CalibrationStore(Protocol):
@@ -60,6 +63,7 @@ def _from_row(row: Row) -> CalibrationRecord:
         calibrator=orjson.loads(row["calibrator"]),
         points=tuple((float(s), bool(a)) for s, a in points),
         created_at=int(row["created_at"]),
+        undecided=int(row["undecided"]),
     )
 
 
@@ -83,8 +87,8 @@ class SqlCalibrationStore:
                     version = int(row["v"] or 0) + 1 if row is not None else 1
                     await tx.execute(
                         "INSERT INTO calibrations (id, tenant, model, mode, version, source, batches,"
-                        " calibrator, points, created_at)"
-                        " VALUES (:id, :t, :m, :o, :v, :s, :b, :c, :p, :at)",
+                        " calibrator, points, created_at, undecided)"
+                        " VALUES (:id, :t, :m, :o, :v, :s, :b, :c, :p, :at, :u)",
                         {
                             **key,
                             "id": record.id,
@@ -94,6 +98,7 @@ class SqlCalibrationStore:
                             "c": orjson.dumps(record.calibrator).decode(),
                             "p": orjson.dumps([[s, a] for s, a in record.points]).decode(),
                             "at": record.created_at,
+                            "u": record.undecided,
                         },
                     )
             except Conflict:

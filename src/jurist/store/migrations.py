@@ -268,6 +268,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at)
         """,
     ),
+    Migration(
+        "0010_calibration_undecided",
+        """
+        ALTER TABLE calibrations ADD COLUMN undecided INTEGER NOT NULL DEFAULT 0
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

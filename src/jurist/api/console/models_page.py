@@ -1,7 +1,8 @@
 """``/console/models``: the configured judges as the signed-in tenant sees them (the figures of
 ``GET /v1/models``): backend, judging policy, calls per item (a cascade's stages and the calls it is
-expected to make, from this tenant's calibrations), prices, and health: the backend's ``ready()`` and,
-for a remote model, its shared upstream gate (paused after a 429, or circuit open)."""
+expected to make, from this tenant's calibrations), prices, and health: the backend's ``ready()``; for an
+embedded model its process's state (restarting after a crash, or failed) and restarts by cause; for a
+remote model, its shared upstream gate (paused after a 429, or circuit open)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from jurist.api.console.session import page, tenant_of_page
 from jurist.api.console.templating import pages_of
 from jurist.api.deps import services_of
+from jurist.backends.base import EngineHealth, SupervisedBackend
 from jurist.composition import Services
 from jurist.protocol.chat import ModelCascade
 from jurist.service.cascade import cascade_card
@@ -26,6 +28,7 @@ class Health:
     ready: bool
     upstream: str  # "" (not guarded), "closed", "paused", "open", "half_open"
     detail: str = ""
+    engines: tuple[EngineHealth, ...] = ()  # the embedded model processes behind it
 
     @property
     def ok(self) -> bool:
@@ -62,6 +65,7 @@ async def health_of(services: Services, model: JudgeModel) -> Health:
     """A cascade is as healthy as its stages: every backend ready, no stage's upstream refusing calls."""
     parts = model.stages or (model,)
     ready = all([await part.backend.ready() for part in parts])
+    engines = tuple(p.backend.health() for p in parts if isinstance(p.backend, SupervisedBackend))
     states = [(part.name, *await upstream_health(services, part.name)) for part in parts]
 
     def prefix(name: str) -> str:  # a cascade's health names the stage
@@ -70,9 +74,9 @@ async def health_of(services: Services, model: JudgeModel) -> Health:
     refusing = [(name, state, detail) for name, state, detail in states if state not in ("", "closed")]
     if refusing:
         name, state, detail = refusing[0]
-        return Health(ready, state, prefix(name) + detail)
+        return Health(ready, state, prefix(name) + detail, engines)
     notes = "; ".join(prefix(name) + detail for name, _, detail in states if detail)
-    return Health(ready, "closed" if any(state for _, state, _ in states) else "", notes)
+    return Health(ready, "closed" if any(state for _, state, _ in states) else "", notes, engines)
 
 
 @page
