@@ -92,7 +92,9 @@ def _config(side: str, data_dir: Path) -> Path:
     """pai-judge as ``jurist serve`` builds it by default, with the side's options."""
     path = data_dir / f"bench-{side}.toml"
     path.write_text(
-        '[models.pai-judge]\nbackend = "llama_cpp"\nreason_max_chars = 120\n' + SIDE_OPTIONS[side]
+        '[models.pai-judge]\nbackend = "llama_cpp"\n'
+        + SIDE_OPTIONS[side]
+        + "[models.pai-judge.judging]\nreason_max_chars = 120\n"
     )
     return path
 
@@ -150,9 +152,30 @@ def over_http(n: int, clients: int, reasons_list: list[str], data_dir: Path, sid
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(client, range(clients)))
             out[reasons] = n / (time.perf_counter() - t0)
+        out["memory_mb"] = memory(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=60)
+    return out
+
+
+def _status_kb(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields
+
+
+def memory(pid: int) -> dict[str, dict[str, float]]:
+    """RSS of the server and of each child (the model process): anonymous (its own) and file-backed (the
+    GGUF's mapped pages, shared through the page cache), in MB."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    out = {}
+    for name, p in [("server", pid), *((f"child {c}", int(c)) for c in children)]:
+        kb = _status_kb(p)
+        out[name] = {k: round(v / 1024, 1) for k, v in kb.items()}
     return out
 
 
@@ -205,6 +228,9 @@ def main() -> None:
             for reasons in reasons_list
         ]
         print(f"round {r + 1} ({a.clients} clients): " + "; ".join(cells), flush=True)
+        for side in sides:
+            if "memory_mb" in row[side]:
+                print(f"  {side} memory (MB): {json.dumps(row[side]['memory_mb'])}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from tests.support.verdicts import SEED_PAIR_SCORES, SEED_PAIR_WINNER
 
 pytestmark = pytest.mark.embedded
 
+NEAR_TIE = 0.25  # log-probability: a choice that kernels summing differently on another CPU may flip
 QUESTION = "According to the first couplet, give the second couplet. first couplet: To climb the mountain, reach the peak"
 
 
@@ -139,24 +142,47 @@ async def test_grammar_output_always_matches_the_verdict_schema(data_dir: Path) 
 
 
 async def test_fast_grammar_decoder_matches_llama_cpp_python_greedy(data_dir: Path) -> None:
-    """The sequential top-choice-first decoder (parallel = 1) must produce exactly the tokens of the stock
-    grammar sampler."""
+    """The sequential top-choice-first decoder (parallel = 1) chooses the tokens of the stock grammar
+    sampler. The two evaluate the prompt in different batches, so llama.cpp's kernels sum differently (by
+    CPU: ~0.05 in a log-probability here, on an AVX2 EPYC): where their texts part, it is at a near-tie
+    of the decoder's own choice (the chosen token and the runner-up within ``NEAR_TIE``)."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
     from jurist.protocol.items import SingleItem
 
     backend = LlamaCppBackend(LlamaCppModelConfig(parallel=1), bundled_model_path(data_dir))
     task = build_task(SingleItem(question="What is 7+5?", answer="75", criteria=["Accuracy"]), 40)
     request = GenerationRequest(
-        messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=200
-    )
+        messages=task.messages, json_schema=task.schema, temperature=0.0, max_tokens=200,
+        logprobs=True, top_logprobs=2,
+    )  # fmt: skip
     try:
         fast = await backend.generate(request)
         await backend.start()
-        stock = backend._run(backend._kwargs(request))  # llama-cpp-python's own grammar path
+        plain = dataclasses.replace(request, logprobs=None, top_logprobs=None)
+        stock = backend._run(backend._kwargs(plain))  # llama-cpp-python's own grammar path
     finally:
         await backend.aclose()
     assert backend._fast_json_path(request)
-    assert fast.text == stock["choices"][0]["message"]["content"]
-    assert fast.completion_tokens == stock["usage"]["completion_tokens"]
+    stock_text = stock["choices"][0]["message"]["content"]
+    for text in (fast.text, stock_text):
+        Draft202012Validator(task.schema).validate(json.loads(text))
+    if fast.text == stock_text:
+        assert fast.completion_tokens == stock["usage"]["completion_tokens"]
+        return
+    assert fast.logprobs is not None
+    parted = next(i for i, (a, b) in enumerate(zip(fast.text, stock_text, strict=False)) if a != b)
+    tokens = fast.logprobs["content"]
+    ends = list(itertools.accumulate(len(t["token"]) for t in tokens))
+    index = next(i for i, end in enumerate(ends) if end > parted)  # holds the first differing character
+    gaps = [  # the choice at that token and the one before it (a longer token may have been the other's)
+        t["top_logprobs"][0]["logprob"] - t["top_logprobs"][1]["logprob"]
+        for t in tokens[max(0, index - 1) : index + 1]
+        if len(t["top_logprobs"]) == 2
+    ]
+    assert min(gaps) < NEAR_TIE, (fast.text, stock_text, gaps)
 
 
 async def test_sampled_verdicts_are_seeded_and_carry_logprobs(data_dir: Path) -> None:

@@ -76,8 +76,10 @@ def killed_while(server: LiveServer, body: dict[str, Any], signum: int, after: f
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp("crashes")
-    # one attempt per batch line: a line whose attempt were spent by the crash would fail
-    with live_server(data, max_attempts=1, retry_base_seconds=0.1) as srv:
+    # one attempt per batch line: a line whose attempt were spent by the crash would fail; the tests
+    # here kill the model more often than a crash loop's 3 a minute
+    models = {"pai-judge": {"backend": "llama_cpp", "max_crashes": 20}}
+    with live_server(data, models=models, max_attempts=1, retry_base_seconds=0.1) as srv:
         yield srv
 
 

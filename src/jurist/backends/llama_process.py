@@ -26,7 +26,7 @@ from pathlib import Path
 from jurist.backends.base import EngineHealth, Generation, GenerationChunk, GenerationRequest
 from jurist.backends.cpu_features import ExtraBuffers, FlagsSource, cpu_flags, extra_buffers
 from jurist.backends.engine_process import Died, EngineProcess
-from jurist.errors import JuristError, ModelUnavailable
+from jurist.errors import BackendError, JuristError, ModelUnavailable
 from jurist.settings import LlamaCppModelConfig
 
 log = logging.getLogger("jurist.engine")
@@ -102,6 +102,9 @@ class EmbeddedModelProcess:
             except Died as died:
                 self._fail(f"the model process died while starting ({died.cause})")
                 return
+            except BackendError as exc:
+                self._fail(f"the model's self-test failed: {exc.message}")
+                return
             except JuristError as exc:
                 self._fail(f"the model did not start: {exc.message}")
                 raise
@@ -117,20 +120,23 @@ class EmbeddedModelProcess:
         self._set("stopped")
 
     async def _launch_tested(self) -> EngineProcess:
-        """A process that passed its self-test: once more with the extra buffer types off when it died."""
+        """A process that passed its self-test: once more with the extra buffer types off when the
+        self-test killed it or failed."""
         try:
             return await self._launch()
-        except Died as died:
-            self._crashed(died.cause)
+        except (Died, BackendError) as failure:
+            if isinstance(failure, Died):
+                self._crashed(failure.cause)
             if not self._buffers.enabled:
                 raise
+            cause = failure.cause if isinstance(failure, Died) else failure.message
+            how = "died" if isinstance(failure, Died) else "failed"
             log.error(
-                "%s: the self-test killed the model process (%s) with llama.cpp's extra buffer types on; "
-                "starting it again with them off",
-                self.description,
-                died.cause,
-            )
-            self._buffers = ExtraBuffers(False, f"turned off: the self-test died with them on ({died.cause})")
+                "%s: the model's self-test %s (%s) with llama.cpp's extra buffer types on; starting it "
+                "again with them off",
+                self.description, how, cause,
+            )  # fmt: skip
+            self._buffers = ExtraBuffers(False, f"turned off: the self-test {how} with them on ({cause})")
             return await self._launch()
 
     async def _launch(self) -> EngineProcess:
