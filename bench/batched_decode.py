@@ -63,6 +63,9 @@ class Engine:
         self.ll = ll
         ll.llama_backend_init()
         mparams = ll.llama_model_default_params()
+        from jurist.backends.cpu_features import cpu_flags, extra_buffers
+
+        mparams.use_extra_bufts = extra_buffers(None, cpu_flags()).enabled  # the AMX guard (issue 17)
         self.model = ll.llama_model_load_from_file(str(path).encode(), mparams)
         cparams = ll.llama_context_default_params()
         cparams.n_ctx = 4096 * n_seq

@@ -148,10 +148,11 @@ def over_http(n: int, clients: int, reasons_list: list[str], data_dir: Path, sid
                 for item in items[k::clients]:
                     judge(item, reasons)
 
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_seconds(server.pid)
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(client, range(clients)))
             out[reasons] = n / (time.perf_counter() - t0)
+            out[f"{reasons}_cpu_s_per_item"] = (cpu_seconds(server.pid) - cpu0) / n
         out["memory_mb"] = memory(server.pid)
     finally:
         server.terminate()
@@ -166,6 +167,20 @@ def _status_kb(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
             fields[key] = int(value.split()[0])
     return fields
+
+
+def _family(pid: int) -> list[int]:
+    return [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server and its children (the model process) so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _family(pid):
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def memory(pid: int) -> dict[str, dict[str, float]]:
@@ -228,6 +243,14 @@ def main() -> None:
             for reasons in reasons_list
         ]
         print(f"round {r + 1} ({a.clients} clients): " + "; ".join(cells), flush=True)
+        cpu = [
+            f"{side} {reasons} {row[side][f'{reasons}_cpu_s_per_item']:.3f}"
+            for side in sides
+            for reasons in reasons_list
+            if f"{reasons}_cpu_s_per_item" in row[side]
+        ]
+        if cpu:
+            print("  CPU s per item (server + model process): " + ", ".join(cpu), flush=True)
         for side in sides:
             if "memory_mb" in row[side]:
                 print(f"  {side} memory (MB): {json.dumps(row[side]['memory_mb'])}", flush=True)

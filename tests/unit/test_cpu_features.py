@@ -60,3 +60,13 @@ def test_the_embedded_model_applies_the_decision_of_its_cpu(tmp_path: Path) -> N
     assert health.state == "stopped" and health.extra_buffers.startswith("extra buffer types off")
     other = EmbeddedModelProcess(LlamaCppModelConfig(), tmp_path / "m.gguf", flags=frozenset)
     assert other.health().extra_buffers.startswith("extra buffer types on")
+
+
+def test_a_model_loaded_in_this_process_follows_its_configuration_or_the_cpu(tmp_path: Path) -> None:
+    from jurist.backends.cpu_features import CPUINFO
+    from jurist.backends.llama_cpp import LlamaCppBackend
+
+    configured = LlamaCppBackend(LlamaCppModelConfig(extra_buffer_types=False), tmp_path / "m.gguf")
+    assert configured._extra_bufts is False
+    here = LlamaCppBackend(LlamaCppModelConfig(), tmp_path / "m.gguf")
+    assert here._extra_bufts is extra_buffers(None, cpu_flags(CPUINFO)).enabled

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jurist.backends.base import Generation, GenerationChunk, GenerationRequest, flatten_content
+from jurist.backends.cpu_features import cpu_flags, extra_buffers
 from jurist.errors import BackendError, BackendRejected, ConfigError
 from jurist.protocol.json_types import JSONObject
 from jurist.settings import LlamaCppModelConfig
@@ -79,11 +80,16 @@ def bundled_model_path(data_dir: Path) -> Path:
 
 class LlamaCppBackend:
     """A GGUF model run in this process by llama.cpp. ``extra_bufts``: load it with llama.cpp's extra
-    weight buffer types (``cpu_features.extra_buffers`` decides; off on a CPU with AMX)."""
+    weight buffer types; unset, as the model's configuration and this CPU decide
+    (``cpu_features.extra_buffers``: off on a CPU with AMX)."""
 
-    def __init__(self, config: LlamaCppModelConfig, model_path: Path, extra_bufts: bool = True) -> None:
+    def __init__(
+        self, config: LlamaCppModelConfig, model_path: Path, extra_bufts: bool | None = None
+    ) -> None:
         self._config = config
         self._path = model_path
+        if extra_bufts is None:
+            extra_bufts = extra_buffers(config.extra_buffer_types, cpu_flags()).enabled
         self._extra_bufts = extra_bufts
         self._chat_format = config.chat_format or ("gemma" if config.is_bundled_model else None)
         self._merge_system = self._chat_format == "gemma"

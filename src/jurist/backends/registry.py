@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from jurist.backends.base import Backend
-from jurist.backends.cpu_features import cpu_flags, extra_buffers
 from jurist.backends.llama_cpp import LlamaCppBackend, bundled_model_path
 from jurist.backends.llama_process import EmbeddedModelProcess
 from jurist.backends.openai_compat import OpenAIBackend
@@ -48,7 +47,7 @@ def _llama(alias: str, config: LlamaCppModelConfig, data_dir: Path) -> Backend:
     path = config.model_path or bundled_model_path(data_dir)
     if config.isolated:
         return EmbeddedModelProcess(config, path)
-    return LlamaCppBackend(config, path, extra_buffers(config.extra_buffer_types, cpu_flags()).enabled)
+    return LlamaCppBackend(config, path)
 
 
 def _openai(alias: str, config: OpenAIModelConfig, data_dir: Path) -> Backend:
