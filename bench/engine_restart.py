@@ -4,9 +4,12 @@ while it answers, and the time from the kill to the next answered request is mea
 backoff, a new process importing llama.cpp, loading the GGUF, building the grammar vocabulary and passing
 its self-test), ``--crashes`` times per decoder.
 
-    PYTHONPATH=src .venv/bin/python bench/engine_restart.py [--crashes 5] [--data-dir DIR]
+    PYTHONPATH=src .venv/bin/python bench/engine_restart.py [--crashes 5] [--data-dir DIR] [--overhead 200]
 
 The crash window is set to 1 s so every crash is a first one (the backoff does not grow, no crash loop).
+``--overhead N`` also measures what the process boundary costs a request: N one-token requests one
+after another, in this process (``LlamaCppBackend``) and through the model's own process, alternating in
+blocks of 10; the medians' difference is the round trip over the socket.
 """
 
 from __future__ import annotations
@@ -60,10 +63,33 @@ async def measure(path: Path, parallel: int | None, crashes: int) -> dict[str, l
     return out
 
 
+async def overhead(path: Path, n: int) -> dict[str, float]:
+    from jurist.backends.llama_cpp import LlamaCppBackend
+
+    config = LlamaCppModelConfig()
+    inline, isolated = LlamaCppBackend(config, path), EmbeddedModelProcess(config, path)
+    one = GenerationRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+    times: dict[str, list[float]] = {"in this process": [], "own process": []}
+    await inline.start()
+    await isolated.start()
+    try:
+        for block in range(2 * n // 10):
+            name, backend = [("in this process", inline), ("own process", isolated)][block % 2]
+            for _ in range(10):
+                began = time.perf_counter()
+                await backend.generate(one)  # type: ignore[attr-defined]
+                times[name].append(time.perf_counter() - began)
+    finally:
+        await inline.aclose()
+        await isolated.aclose()
+    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--crashes", type=int, default=5)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--overhead", type=int, default=0)
     a = p.parse_args()
     path = bundled_model_path(Path(a.data_dir or tempfile.mkdtemp(prefix="jurist-bench-restart-")))
     for name, parallel in (("engine (parallel unset)", None), ("sequential (parallel = 1)", 1)):
@@ -73,6 +99,10 @@ def main() -> None:
             for k, v in found.items()
         ]
         print(f"{name}: " + "; ".join(cells), flush=True)
+    if a.overhead:
+        medians = asyncio.run(overhead(path, a.overhead))
+        cells = [f"{k} {v:.2f} ms" for k, v in medians.items()]
+        print(f"one-token request, median of {a.overhead}: " + ", ".join(cells), flush=True)
 
 
 if __name__ == "__main__":
