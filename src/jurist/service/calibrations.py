@@ -125,7 +125,11 @@ class CalibrationService:
         if not batches:
             raise InvalidRequest("batches must list at least one batch id.", param="batches")
         found: list[Point] = []
+        seen: set[str] = set()
         for i, batch_id in enumerate(batches):
+            if batch_id in seen:  # a batch named twice counts once: each labelled line is one item
+                continue
+            seen.add(batch_id)
             try:
                 found += await self.points(tenant, batch_id)
             except NotFound as exc:
