@@ -260,7 +260,7 @@ class SqlBatchTasks:
         return int(row["n"]) if row else 0
 
     async def finished_lines(self, batch_id: str, after_line: int, limit: int) -> list[FinishedLine]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(
                 "SELECT line, custom_id, state, response, request_id FROM batch_requests "
                 "WHERE batch_id = :b AND line > :after AND state NOT IN (:q, :r) ORDER BY line LIMIT :n",

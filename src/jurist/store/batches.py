@@ -70,12 +70,12 @@ class SqlBatchStore:
                 await announce(tx, BATCH_TASKS)
 
     async def get(self, tenant: str, batch_id: str) -> BatchRecord | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(_BY_ID, {"id": batch_id, "t": tenant})
         return batch_from_row(row) if row else None
 
     async def by_idempotency_key(self, tenant: str, key: str) -> BatchRecord | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(
                 "SELECT * FROM batches WHERE tenant = :t AND idempotency_key = :k", {"t": tenant, "k": key}
             )
@@ -86,7 +86,7 @@ class SqlBatchStore:
         if after:
             where += " AND seq < (SELECT seq FROM batches WHERE id = :after AND tenant = :t)"
             params["after"] = after
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(
                 f"SELECT * FROM batches WHERE {where} ORDER BY seq DESC LIMIT :n", params
             )

@@ -28,13 +28,13 @@ class SqlCacheStore:
         self._db = db
 
     async def cache_get(self, key: str) -> str | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone("SELECT response FROM judge_cache WHERE key = :k", {"k": key})
         return str(row["response"]) if row else None
 
     async def cache_get_many(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             for start in range(0, len(keys), _IN_LIST):
                 chunk = keys[start : start + _IN_LIST]
                 marks = ", ".join(f":k{i}" for i in range(len(chunk)))

@@ -107,7 +107,7 @@ class SqlCalibrationStore:
         raise Conflict(f"could not store a new calibration of {record.model}/{record.mode}")
 
     async def latest(self, tenant: str, model: str, mode: str) -> CalibrationRecord | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(
                 "SELECT * FROM calibrations WHERE tenant = :t AND model = :m AND mode = :o"
                 " ORDER BY version DESC LIMIT 1",
@@ -116,7 +116,7 @@ class SqlCalibrationStore:
         return None if row is None else _from_row(row)
 
     async def get(self, tenant: str, calibration_id: str) -> CalibrationRecord | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(
                 "SELECT * FROM calibrations WHERE tenant = :t AND id = :id",
                 {"t": tenant, "id": calibration_id},
@@ -125,7 +125,7 @@ class SqlCalibrationStore:
 
     async def list(self, tenant: str, model: str | None = None) -> list[CalibrationRecord]:
         where = "tenant = :t" + ("" if model is None else " AND model = :m")
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(
                 f"SELECT * FROM calibrations WHERE {where}"
                 " ORDER BY created_at DESC, model, mode, version DESC",

@@ -37,7 +37,7 @@ class SqlChunkStore:
             )
 
     async def get(self, file_id: str, part: int) -> bytes | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(
                 "SELECT data FROM file_chunks WHERE file_id = :f AND part = :p", {"f": file_id, "p": part}
             )

@@ -3,7 +3,8 @@
 Queries are written once with ``:name`` parameters; the PostgreSQL adapter rewrites them to psycopg's
 ``%(name)s``. Every write happens in a transaction: ``BEGIN IMMEDIATE`` on SQLite (one writer at a time,
 across processes too), a pooled connection's transaction on PostgreSQL. A statement that breaks a
-unique key raises ``Conflict`` on both.
+unique key raises ``Conflict`` on both. ``read()`` is a transaction that only reads: on SQLite it runs
+on connections of its own (WAL readers take no lock), so a read never queues behind a long write.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Database(Protocol):
     async def close(self) -> None: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    def read(self) -> AbstractAsyncContextManager[Tx]:
+        """A transaction that only reads (a consistent snapshot); never waits for a writer."""
+        ...
 
     async def script(self, sql: str) -> None: ...
 
@@ -117,33 +122,63 @@ class SqliteDatabase:
     with ``BEGIN IMMEDIATE`` (it takes SQLite's write lock up front), and SQLite allows one writer, so
     this process's transactions queue here instead of interleaving on the shared connection. Between
     processes, ``BEGIN IMMEDIATE`` and the busy timeout serialise them.
+
+    ``read()`` takes one of ``READERS`` connections of its own (each on its own aiosqlite thread): a WAL
+    reader sees the last commit and takes no lock, so reads go on while a write holds the writer.
     """
 
     dialect: Dialect = "sqlite"
+    READERS = 2
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: Any = None
         self._serialise_writes = asyncio.Lock()
+        self._readers: asyncio.Queue[Any] = asyncio.Queue()
+        self._reader_conns: list[Any] = []
 
-    async def open(self) -> None:
+    async def _connect(self) -> Any:
         import aiosqlite
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
-        self._conn.row_factory = aiosqlite.Row
+        conn = await aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
+        conn.row_factory = aiosqlite.Row
         for pragma in (
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA busy_timeout=30000",
             "PRAGMA foreign_keys=ON",
         ):
-            await self._conn.execute(pragma)
+            await conn.execute(pragma)
+        return conn
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await self._connect()
+        for _ in range(self.READERS):
+            reader = await self._connect()
+            self._reader_conns.append(reader)
+            self._readers.put_nowait(reader)
 
     async def close(self) -> None:
+        for reader in self._reader_conns:
+            await reader.close()
+        self._reader_conns.clear()
+        self._readers = asyncio.Queue()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        reader = await self._readers.get()
+        try:
+            await reader.execute("BEGIN")  # deferred: a read snapshot, no write lock
+            try:
+                yield _SqliteTx(reader)
+            finally:
+                await reader.execute("COMMIT")
+        finally:
+            self._readers.put_nowait(reader)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -226,6 +261,10 @@ class PostgresDatabase:
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._pool.connection() as conn, conn.transaction():
             yield _PostgresTx(conn)
+
+    def read(self) -> AbstractAsyncContextManager[Tx]:
+        """PostgreSQL's readers never wait for writers (MVCC): a plain transaction."""
+        return self.transaction()
 
     async def script(self, sql: str) -> None:
         async with self._pool.connection() as conn:

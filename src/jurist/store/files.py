@@ -55,7 +55,7 @@ class SqlFileStore:
             await insert_files(tx, [record])
 
     async def get(self, tenant: str, file_id: str) -> FileRecord | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(_BY_ID, {"id": file_id, "t": tenant})
         return file_from_row(row) if row else None
 
@@ -72,7 +72,7 @@ class SqlFileStore:
             where.append(f"seq {cmp} (SELECT seq FROM files WHERE id = :after AND tenant = :t)")
             params["after"] = after
         sql = f"SELECT * FROM files WHERE {' AND '.join(where)} ORDER BY seq {direction} LIMIT :n"
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(sql, params)
         return Page([file_from_row(r) for r in rows[:limit]], len(rows) > limit)
 
@@ -86,7 +86,7 @@ class SqlFileStore:
         return file_from_row(row)
 
     async def tenant_bytes(self, tenant: str) -> int:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(
                 "SELECT COALESCE(SUM(bytes), 0) AS n FROM files WHERE tenant = :t", {"t": tenant}
             )

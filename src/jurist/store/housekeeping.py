@@ -61,7 +61,7 @@ class SqlHousekeeping:
         if not file_ids:
             return set()
         marks, params = _marks(file_ids)
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(f"SELECT id FROM files WHERE id IN ({marks})", params)
         return {r["id"] for r in rows}
 
@@ -69,7 +69,7 @@ class SqlHousekeeping:
         if not batch_ids:
             return set()
         marks, params = _marks(batch_ids)
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(
                 f"SELECT id FROM batches WHERE id IN ({marks}) AND status NOT IN {_FINISHED_IN}",
                 {**params, **_FINISHED_PARAMS},
@@ -77,7 +77,7 @@ class SqlHousekeeping:
         return {r["id"] for r in rows}
 
     async def orphan_chunks(self, before: float, limit: int) -> list[str]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(
                 "SELECT c.file_id FROM (SELECT file_id, MAX(written_at) AS w FROM file_chunks "
                 "GROUP BY file_id) c WHERE c.w < :before "

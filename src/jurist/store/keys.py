@@ -127,18 +127,18 @@ class SqlKeyStore:
 
     async def find(self, key_digest: str, *, revoked: bool = False) -> ApiKey | None:
         active = "" if revoked else " AND revoked_at IS NULL"
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(f"{_SELECT} WHERE digest = :d{active}", {"d": key_digest})
         return _key(row) if row else None
 
     async def get(self, key_id: str) -> ApiKey | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(f"{_SELECT} WHERE id = :id", {"id": key_id})
         return _key(row) if row else None
 
     async def list(self, tenant: str | None = None) -> list[ApiKey]:
         where, params = ("", {}) if tenant is None else (" WHERE tenant = :t", {"t": tenant})
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(f"{_SELECT}{where} ORDER BY created_at, id", params)
         return [_key(r) for r in rows]
 

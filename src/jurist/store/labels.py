@@ -66,6 +66,14 @@ def _from_row(row: Row) -> LabelRecord:
 
 
 _KEY = "batch_id = :b AND custom_id = :c AND annotator = :a AND tenant = :t"
+CHUNK = 1000  # rows per executemany
+# a later label of the same (batch, line, annotator) replaces the earlier; never across tenants
+_UPSERT = (
+    "INSERT INTO batch_labels (tenant, batch_id, custom_id, annotator, label, note, created_at)"
+    " VALUES (:t, :b, :c, :a, :l, :n, :at)"
+    " ON CONFLICT (batch_id, custom_id, annotator) DO UPDATE SET label = excluded.label,"
+    " note = excluded.note, created_at = excluded.created_at WHERE batch_labels.tenant = excluded.tenant"
+)
 
 
 class SqlLabelStore:
@@ -73,19 +81,19 @@ class SqlLabelStore:
         self._db = db
 
     async def put(self, records: Sequence[LabelRecord]) -> None:
+        """One transaction of bulk upserts (``executemany`` in chunks of ``CHUNK`` rows): the rows are
+        encoded before it begins, so the write lock is never held across per-row Python work."""
+        rows = [
+            {"t": r.tenant, "b": r.batch_id, "c": r.custom_id, "a": r.annotator, "l": _encode(r), "n": r.note,
+             "at": r.created_at}
+            for r in records
+        ]  # fmt: skip
         async with self._db.transaction() as tx:
-            for r in records:
-                key = {"b": r.batch_id, "c": r.custom_id, "a": r.annotator, "t": r.tenant}
-                await tx.execute(f"DELETE FROM batch_labels WHERE {_KEY}", key)
-                await tx.execute(
-                    "INSERT INTO batch_labels"
-                    " (tenant, batch_id, custom_id, annotator, label, note, created_at)"
-                    " VALUES (:t, :b, :c, :a, :l, :n, :at)",
-                    {**key, "l": _encode(r), "n": r.note, "at": r.created_at},
-                )
+            for start in range(0, len(rows), CHUNK):
+                await tx.executemany(_UPSERT, rows[start : start + CHUNK])
 
     async def list(self, tenant: str, batch_id: str) -> list[LabelRecord]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(
                 "SELECT * FROM batch_labels WHERE tenant = :t AND batch_id = :b"
                 " ORDER BY custom_id, annotator",

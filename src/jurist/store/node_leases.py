@@ -48,7 +48,7 @@ class SqlNodeLeases:
         return n == 1
 
     async def holder(self, name: str, now: float) -> str | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(
                 "SELECT owner FROM node_leases WHERE name = :n AND until >= :now", {"n": name, "now": now}
             )

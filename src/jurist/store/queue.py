@@ -198,7 +198,7 @@ class SqlLineQueue:
         return len(rows)
 
     async def depth(self) -> dict[str, int]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(
                 "SELECT model, COUNT(*) AS n FROM batch_requests WHERE state = :q GROUP BY model",
                 {"q": LineState.QUEUED},

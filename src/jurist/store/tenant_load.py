@@ -54,7 +54,7 @@ class SqlTenantLoad:
         self._account = account_predicate(db.dialect)
 
     async def _count(self, sql: str, account: str, **params: Any) -> int:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(sql, {**account_params(account), **params})
         return int(row["n"] or 0) if row else 0
 

@@ -80,23 +80,23 @@ class SqlTenantStore:
     async def upsert(self, tenant: str, policy: TenantPolicy, now: int) -> TenantRecord:
         params: dict[str, Any] = {name: getattr(policy, name) for name in _POLICY}
         params.update(id=tenant, created_at=now, updated_at=now)
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(_UPSERT, params)
         if row is None:
             raise StoreError(f"the tenant {tenant!r} was not written")
         return _tenant(row)
 
     async def get(self, tenant: str) -> TenantRecord | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(f"{_SELECT} WHERE id = :id", {"id": tenant})
         return _tenant(row) if row else None
 
     async def list(self) -> list[TenantRecord]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(f"{_SELECT} ORDER BY id")
         return [_tenant(r) for r in rows]
 
     async def exists(self, tenant: str) -> bool:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone("SELECT 1 AS one FROM tenants WHERE id = :id", {"id": tenant})
         return row is not None

@@ -97,7 +97,7 @@ class SqlUpstreamState:
         )
 
     async def gate(self, model: str) -> Gate:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             row = await tx.fetchone(f"SELECT {_COLUMNS} FROM upstream_state WHERE model = :m", {"m": model})
         return _gate(row)
 
