@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.batch_throughput import KEY, _create_batch, _lines, _port, _proc, _upload, _wait, wait_healthy  # noqa: E402
 
+METRICS_TOKEN = "bench-metrics-token"  # /metrics answers only a configured Bearer token
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,7 +40,7 @@ def main() -> None:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JURIST_")}
     env.update(JURIST_CONFIG=str(work / "jurist.toml"), JURIST_DATA_DIR=str(work / "data"), JURIST_API_KEYS=KEY,
-               JURIST_LOG_LEVEL="warning")  # fmt: skip
+               JURIST_LOG_LEVEL="warning", JURIST_METRICS_TOKEN=METRICS_TOKEN)  # fmt: skip
     base = f"http://127.0.0.1:{port}/v1"
     with ExitStack() as stack:
         stack.enter_context(_proc([sys.executable, str(ROOT / "tests/support/stub_upstream.py"), "--port", str(stub_port),
@@ -54,7 +56,10 @@ def main() -> None:
             created = _create_batch(base, file_id)
             _wait(base, created["id"], {"completed"})
             seconds.append(time.perf_counter() - t0)
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        scrape = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
+        metrics = urllib.request.urlopen(scrape).read().decode()
     hits = next(
         (
             line.split()[-1]

@@ -278,7 +278,8 @@ def build_services(
     batches = BatchService(stores.batches, stores.files, the_clock, settings.batch_status_style, batch_limits)
     metrics = Metrics(settings.metrics_tenant_labels)
     trust = TrustService(stores.calibrations, settings.key_cache_seconds)
-    chat = ChatService(models, stores.cache if settings.cache else None, metrics, trust)
+    cache = stores.cache if settings.cache else None
+    chat = ChatService(models, cache, metrics, trust, cache_scope=settings.cache_scope)
     prices = {
         name: Prices(cfg.input_price_per_million, cfg.output_price_per_million)
         for name, cfg in configs.items()

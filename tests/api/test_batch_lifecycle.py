@@ -14,7 +14,7 @@ from tests.support.batches import SEED_INPUT, upload, wait_for
 from tests.support.http import request
 from tests.support.live import ManualClock, StubUpstream, live_server
 from tests.support.postgres import reset_postgres
-from tests.support.services import API_KEY, FAKE_MODELS
+from tests.support.services import API_KEY, FAKE_MODELS, METRICS_AUTH
 from tests.support.verdicts import single_verdict_json
 
 
@@ -244,7 +244,9 @@ def test_hanging_upstream_calls_time_out_and_are_retried(tmp_path: Path) -> None
             )
             done = wait_for(client, batch.id, {"completed"}, timeout=90)
             assert done.request_counts is not None and done.request_counts.completed == 20
-            text = request("GET", srv.base_url.removesuffix("/v1") + "/metrics").body.decode()
+            text = request(
+                "GET", srv.base_url.removesuffix("/v1") + "/metrics", headers=METRICS_AUTH
+            ).body.decode()
             assert 'jurist_batch_line_retries_total{code="upstream_timeout",model="pai-judge"}' in text
 
 

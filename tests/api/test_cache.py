@@ -13,7 +13,7 @@ from tests.support.batches import SEED_INPUT, upload, wait_for
 from tests.support.http import Server
 from tests.support.inprocess import InProcessServer
 from tests.support.live import live_server
-from tests.support.services import API_KEY, FAKE_MODELS
+from tests.support.services import API_KEY, FAKE_MODELS, METRICS_AUTH
 from tests.support.verdicts import single_verdict_json
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -45,7 +45,9 @@ def test_repeated_requests_are_served_from_the_cache(app: InProcessServer, fake:
     sampled = ask(app, temperature=0.7)
     assert "x-jurist-cache" not in sampled.headers and len(fake.history) == 3
     assert "cache" not in fake.history[-1].extra  # Jurist's switch is never forwarded
-    text = app.request("GET", app.base_url.removesuffix("/v1") + "/metrics").body.decode()
+    text = app.request(
+        "GET", app.base_url.removesuffix("/v1") + "/metrics", headers=METRICS_AUTH
+    ).body.decode()
     assert (
         'jurist_judge_cache_total{result="hit"} 1.0' in text
         and 'jurist_judge_cache_total{result="miss"} 1.0' in text

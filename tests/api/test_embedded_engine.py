@@ -28,6 +28,7 @@ from jurist.settings import LlamaCppModelConfig
 from jurist.settings.models import default_parallel
 from tests.support.http import request
 from tests.support.live import LiveServer, live_server
+from tests.support.services import METRICS_AUTH
 
 pytestmark = pytest.mark.embedded
 
@@ -173,7 +174,7 @@ def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
 
 
 def _prompt_tokens(srv: LiveServer) -> dict[str, float]:
-    text = request("GET", srv.base_url.removesuffix("/v1") + "/metrics").body.decode()
+    text = request("GET", srv.base_url.removesuffix("/v1") + "/metrics", headers=METRICS_AUTH).body.decode()
     found = re.findall(
         r'^jurist_engine_prompt_tokens_total\{backend="[^"]+",kind="(\w+)"\} (\S+)$', text, re.M
     )

@@ -23,7 +23,7 @@ from jurist.backends.fake import FakeBackend
 from tests.support.batches import AUTH, create_batch_raw, upload_raw, wait_for_raw
 from tests.support.console import chromium, origin, sign_in
 from tests.support.live import LiveServer, live_server
-from tests.support.services import API_KEY
+from tests.support.services import API_KEY, METRICS_AUTH
 
 pytestmark = pytest.mark.embedded
 
@@ -94,7 +94,8 @@ def test_a_sigsegv_mid_request_is_a_503_and_the_next_request_is_judged(server: L
     assert judged.judgment["scored"] is True  # type: ignore[attr-defined]
     card = server.request("GET", server.base_url + "/models/pai-judge", headers=AUTH).json()
     assert card["status"]["state"] == "ready" and card["status"]["restarts"] == {"SIGSEGV": 1}
-    metrics = server.request("GET", server.base_url.removesuffix("/v1") + "/metrics").body.decode()
+    metrics_url = server.base_url.removesuffix("/v1") + "/metrics"
+    metrics = server.request("GET", metrics_url, headers=METRICS_AUTH).body.decode()
     assert f'jurist_engine_restarts_total{{backend="{BACKEND}",cause="SIGSEGV"}} 1.0' in metrics
     assert f'jurist_engine_state{{backend="{BACKEND}",state="ready"}} 1.0' in metrics
     assert "jurist_engine_last_restart_seconds{" in metrics

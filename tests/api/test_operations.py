@@ -9,7 +9,7 @@ from tests.support.batches import SEED_INPUT, create_batch_raw, upload_raw, wait
 from tests.support.http import request
 from tests.support.inprocess import InProcessServer
 from tests.support.live import StubUpstream, live_server
-from tests.support.services import API_KEY
+from tests.support.services import API_KEY, METRICS_AUTH
 from tests.support.verdicts import single_verdict_json
 
 
@@ -24,7 +24,7 @@ def test_metrics_count_requests_lines_and_upstream_errors(app: InProcessServer, 
                 '{"model": "pai-judge", "messages": [{"role": "user", "content": "x"}]}',
                 {"Authorization": f"Bearer {API_KEY}"})  # fmt: skip
     root = app.base_url.removesuffix("/v1")
-    text = app.request("GET", root + "/metrics").body.decode()
+    text = app.request("GET", root + "/metrics", headers=METRICS_AUTH).body.decode()
     assert 'jurist_http_requests_total{method="POST",route="create_batch",status="200"} 1.0' in text
     assert 'jurist_batch_lines_total{model="pai-judge",status="completed"} 1.0' in text
     assert 'jurist_upstream_errors_total{code="upstream_timeout"} 1.0' in text

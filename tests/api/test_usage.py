@@ -16,7 +16,7 @@ from openai import OpenAI
 from jurist.backends.fake import FakeBackend
 from tests.support.batches import SEED_INPUT, upload, wait_for
 from tests.support.live import LiveServer, live_server
-from tests.support.services import API_KEY
+from tests.support.services import API_KEY, METRICS_AUTH
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
 OTHER_KEY = "sk-other-tenant-0123456789"
@@ -110,7 +110,9 @@ def test_chat_completions_are_counted_per_model_with_judge_calls_cache_hits_and_
     assert by_day == [{"day": today.isoformat(), **totals}]
     # another tenant sees none of it
     assert usage(server, key=OTHER_KEY) == {**report, "data": [], "totals": {k: 0 for k in totals}}
-    text = server.request("GET", server.base_url.removesuffix("/v1") + "/metrics").body.decode()
+    text = server.request(
+        "GET", server.base_url.removesuffix("/v1") + "/metrics", headers=METRICS_AUTH
+    ).body.decode()
     assert "jurist_tenant_requests_total{tenant=" in text and "jurist_tenant_cost_total{tenant=" in text
 
 
@@ -220,12 +222,15 @@ def test_a_metrics_scrape_shows_the_usage_counted_so_far(server: LiveServer) -> 
     """The per-tenant counters follow the usage as it is written; a scrape writes what is pending first
     (the flush interval here is an hour)."""
     metrics_url = server.base_url.removesuffix("/v1") + "/metrics"
-    assert "jurist_tenant_requests_total{" not in server.request("GET", metrics_url).body.decode()
+    assert (
+        "jurist_tenant_requests_total{"
+        not in server.request("GET", metrics_url, headers=METRICS_AUTH).body.decode()
+    )
     with OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0) as client:
         for n in range(3):
             client.chat.completions.create(
                 model="pai-judge", messages=[{"role": "user", "content": f"Hi {n}"}]
             )
-    text = server.request("GET", metrics_url).body.decode()
+    text = server.request("GET", metrics_url, headers=METRICS_AUTH).body.decode()
     lines = [x for x in text.splitlines() if x.startswith("jurist_tenant_requests_total{")]
     assert len(lines) == 1 and lines[0].endswith(" 3.0"), lines

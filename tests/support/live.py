@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 from openai import OpenAI
 
-from jurist.api.app import create_app
+from jurist.api.app import create_app, server_options
 from jurist.composition import Services
 from tests.support import http
 from tests.support.services import API_KEY, services_for
@@ -33,12 +33,15 @@ def free_socket() -> socket.socket:
 
 
 class LiveServer:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, uvicorn_options: dict[str, Any] | None = None) -> None:
         self.services = services
         self._sock = free_socket()
         self.port = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        config = uvicorn.Config(create_app(services), log_level="warning", access_log=False, lifespan="on")
+        options = server_options() if uvicorn_options is None else uvicorn_options
+        config = uvicorn.Config(
+            create_app(services), log_level="warning", access_log=False, lifespan="on", **options
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._clients: list[OpenAI] = []
@@ -78,10 +81,11 @@ class LiveServer:
         return client
 
 
-def live_server(tmp_path: Path, **options: Any) -> LiveServer:
+def live_server(tmp_path: Path, uvicorn_options: dict[str, Any] | None = None, **options: Any) -> LiveServer:
     """Use as ``with live_server(tmp_path, models=..., **settings) as srv``: the options of
-    ``tests.support.services.services_for``."""
-    return LiveServer(services_for(tmp_path, **options))
+    ``tests.support.services.services_for``; ``uvicorn_options``: the server's
+    (``jurist.api.app.server_options``, as ``jurist serve`` uses them, by default)."""
+    return LiveServer(services_for(tmp_path, **options), uvicorn_options)
 
 
 class StubUpstream:

@@ -13,6 +13,9 @@ from jurist.ids import Clock
 from jurist.settings import Settings
 
 API_KEY = "sk-test-key-0123456789"
+# /metrics answers only this Bearer token (or the admin key): the test services configure it
+METRICS_TOKEN = "test-metrics-token-0123456789"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 # Both PAI model names, pointing at an upstream that never answers: tests give them scripted backends.
 FAKE_MODELS = {
@@ -28,8 +31,13 @@ def services_for(
     clock: Clock | None = None,
     **settings: Any,
 ) -> Services:
-    """Services on a fresh data dir (SQLite in ``tmp_path / "data"``) that accept ``API_KEY``."""
-    options: dict[str, Any] = {"data_dir": tmp_path / "data", "api_keys": [API_KEY]}
+    """Services on a fresh data dir (SQLite in ``tmp_path / "data"``) that accept ``API_KEY``, and
+    ``METRICS_TOKEN`` on /metrics."""
+    options: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "api_keys": [API_KEY],
+        "metrics_token": METRICS_TOKEN,
+    }
     if models is not None:
         options["models"] = models
     options.update(settings)

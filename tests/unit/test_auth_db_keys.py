@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jurist.errors import AuthenticationFailed, PermissionDenied
+from jurist.errors import AuthenticationFailed, PermissionDenied, StoreError
 from jurist.service.auth import Authenticator, Tenant
 from jurist.store.database import SqliteDatabase
 from jurist.store.keys import ApiKey, SqlKeyStore, digest
@@ -181,7 +181,7 @@ async def test_static_keys_are_all_compared_and_need_no_lookup(
 async def test_a_database_failure_is_not_cached(rig: Rig, tmp_path: Path) -> None:
     broken_db = SqliteDatabase(tmp_path / "never-opened.db")
     auth = Authenticator([], SqlKeyStore(broken_db), SqlTenantStore(broken_db))
-    with pytest.raises(AttributeError):  # the connection was never opened: no answer at all
+    with pytest.raises(StoreError):  # the connection was never opened: no answer at all
         await auth.authenticate("Bearer sk-x")
     await broken_db.open()
     await upgrade(broken_db)

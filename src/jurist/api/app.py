@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Route
 
 from jurist.api.admin import (
@@ -28,12 +30,13 @@ from jurist.api.console import console_routes
 from jurist.api.console.report_frame import ReportPages
 from jurist.api.console.review_index import ReviewIndexes
 from jurist.api.console.templating import ConsolePages
-from jurist.api.errors import handle_http_exception, handle_jurist_error
+from jurist.api.errors import handle_client_disconnect, handle_http_exception, handle_jurist_error
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
 from jurist.api.labels import batch_agreement, delete_label, list_labels, post_labels
 from jurist.api.middleware import RequestIdMiddleware
 from jurist.api.models import healthz, list_models, metrics, readyz, retrieve_model
 from jurist.api.openapi import build_openapi, openapi
+from jurist.api.read_timeouts import KEEP_ALIVE, READ_TIMEOUT, protocol_class
 from jurist.api.usage import admin_usage, own_usage
 from jurist.api.variants import enveloped
 from jurist.composition import Services
@@ -61,7 +64,8 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/batches/{batch_id}/labels", post_labels, methods=["POST"]),
         Route("/v1/batches/{batch_id}/agreement", batch_agreement, methods=["GET"]),
         Route("/v1/batches/{batch_id}/labels", list_labels, methods=["GET"]),
-        Route("/v1/batches/{batch_id}/labels/{custom_id}", delete_label, methods=["DELETE"]),
+        # :path: a custom_id may hold "/" (sent as is or as %2F)
+        Route("/v1/batches/{batch_id}/labels/{custom_id:path}", delete_label, methods=["DELETE"]),
         Route("/v1/calibrations", create_calibration, methods=["POST"]),
         Route("/v1/calibrations", list_calibrations, methods=["GET"]),
         Route("/v1/calibrations/{calibration_id}", retrieve_calibration, methods=["GET"]),
@@ -105,6 +109,7 @@ def create_app(services: Services) -> Starlette:
         exception_handlers={
             JuristError: handle_jurist_error,
             HTTPException: handle_http_exception,
+            ClientDisconnect: handle_client_disconnect,
         },
         lifespan=lifespan,
     )
@@ -115,3 +120,10 @@ def create_app(services: Services) -> Starlette:
     app.state.console_reports = ReportPages()  # the framed reports kept (report_frame)
     app.state.review_indexes = ReviewIndexes()  # the review pages' per-batch indexes
     return app
+
+
+def server_options(read_timeout: float = READ_TIMEOUT, keep_alive: int = KEEP_ALIVE) -> dict[str, Any]:
+    """uvicorn's options for serving the app (``jurist serve``, and the tests' live servers): the
+    request read timeouts (``read_timeouts``: headers within ``read_timeout`` seconds, no pause longer
+    than that within a body) and the idle keep-alive timeout."""
+    return {"http": protocol_class(read_timeout), "timeout_keep_alive": keep_alive}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import orjson
 from starlette.requests import Request
 
 from jurist.composition import Services
 from jurist.errors import AuthenticationFailed, InvalidJSON, InvalidRequest, PayloadTooLarge
 from jurist.protocol.json_types import JSONObject
-from jurist.service.auth import Tenant, is_admin
+from jurist.service.auth import Tenant, behalf_header, is_admin
 
 
 def services_of(request: Request) -> Services:
@@ -17,10 +20,17 @@ def services_of(request: Request) -> Services:
 
 
 async def tenant_of(request: Request) -> Tenant:
-    """The caller's tenant: 401 for a missing, unknown or revoked key, 403 for the admin key."""
+    """The caller's tenant: 401 for a missing, unknown or revoked key, 403 for the admin key, 400 for an
+    ``X-On-Behalf-Of`` that names no sub-tenant (too long, control characters, not UTF-8, repeated)."""
     headers = request.headers
     auth = services_of(request).auth
-    return await auth.authenticate(headers.get("authorization"), headers.get("x-on-behalf-of"))
+    authorization = headers.get("authorization")
+    try:
+        behalf = behalf_header(headers.getlist("x-on-behalf-of"))
+    except InvalidRequest:
+        await auth.authenticate(authorization)  # a missing or wrong key is answered first (401)
+        raise
+    return await auth.authenticate(authorization, behalf)
 
 
 def require_admin(request: Request) -> None:
@@ -32,6 +42,36 @@ def require_admin(request: Request) -> None:
             "This endpoint needs the admin key (JURIST_ADMIN_KEY)."
             if admin
             else "No admin key is configured: set JURIST_ADMIN_KEY to use the admin endpoints."
+        )
+
+
+def require_metrics_reader(request: Request) -> None:
+    """``/metrics`` names every tenant and sub-tenant with its requests, tokens and cost: it needs the
+    metrics token (``JURIST_METRICS_TOKEN``, Prometheus's ``bearer_token``) or the admin key, sent as
+    ``Authorization: Bearer <token>``, else 401 (a tenant's key too: it is not looked up, so the answer
+    tells nothing about it). With neither configured, no one reads it."""
+    settings = services_of(request).settings
+    configured = (settings.metrics_token, settings.admin_key)
+    accepted = [s.get_secret_value() for s in configured if s is not None and s.get_secret_value()]
+    if not accepted:
+        raise AuthenticationFailed(
+            "/metrics is closed: set JURIST_METRICS_TOKEN (and give it to Prometheus as its bearer "
+            "token) or JURIST_ADMIN_KEY to read it."
+        )
+    scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationFailed(
+            "/metrics needs the metrics token (JURIST_METRICS_TOKEN) or the admin key, sent as "
+            "'Authorization: Bearer <token>'."
+        )
+    presented = hashlib.sha256(token.encode()).digest()
+    matched = False
+    for secret in accepted:  # no early exit; digests, so the comparison does not depend on lengths
+        matched |= hmac.compare_digest(presented, hashlib.sha256(secret.encode()).digest())
+    if not matched:
+        raise AuthenticationFailed(
+            "Incorrect token for /metrics: send the metrics token (JURIST_METRICS_TOKEN) or the admin key."
         )
 
 

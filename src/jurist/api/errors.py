@@ -13,6 +13,7 @@ from starlette.responses import Response
 from jurist.api.console.session import console_user, error_page
 from jurist.errors import (
     BackendError,
+    InvalidRequest,
     JuristError,
     MethodNotAllowed,
     ModelUnavailable,
@@ -65,6 +66,15 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         error = NotFound(f"Unknown route: {request.method} {request.url.path}")
     elif exc.status_code == 405:
         error = MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}")
+    elif 400 <= exc.status_code < 500:  # the client's fault (e.g. starlette's 400 for a malformed form)
+        error = InvalidRequest(str(exc.detail), status_code=exc.status_code)
     else:
         error = JuristError(str(exc.detail), status_code=exc.status_code)
     return envelope_response(error, dict(exc.headers or {}))
+
+
+async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away while its body was read (starlette's ``ClientDisconnect``): not a server
+    fault, logged quietly without a traceback; the 400 is never delivered."""
+    log.info("%s %s: the client disconnected mid-body", request.method, request.url.path)
+    return envelope_response(InvalidRequest("The client disconnected before the request body was complete."))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Message
 
@@ -18,6 +21,7 @@ from jurist.protocol.files import FileDeleted, FileObject
 from jurist.service.auth import Tenant
 from jurist.service.files import LISTED_PURPOSES, file_object
 
+log = logging.getLogger("jurist.api")
 _JSON = "application/json"
 _MULTIPART_SLACK = 64 * 1024
 _READ = 1 << 20
@@ -39,6 +43,24 @@ def _limited(request: Request, limit: int) -> Request:
         return message
 
     return Request(request.scope, counting)
+
+
+def client_disconnected(request: Request, param: str) -> InvalidRequest:
+    """What a route raises when the client went away while its body was read (starlette's
+    ``ClientDisconnect``): logged quietly, no traceback; the 400 it becomes is never delivered."""
+    log.info("%s %s: the client disconnected mid-body", request.method, request.url.path)
+    return InvalidRequest("The client disconnected before the request body was complete.", param=param)
+
+
+_NOT_PLAIN = re.compile(r"[^\x20-\x7e]")
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the file's name as RFC 6266 has it: ``filename`` an ASCII fallback (any other
+    character an underscore; quotes and backslashes escaped) and ``filename*`` the exact name, UTF-8
+    percent-encoded (RFC 5987). Always a valid header, whatever the stored name holds."""
+    plain = _NOT_PLAIN.sub("_", filename).replace("\\", "\\\\").replace('"', '\\"') or "download"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _expires_after(form_value: str | None, anchor: str | None) -> int | None:
@@ -88,6 +110,8 @@ async def read_upload(
     except (MultiPartException, HTTPException) as exc:  # malformed multipart (HTTPException: starlette's 400)
         detail = exc.message if isinstance(exc, MultiPartException) else exc.detail
         raise InvalidRequest(f"Could not read the multipart body: {detail}", param="file") from exc
+    except ClientDisconnect as exc:
+        raise client_disconnected(request, param="file") from exc
     try:
         upload, kind = form.get("file"), purpose or form.get("purpose")
         if not isinstance(upload, UploadFile):
@@ -153,6 +177,6 @@ async def file_content(request: Request) -> Response:
         media_type="application/octet-stream",
         headers={
             "Content-Length": str(record.bytes),
-            "Content-Disposition": f'attachment; filename="{record.filename}"',
+            "Content-Disposition": content_disposition(record.filename),
         },
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import orjson
 from pydantic import JsonValue
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from jurist.api.deps import read_body, services_of, tenant_of
+from jurist.api.files import client_disconnected
 from jurist.api.params import int_param
-from jurist.service.labels import DEFAULT_ANNOTATOR, parse_body, wire
+from jurist.service.labels import DEFAULT_ANNOTATOR, check_count, parse_body, wire
 
 _JSON = "application/json"
 
@@ -22,7 +23,11 @@ def _listing(records: list[dict[str, JsonValue]]) -> Response:
 async def post_labels(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
-    items = parse_body(await read_body(request, services.settings.max_request_bytes))
+    try:
+        raw = await read_body(request, services.settings.max_request_bytes)
+    except ClientDisconnect as exc:
+        raise client_disconnected(request, param="body") from exc
+    items = check_count(parse_body(raw))  # the API's cap; ``jurist labels import`` has none
     batch_id = request.path_params["batch_id"]
     records = await services.labels.post(tenant, batch_id, items)
     refitted = await services.calibrations.refit_after_labels(tenant, batch_id)

@@ -1,6 +1,7 @@
 """Pure-ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware): every response carries
-``x-request-id``, and an unexpected exception becomes a 500 in the OpenAI envelope (logged, with its
-request id) instead of Starlette's plain-text page."""
+``x-request-id`` and ``x-content-type-options: nosniff`` (API JSON, console pages and JSON, static
+files, errors: no browser guesses another type from the bytes), and an unexpected exception becomes a
+500 in the OpenAI envelope (logged, with its request id) instead of Starlette's plain-text page."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from jurist.errors import JuristError
 from jurist.ids import request_id
 
 log = logging.getLogger("jurist.api")
+
+_NOSNIFF_NAME = b"x-content-type-options"
+_NOSNIFF = (_NOSNIFF_NAME, b"nosniff")
 
 
 class RequestIdMiddleware:
@@ -34,7 +38,12 @@ class RequestIdMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), header]
+                headers = list(message.get("headers", ()))
+                headers.append(header)
+                # Starlette's header names are lower-case; a page that already says nosniff says it once
+                if not any(name == _NOSNIFF_NAME for name, _ in headers):
+                    headers.append(_NOSNIFF)
+                message["headers"] = headers
                 _observe(scope, message["status"], began)
             await send(message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jurist.api.deps import services_of, tenant_of
+from jurist.api.deps import require_metrics_reader, services_of, tenant_of
 from jurist.backends.base import PromptTokenSource, SupervisedBackend
 from jurist.errors import ModelNotFound
 from jurist.protocol.chat import ModelCard, ModelJudging, ModelList, ModelStatus
@@ -97,7 +97,9 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     """Prometheus exposition (text format). The usage counted so far is written first, so the
-    per-tenant counters (updated as usage is written) are current."""
+    per-tenant counters (updated as usage is written) are current. The metrics token or the admin key
+    only (``require_metrics_reader``): they name every tenant."""
+    require_metrics_reader(request)
     services = services_of(request)
     await services.usage.flush()
     backends = services.backends

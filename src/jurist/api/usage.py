@@ -30,8 +30,8 @@ async def own_usage(request: Request) -> Response:
 
 
 async def admin_usage(request: Request) -> Response:
-    """Every tenant's usage, or one tenant's (``tenant=``, with its sub-tenants); an unknown tenant
-    is a 404."""
+    """Every tenant's usage, or one tenant's (``tenant=``: an account with its sub-tenants, or one
+    sub-tenant, ``account/name``, alone); an unknown tenant is a 404."""
     require_admin(request)
     services = services_of(request)
     tenant = request.query_params.get("tenant") or None

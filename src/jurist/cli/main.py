@@ -54,7 +54,7 @@ def serve(
     """Start the API server."""
     import uvicorn
 
-    from jurist.api.app import create_app
+    from jurist.api.app import create_app, server_options
     from jurist.composition import build_services
 
     settings = _settings(host=host, port=port)
@@ -90,6 +90,7 @@ def serve(
         log_level=settings.log_level,
         access_log=settings.access_log,
         lifespan="on",
+        **server_options(),
     )
 
 

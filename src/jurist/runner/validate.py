@@ -70,7 +70,7 @@ class BatchValidation:
                 if line is not None and not validator.errors:
                     buffer.append(line)
                     if len(buffer) >= _INSERT_CHUNK:
-                        await self._queue(batch.id, buffer, spool, cached)
+                        await self._queue(batch, buffer, spool, cached)
                         buffer = []
             errors = validator.finish()
             if not errors and self.queue_limits is not None:
@@ -81,7 +81,7 @@ class BatchValidation:
                 await self.tasks.fail(batch.id, self.owner, errors, int(self.clock.now()))
                 return None
             if buffer:
-                await self._queue(batch.id, buffer, spool, cached)
+                await self._queue(batch, buffer, spool, cached)
             await spool.commit()
         except BaseException:
             await spool.discard()
@@ -93,14 +93,15 @@ class BatchValidation:
         return validator.used_models
 
     async def _queue(
-        self, batch_id: str, lines: list[ValidLine], spool: SpoolWriter, cached: dict[str, int]
+        self, batch: BatchRecord, lines: list[ValidLine], spool: SpoolWriter, cached: dict[str, int]
     ) -> None:
         """Queue validated lines. Those the judge cache already answers are finished here, with no
         claim, no call and no row: their output lines go to the spool and only their counts are stored
-        (and added to ``cached``, by model)."""
+        (and added to ``cached``, by model). Only the batch's tenant's cache answers them."""
+        batch_id = batch.id
         keys = {}
         for line in lines:
-            key = self.chat.cache_key_for(line.body)
+            key = self.chat.cache_key_for(line.body, batch.tenant)
             if key is not None:
                 keys[line.line] = key
         hits = await self.chat.cached(sorted(set(keys.values())))

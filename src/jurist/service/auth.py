@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from jurist.errors import AuthenticationFailed, PermissionDenied
+from jurist.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
 from jurist.ids import Clock, SystemClock
 from jurist.settings import Settings
 from jurist.store.keys import KeyStore, digest, key_id
@@ -25,6 +26,9 @@ from jurist.store.tenants import TenantPolicy, TenantStore, effective
 _BEARER = "bearer "
 TOUCH_EVERY = 60  # seconds: a key's last_used_at is written at most this often
 CACHE_ENTRIES = 10_000  # answers kept at most (a flood of random keys cannot grow the cache past it)
+BEHALF_HEADER = "X-On-Behalf-Of"
+MAX_BEHALF = 256  # characters of a sub-tenant's name: a longer one is refused, never cut
+_REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})  # control characters, line and paragraph separators
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,49 @@ class Tenant:
     @property
     def id(self) -> str:
         return self.account if not self.on_behalf_of else f"{self.account}/{self.on_behalf_of}"
+
+
+def sub_tenant(name: str | None) -> str | None:
+    """The sub-tenant ``name`` designates, the same for the API's ``X-On-Behalf-Of`` and the console's
+    "On behalf of": the name without surrounding whitespace, or None (none, or only whitespace: the
+    account itself). A name of more than ``MAX_BEHALF`` characters, or with a control character or a
+    line break anywhere, is a 400 naming the header: an identity is never cut or cleaned up."""
+    if name is None:
+        return None
+    found = name.strip(" \t")  # HTTP's optional whitespace (a header's value arrives without it)
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in found):
+        raise InvalidRequest(
+            f"Invalid '{BEHALF_HEADER}': a sub-tenant's name cannot hold control characters or line breaks.",
+            param=BEHALF_HEADER,
+        )
+    found = found.strip()
+    if len(found) > MAX_BEHALF:
+        raise InvalidRequest(
+            f"Invalid '{BEHALF_HEADER}': a sub-tenant's name is at most {MAX_BEHALF} characters, "
+            f"got {len(found)}.",
+            param=BEHALF_HEADER,
+        )
+    return found or None
+
+
+def behalf_header(values: Sequence[str]) -> str | None:
+    """The sub-tenant named by the ``X-On-Behalf-Of`` header(s) of a request, as ``sub_tenant``.
+
+    HTTP header values are bytes; Starlette hands them over decoded as latin-1, so the bytes are taken
+    back and decoded as UTF-8, what the console's form (and any UTF-8 client) sends: one name is one
+    tenant, whichever way it came. Bytes that are not UTF-8, or the header given more than once, are a
+    400 naming the header."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequest(f"Send '{BEHALF_HEADER}' at most once.", param=BEHALF_HEADER)
+    try:
+        name = values[0].encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise InvalidRequest(
+            f"Invalid '{BEHALF_HEADER}': the sub-tenant's name must be UTF-8.", param=BEHALF_HEADER
+        ) from None
+    return sub_tenant(name)
 
 
 def default_policy(settings: Settings) -> TenantPolicy:
@@ -127,6 +174,8 @@ class Authenticator:
         self._generation = 0  # moved by forget(): a lookup begun before it is not cached
 
     async def authenticate(self, authorization: str | None, on_behalf_of: str | None = None) -> Tenant:
+        """``on_behalf_of``: the sub-tenant's name, as text (``behalf_header`` reads it from a request);
+        a name ``sub_tenant`` refuses is a 400."""
         key = extract_key(authorization)
         if key is None:
             raise AuthenticationFailed(
@@ -162,8 +211,7 @@ class Authenticator:
                     raise AuthenticationFailed(f"The API key {shown} has been revoked.")
                 raise AuthenticationFailed(f"Incorrect API key provided: {shown}")
             known = answer
-        behalf = (on_behalf_of or "").strip()[:256] or None
-        return Tenant(known.account, behalf, known.policy, known.key_id)
+        return Tenant(known.account, sub_tenant(on_behalf_of), known.policy, known.key_id)
 
     def forget(self) -> None:
         """Drop every cached answer (this node's keys or tenants changed)."""

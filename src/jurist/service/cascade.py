@@ -122,7 +122,7 @@ async def run_cascade(
     last: ChatCompletion | None = None
     accepted = False
     for stage, threshold in zip(model.stages, thresholds, strict=True):
-        completion = await chat.cached_complete(_stage_request(request, stage), stage)
+        completion = await chat.cached_complete(_stage_request(request, stage), stage, tenant)
         run.add(completion)
         judgment = completion.judgment
         assert judgment is not None

@@ -12,7 +12,7 @@ import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from jurist.backends.base import Backend, GenerationRequest
 from jurist.errors import ModelNotFound
@@ -57,9 +57,11 @@ class ChatService:
         cache: CacheStore | None = None,
         counter: CacheCounter | None = None,
         trust: TrustService | None = None,
+        cache_scope: Literal["tenant", "global"] = "tenant",
     ) -> None:
         self._models = models
         self._cache = cache
+        self._per_tenant = cache_scope == "tenant"  # the tenant is in every judge-cache key
         self._counter = counter
         self.trust = trust or TrustService(NoCalibrations())
 
@@ -102,7 +104,7 @@ class ChatService:
         model = self.resolve(request.model)
         item = request.judge
         if item is None:
-            return await self.cached_complete(request, model)
+            return await self.cached_complete(request, model, tenant)
         return await self._judged(request, model, item, tenant, cached=True)
 
     async def require_target(self, request: ChatCompletionRequest, tenant: str) -> None:
@@ -135,9 +137,11 @@ class ChatService:
             return completion
         return with_judgment(completion, await self.trust.assess(tenant, model, completion.judgment, target))
 
-    async def cached_complete(self, request: ChatCompletionRequest, model: JudgeModel) -> ChatCompletion:
-        """The completion, from the judge cache when it can be, without the tenant's trust."""
-        key = self.cache_key_for(request.source)
+    async def cached_complete(
+        self, request: ChatCompletionRequest, model: JudgeModel, tenant: str
+    ) -> ChatCompletion:
+        """The completion, from the tenant's judge cache when it can be, without the tenant's trust."""
+        key = self.cache_key_for(request.source, tenant)
         if self._cache is None or key is None:
             return await self._complete(request, model)
         cached = await self._cache.cache_get(key)
@@ -155,14 +159,15 @@ class ChatService:
             await self._cache.cache_put(key, request.model, completion.model_dump_json(), int(time.time()))
         return completion
 
-    def cache_key_for(self, body: JSONObject) -> str | None:
+    def cache_key_for(self, body: JSONObject, tenant: str) -> str | None:
         """The judge-cache key of a request body (a request's ``source``, or a batch line's at
-        validation), or None when it is not cacheable. An invalid body may get a key: nothing is ever
-        cached under it."""
+        validation) sent by ``tenant``, or None when it is not cacheable. An invalid body may get a
+        key: nothing is ever cached under it. With the ``tenant`` cache scope (the default) the tenant
+        is part of the key, so a hit never tells one tenant what another has judged."""
         model = self._models.get(str(body.get("model")))
         if self._cache is None or model is None or not cacheable(body, model.config):
             return None
-        return cache_key(body, model.config)
+        return cache_key(body, model.config, tenant if self._per_tenant else None)
 
     async def cached(self, keys: list[str]) -> dict[str, CachedBody]:
         """``chat.completion`` bodies the cache holds for these keys, as JSON with a fresh id and
@@ -281,8 +286,12 @@ class ChatService:
         target = self.target_of(request, model)
         if target is not None:
             await self.trust.require(tenant, model.name, item.mode, target)
-        judged = self.cached_complete if cached else self._complete
-        return await self.trusted(await judged(request, model), tenant, model.name, target)
+        completion = (
+            await self.cached_complete(request, model, tenant)
+            if cached
+            else await self._complete(request, model)
+        )
+        return await self.trusted(completion, tenant, model.name, target)
 
     async def _judge(
         self, request: ChatCompletionRequest, model: JudgeModel, item: JudgeItem

@@ -10,7 +10,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from jurist.errors import AuthenticationFailed, PermissionDenied
+from jurist.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
 from jurist.ids import Clock
 from jurist.service.auth import Authenticator, Tenant, extract_key
 from jurist.store.console_sessions import SessionRecord, SessionStore
@@ -48,17 +48,18 @@ class ConsoleSessions:
         self.seconds = int(hours * 3600)
 
     async def sign_in(self, key: str, on_behalf_of: str | None = None) -> tuple[str, ConsoleUser]:
-        """A new session's token (for the cookie) and its user; 401 for an unknown or revoked key."""
+        """A new session's token (for the cookie) and its user; 401 for an unknown or revoked key, 400
+        for an ``on_behalf_of`` the API's ``X-On-Behalf-Of`` would refuse (``auth.sub_tenant``)."""
         found = extract_key(f"Bearer {key.strip()}") if key.strip() else None
         if not found:
             raise AuthenticationFailed("Enter an API key.")
         key_digest = digest(found)
-        behalf = (on_behalf_of or "").strip() or None
+        behalf: str | None = None
         if self.auth.is_admin_digest(key_digest):
             tenant = None
-            behalf = None
-        else:
-            tenant = await self.auth.authenticate_digest(key_digest, behalf, found[:6] + "…")
+        else:  # the name as the API's X-On-Behalf-Of would name it (400 for one the API refuses)
+            tenant = await self.auth.authenticate_digest(key_digest, on_behalf_of, found[:6] + "…")
+            behalf = tenant.on_behalf_of
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         now = int(self.clock.now())
@@ -85,7 +86,7 @@ class ConsoleSessions:
             return ConsoleUser(None, record.csrf)
         try:
             tenant = await self.auth.authenticate_digest(record.key_digest, record.on_behalf_of)
-        except (AuthenticationFailed, PermissionDenied):
+        except (AuthenticationFailed, PermissionDenied, InvalidRequest):  # or a name no longer accepted
             await self.store.delete(session_id)
             return None
         return ConsoleUser(tenant, record.csrf)

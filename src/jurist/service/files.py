@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from jurist.store.tenant_load import TenantLoad, account_of
 UPLOAD_PURPOSES = frozenset({"batch", "user_data", "assistants", "fine-tune", "vision", "evals"})
 LISTED_PURPOSES = UPLOAD_PURPOSES | {"batch_output", "assistants_output", "fine-tune-results"}
 BATCH_FILE_TTL = 30 * 86400
+# C0 controls, DEL and C1 controls: refused in a file name (they would break the download's
+# Content-Disposition header, logs and terminals); any other character, "/" included, is kept as sent.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,13 @@ class FileService:
             raise InvalidRequest(
                 f"Invalid purpose {purpose!r}; expected one of {', '.join(sorted(UPLOAD_PURPOSES))}.",
                 param="purpose",
+            )
+        bad = _CONTROL.search(filename)
+        if bad is not None:
+            raise InvalidRequest(
+                f"The file name holds a control character (U+{ord(bad.group()):04X} at position "
+                f"{bad.start()}); rename the file.",
+                param="file",
             )
         if purpose == "batch" and not filename.lower().endswith(".jsonl"):
             raise InvalidRequest("Invalid file format for Batch API. Must be .jsonl", param="file")

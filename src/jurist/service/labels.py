@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 from pydantic import JsonValue
 
-from jurist.errors import InvalidRequest, NotFound
+from jurist.errors import InvalidRequest, NotFound, PayloadTooLarge
 from jurist.evaluation.agreement import Agreement, Label, LabeledLine, agreement
 from jurist.evaluation.report_lines import read_judgment
 from jurist.ids import Clock
@@ -27,6 +27,9 @@ from jurist.store.labels import LabelRecord, LabelStore
 
 PAIRWISE_LABELS = ("1", "2", "tie")
 DEFAULT_ANNOTATOR = "default"
+MAX_ANNOTATOR_CHARS = 256
+MAX_NOTE_CHARS = 4096
+MAX_LABELS_PER_REQUEST = 10_000  # per POST /v1/batches/{id}/labels; ``jurist labels import`` has none
 Judgment = SingleJudgment | PairwiseJudgment
 
 
@@ -51,6 +54,35 @@ def parse_body(raw: bytes) -> list[object]:
         return [orjson.loads(line) for line in text.splitlines() if line.strip()]
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"The body is not a JSON list or JSONL of labels: {exc}", param="body") from exc
+
+
+def check_count(items: list[object]) -> list[object]:
+    """``items`` when they are at most ``MAX_LABELS_PER_REQUEST`` (the API's cap per request)."""
+    if len(items) > MAX_LABELS_PER_REQUEST:
+        raise PayloadTooLarge(
+            f"The body holds {len(items)} labels; at most {MAX_LABELS_PER_REQUEST} are accepted per "
+            "request. Post them in several requests, or import a large file with `jurist labels import`.",
+            param="labels",
+        )
+    return items
+
+
+def _check_text(
+    item: Mapping[str, object], field: str, where: str, cap: int, default: str | None
+) -> str | None:
+    """``item[field]``: a string of at most ``cap`` characters (non-empty when ``default`` is given,
+    which stands for a missing one), or None when missing and no default."""
+    value = item.get(field, default)
+    if value is None and default is None:
+        return None
+    if not isinstance(value, str) or (default is not None and not value):
+        what = "a non-empty string" if default is not None else "a string"
+        raise InvalidRequest(f"{where}.{field} must be {what}.", param=f"{where}.{field}")
+    if len(value) > cap:
+        raise InvalidRequest(
+            f"{where}.{field} is {len(value)} characters long; the limit is {cap}.", param=f"{where}.{field}"
+        )
+    return value
 
 
 def _check_score(value: object, scale: tuple[int, int] | None, field: str) -> int:
@@ -232,10 +264,11 @@ class LabelService:
         return await asyncio.to_thread(agreement, lines, rounds, seed)
 
     async def post(self, tenant: str, batch_id: str, items: list[object]) -> list[LabelRecord]:
-        named = {i.get("custom_id") for i in items if isinstance(i, Mapping)}
-        kinds = await self._kinds(tenant, batch_id, {c for c in named if isinstance(c, str)})
+        named = {c for i in items if isinstance(i, Mapping) and isinstance(c := i.get("custom_id"), str)}
+        kinds = await self._kinds(tenant, batch_id, named)
         now = int(self.clock.now())
         records: list[LabelRecord] = []
+        seen: dict[tuple[str, str], int] = {}  # (custom_id, annotator) → its index in the body
         for i, item in enumerate(items):
             where = f"labels[{i}]"
             if not isinstance(item, Mapping):
@@ -250,14 +283,16 @@ class LabelService:
                     f"{where}.custom_id {custom_id!r} is not a judged line of batch {batch_id}.",
                     param=f"{where}.custom_id",
                 )
-            annotator = item.get("annotator", DEFAULT_ANNOTATOR)
-            if not isinstance(annotator, str) or not annotator:
+            annotator = _check_text(item, "annotator", where, MAX_ANNOTATOR_CHARS, DEFAULT_ANNOTATOR)
+            assert annotator is not None  # a default is given
+            note = _check_text(item, "note", where, MAX_NOTE_CHARS, None)
+            first = seen.setdefault((custom_id, annotator), i)
+            if first != i:
                 raise InvalidRequest(
-                    f"{where}.annotator must be a non-empty string.", param=f"{where}.annotator"
+                    f"{where} repeats labels[{first}]: the same custom_id {custom_id!r} and annotator "
+                    f"{annotator!r}. Post one label per line and annotator.",
+                    param=where,
                 )
-            note = item.get("note")
-            if note is not None and not isinstance(note, str):
-                raise InvalidRequest(f"{where}.note must be a string.", param=f"{where}.note")
             label = _check_label(item.get("label"), kinds[custom_id], where)
             criteria = _check_criteria(item.get("criteria"), kinds[custom_id], where)
             records.append(LabelRecord(tenant, batch_id, custom_id, annotator, label, note, now, criteria))

@@ -23,7 +23,7 @@ class UsageQuery:
     start: str
     end: str
     group_by: tuple[GroupBy, ...]
-    tenant: str | None = None  # that tenant and its sub-tenants; None: every tenant
+    tenant: str | None = None  # an account and its sub-tenants, or one sub-tenant; None: every tenant
 
 
 def parse_day(value: str, param: str) -> dt.date:

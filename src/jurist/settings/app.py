@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     file_storage: Literal["auto", "disk", "database"] = "auto"
     batch_status_style: Literal["openai", "pai"] = "openai"
     cache: bool = True  # serve deterministic (temperature 0) requests from the judge cache
+    # whose answers a cached verdict serves: the tenant's own (the tenant is in the key), or every
+    # tenant's ("global": more hits, but a hit tells a tenant that someone judged the same text)
+    cache_scope: Literal["tenant", "global"] = "tenant"
     # --- batch runner ---
     run_worker: bool = True
     worker_lease_seconds: float = Field(default=60.0, gt=0)
@@ -66,6 +69,8 @@ class Settings(BaseSettings):
     # --- usage, metrics, shutdown, housekeeping ---
     usage_flush_seconds: float = Field(default=2.0, gt=0)  # usage counters are written this often
     metrics_tenant_labels: int = Field(default=50, ge=0)  # tenants named in /metrics; others: "other"
+    # /metrics answers this Bearer token (for Prometheus) or the admin key; with neither, no one
+    metrics_token: SecretStr | None = None
     drain_seconds: float = Field(default=30.0, ge=0)  # on SIGTERM: in-flight lines may finish this long
     notify: bool = True  # PostgreSQL LISTEN/NOTIFY wakes workers at once (polling stays the fallback)
     sweep_seconds: float = Field(default=300.0, gt=0)  # housekeeping runs this often (one node at a time)
@@ -124,6 +129,8 @@ class Settings(BaseSettings):
         data["api_keys"] = [_mask(k) for k in self.api_keys]
         if self.admin_key is not None:
             data["admin_key"] = _mask(self.admin_key.get_secret_value())
+        if self.metrics_token is not None:
+            data["metrics_token"] = _mask(self.metrics_token.get_secret_value())
         data["models"] = {name: _masked_model(cfg) for name, cfg in models.items()}
         data["database_url"] = _mask_url(self.resolved_database_url)
         return data

@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from jurist.errors import ConfigError, Conflict
+from jurist.errors import ConfigError, Conflict, StoreError
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Mapping[str, Any]
@@ -170,6 +170,8 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
+        if self._conn is None:
+            raise StoreError("the database is not open")
         reader = await self._readers.get()
         try:
             await reader.execute("BEGIN")  # deferred: a read snapshot, no write lock

@@ -84,12 +84,12 @@ class UsageStore(Protocol):
         self, start: str, end: str, group_by: Sequence[GroupBy] = (), tenant: str | None = None
     ) -> list[UsageRow]:
         """Sums over the days ``start``..``end`` (inclusive), one row per group (no group: one row of
-        totals, or none when nothing was used). ``tenant``: that tenant and its sub-tenants
-        (``tenant/…``); None: every tenant."""
+        totals, or none when nothing was used). ``tenant``: an account (no ``/``) and its
+        sub-tenants (``account/…``), or one sub-tenant (``account/name``) exactly; None: every tenant."""
         ...
 
     async def known(self, tenant: str) -> bool:
-        """Whether the tenant (or a sub-tenant) has any usage, key or tenant settings."""
+        """Whether the tenant (or, for an account, a sub-tenant) has any usage, key or tenant settings."""
         ...
 
 
@@ -100,9 +100,11 @@ _ADD = (
     + ", ".join(f"{c} = usage_daily.{c} + excluded.{c}" for c in (*_COUNTERS, "cost"))
 )
 _SUMS = ", ".join(f"SUM({c}) AS {c}" for c in (*_COUNTERS, "cost"))
-# A sub-tenant's id is ``account/name``: matched by prefix with substr, not LIKE (SQLite's LIKE
-# ignores case, and the id may hold ``%`` or ``_``).
-_TENANT = "(tenant = :tenant OR substr(tenant, 1, :prefix_len) = :prefix)"
+# A sub-tenant's id is ``account/name`` (an account's name holds no ``/``; a sub-tenant's name may). An
+# account is itself and its sub-tenants, matched by prefix with substr, not LIKE (SQLite's LIKE ignores
+# case, and the id may hold ``%`` or ``_``); a sub-tenant is itself only (``a/x`` is not ``a/x/y``).
+_ACCOUNT = "(tenant = :tenant OR substr(tenant, 1, :prefix_len) = :prefix)"
+_SUB_TENANT = "tenant = :tenant"
 
 
 def _counts(row: Row) -> UsageCounts:
@@ -132,14 +134,15 @@ class SqlUsageStore:
         where = "day >= :start AND day <= :end"
         params: dict[str, object] = {"start": start, "end": end}
         if tenant is not None:
-            where += " AND " + _TENANT
-            params.update(_tenant_params(tenant))
+            match, found = _tenant_match(tenant)
+            where += " AND " + match
+            params.update(found)
         head = "".join(f"{k}, " for k in keys)
         sql = f"SELECT {head}{_SUMS} FROM usage_daily WHERE {where}"
         if keys:
             listed = ", ".join(keys)
             sql += f" GROUP BY {listed} ORDER BY {listed}"
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             rows = await tx.fetchall(sql, params)
         return [
             UsageRow(_counts(r), r.get("tenant"), r.get("day"), r.get("model"))
@@ -148,9 +151,9 @@ class SqlUsageStore:
         ]
 
     async def known(self, tenant: str) -> bool:
-        params = _tenant_params(tenant)
+        match, params = _tenant_match(tenant)
         sql = (
-            f"SELECT 1 AS one FROM usage_daily WHERE {_TENANT} "
+            f"SELECT 1 AS one FROM usage_daily WHERE {match} "
             "UNION ALL SELECT 1 AS one FROM tenants WHERE id = :tenant "
             "UNION ALL SELECT 1 AS one FROM api_keys WHERE tenant = :tenant"
         )
@@ -158,8 +161,11 @@ class SqlUsageStore:
             return await tx.fetchone(sql + " LIMIT 1", params) is not None
 
 
-def _tenant_params(tenant: str) -> dict[str, object]:
-    return {"tenant": tenant, "prefix": tenant + "/", "prefix_len": len(tenant) + 1}
+def _tenant_match(tenant: str) -> tuple[str, dict[str, object]]:
+    """The condition on ``usage_daily.tenant`` that selects ``tenant``'s rows, and its parameters."""
+    if "/" in tenant:
+        return _SUB_TENANT, {"tenant": tenant}
+    return _ACCOUNT, {"tenant": tenant, "prefix": tenant + "/", "prefix_len": len(tenant) + 1}
 
 
 def _params(row: UsageRow) -> dict[str, object]:

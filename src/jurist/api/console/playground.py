@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from jurist.api.console.forms import read_form
 from jurist.api.console.playground_form import PlaygroundForm, curl_command, python_code
 from jurist.api.console.session import page, tenant_of_page
 from jurist.api.console.templating import pages_of
@@ -111,7 +112,7 @@ async def playground(request: Request) -> Response:
 async def judge(request: Request) -> Response:
     services = services_of(request)
     tenant = tenant_of_page(request)
-    form = PlaygroundForm.parse(await request.form(), _default_model(services))
+    form = PlaygroundForm.parse(await read_form(request), _default_model(services))
     body = form.body()
     try:
         outcome = await _complete(services, tenant, body)

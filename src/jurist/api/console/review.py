@@ -9,6 +9,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jurist.api.console.forms import read_form
+from jurist.api.console.numbers import as_int, int_param
 from jurist.api.console.review_filters import CHECKS, majorities, parse, select
 from jurist.api.console.review_index import ReviewIndex, ReviewIndexes
 from jurist.api.console.review_line import read_line
@@ -54,10 +56,8 @@ async def _index(
 
 
 def _position(request: Request, total: int) -> int:
-    raw = request.query_params.get("i", "1")
-    if not raw.isdigit():
-        raise InvalidRequest(f"i must be a positive integer, got {raw!r}.", param="i")
-    return min(max(int(raw), 1), max(total, 1))
+    position = int_param(request.query_params.get("i", "1"), "i")
+    return min(max(position, 1), max(total, 1))
 
 
 @page
@@ -106,7 +106,7 @@ def _error(error: JuristError) -> Response:
 async def _label_fields(request: Request) -> dict[str, object]:
     if request.headers.get("content-type", "").startswith(_JSON):
         return dict(await json_object_body(request, services_of(request).settings.max_request_bytes))
-    form = await request.form()
+    form = await read_form(request)
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -127,8 +127,9 @@ async def post_label(request: Request) -> Response:
                 f"{custom_id!r} is not a judged line of batch {batch_id}.", param="custom_id"
             )
         label = fields.get("label")
-        if entry.mode == "single" and isinstance(label, str) and label.lstrip("-").isdigit():
-            label = int(label)
+        number = as_int(label, signed=True) if entry.mode == "single" and isinstance(label, str) else None
+        if number is not None:
+            label = number
         item = {
             "custom_id": custom_id,
             "label": label,

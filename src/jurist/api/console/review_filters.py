@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlencode
 
+from jurist.api.console.numbers import int_param
 from jurist.api.console.review_index import Entry
 from jurist.errors import InvalidRequest
 from jurist.evaluation.agreement import Label, majority
@@ -63,10 +64,9 @@ def parse(params: Mapping[str, str]) -> Filters:
     if winner not in ("", "1", "2", "tie"):
         raise InvalidRequest('winner must be "1", "2" or "tie".', param="winner")
     raw_score = params.get("score", "")
-    if raw_score and not raw_score.lstrip("-").isdigit():
-        raise InvalidRequest(f"score must be an integer, got {raw_score!r}.", param="score")
+    score = int_param(raw_score, "score", signed=True) if raw_score else None
     checks = {name: _flag(params, name) for name, _ in CHECKS}
-    return Filters(**checks, threshold=threshold, winner=winner, score=int(raw_score) if raw_score else None)
+    return Filters(**checks, threshold=threshold, winner=winner, score=score)
 
 
 def majorities(labels: Mapping[str, list[Label]]) -> dict[str, Label]:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jurist.api.console.forms import close_form, read_form
 from jurist.api.console.templating import pages_of
 from jurist.api.deps import services_of
 from jurist.errors import InvalidRequest, JuristError, PermissionDenied
@@ -60,14 +61,17 @@ async def csrf_presented(request: Request) -> str | None:
     if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/")
     ):
-        form = await request.form()
+        form = await read_form(request)
         value = form.get("csrf")
         return value if isinstance(value, str) else None
     return None
 
 
 def error_page(request: Request, error: JuristError) -> Response:
-    return pages_of(request).render(request, "error.html", status=error.status_code, error=error)
+    response = pages_of(request).render(request, "error.html", status=error.status_code, error=error)
+    if error.status_code in (408, 413):  # answered before the body was read: do not wait for the rest
+        response.headers["Connection"] = "close"
+    return response
 
 
 def page(handler: Handler) -> Handler:
@@ -91,7 +95,8 @@ def page(handler: Handler) -> Handler:
         except JuristError as error:
             return error_page(request, error)
         finally:
-            await request.close()  # a form read for its token (an uploaded file's temporary file)
+            await close_form(request)  # a form read for its token
+            await request.close()  # an uploaded file's temporary file
 
     return wrapped
 

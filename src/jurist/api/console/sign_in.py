@@ -11,10 +11,12 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from jurist.api.console.forms import read_form
 from jurist.api.console.session import (
     COOKIE,
     clear_session_cookie,
     console_user,
+    error_page,
     page,
     safe_next,
     set_session_cookie,
@@ -56,7 +58,10 @@ async def sign_in_form(request: Request) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    form = await request.form()
+    try:
+        form = await read_form(request)
+    except JuristError as error:  # too large (413, before it is read), too slow or malformed
+        return error_page(request, error)
     key, behalf = str(form.get("api_key") or ""), str(form.get("on_behalf_of") or "")
     expected, presented = request.cookies.get(SIGN_IN_COOKIE, ""), str(form.get("form_token") or "")
     if not expected or not hmac.compare_digest(expected.encode(), presented.encode()):
