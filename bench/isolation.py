@@ -55,7 +55,9 @@ class Server:
         form.add_field("purpose", "batch")
         form.add_field("file", text.encode(), filename="input.jsonl")
         async with http.post(f"{self.base}/files", data=form, headers=auth(key)) as r:
-            return str((await r.json())["id"])
+            found = await r.json()
+            assert r.status == 200, found
+            return str(found["id"])
 
     async def batch(self, http: aiohttp.ClientSession, key: str, file_id: str) -> str:
         body = {"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
@@ -172,8 +174,15 @@ def main() -> None:
     config.write_text(
         f'[models.pai-judge]\nbackend = "openai"\nbase_url = "http://127.0.0.1:{stub_port}/v1"\n'
     )
-    env = {**os.environ, "JURIST_DATA_DIR": str(data), "JURIST_API_KEYS": f"{KA},{KB}", "JURIST_CACHE": "false",
-           "JURIST_CONFIG": str(config), "JURIST_LOG_LEVEL": "warning"}  # fmt: skip
+    env = {
+        **os.environ,
+        "JURIST_DATA_DIR": str(data),
+        "JURIST_API_KEYS": f"{KA},{KB}",
+        "JURIST_CACHE": "false",
+        "JURIST_CONFIG": str(config),
+        "JURIST_LOG_LEVEL": "warning",
+        "JURIST_MAX_FILE_BYTES": str(256 << 20),
+    }  # fmt: skip  (a 50,000-line input is ~15 MB)
     if a.database_url:
         env["JURIST_DATABASE_URL"] = a.database_url
     serve = subprocess.Popen([str(ROOT / ".venv/bin/jurist"), "serve", "--port", str(port)], env=env)
