@@ -20,8 +20,9 @@ from playwright.sync_api import expect
 
 from jurist.backends.base import SupervisedBackend
 from jurist.backends.fake import FakeBackend
+from jurist.backends.llama_process import EmbeddedModelProcess
 from tests.support.batches import AUTH, create_batch_raw, upload_raw, wait_for_raw
-from tests.support.console import chromium, origin, sign_in
+from tests.support.console import chromium, origin, screenshot, sign_in
 from tests.support.live import LiveServer, live_server
 from tests.support.services import API_KEY, METRICS_AUTH
 
@@ -63,12 +64,16 @@ def wait_ready(server: LiveServer, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
-def killed_while(server: LiveServer, body: dict[str, Any], signum: int, after: float = 0.3) -> Any:
-    """``body`` posted, and the model process killed while it is being judged."""
+def killed_while(server: LiveServer, body: dict[str, Any], signum: int) -> Any:
+    """``body`` posted, and the model process killed once it holds the request (whatever the CPU's speed)."""
     with ThreadPoolExecutor(1) as pool:
         answer = pool.submit(post, server, body)
-        time.sleep(after)
-        assert not answer.done()
+        model = engine(server)
+        assert isinstance(model, EmbeddedModelProcess)
+        deadline = time.monotonic() + 60
+        while model.in_flight == 0:
+            assert time.monotonic() < deadline and not answer.done()
+            time.sleep(0.002)
         kill(server, signum)
         return answer.result(timeout=60)
 
@@ -185,3 +190,4 @@ def test_a_failed_model_is_shown_failed_and_every_other_model_keeps_answering(fa
         expect(page.locator("#model-pai-judge .health")).to_have_text("failed")
         expect(page.locator("#model-pai-judge .engine")).to_contain_text("1 × SIGABRT")
         expect(page.locator("#model-other .health")).to_have_text("ready")
+        screenshot(page, "models-engine-failed")

@@ -39,6 +39,14 @@ class _Deadlines:
     _read_timer: asyncio.TimerHandle | None = None
     _read_phase: str | None = None  # "headers" | "body" | None (not waiting for the client)
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]  # the protocol class after this one
+        self._arm("headers")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
     def _arm(self, phase: str) -> None:
         self._disarm()
         self._read_phase = phase
@@ -67,14 +75,6 @@ class _Deadlines:
 if HttpToolsProtocol is not None:
 
     class HttpToolsReadTimeouts(_Deadlines, HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm("headers")
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
-
         def on_message_begin(self) -> None:
             super().on_message_begin()
             if self._read_phase != "headers":  # the connection's first request keeps its deadline
@@ -100,14 +100,6 @@ if HttpToolsProtocol is not None:
 
 
 class H11ReadTimeouts(_Deadlines, H11Protocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm("headers")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
     def handle_events(self) -> None:
         super().handle_events()
         state = self.conn.their_state

@@ -125,6 +125,11 @@ class EngineProcess:
         return self.proc.pid
 
     @property
+    def in_flight(self) -> int:
+        """Requests the process holds now."""
+        return len(self._calls)
+
+    @property
     def alive(self) -> bool:
         return self.cause is None and not self._closing
 

@@ -81,6 +81,11 @@ class EmbeddedModelProcess:
             last_restart_seconds=self._last_restart,
         )
 
+    @property
+    def in_flight(self) -> int:
+        """Requests the model process holds now (they get a 503 if it dies)."""
+        return self._process.in_flight if self._process is not None else 0
+
     def prompt_stats(self) -> dict[str, int]:
         current = self._process.stats if self._process is not None else {}
         return {k: self._stats_before[k] + current.get(k, 0) for k in ("evaluated", "reused", "prefixes")}
@@ -183,9 +188,9 @@ class EmbeddedModelProcess:
         self._restart = asyncio.create_task(self._restart_after(self._backoff(), self._clock()))
 
     def _loop_detail(self, cause: str) -> str:
-        window = self._config.crash_window_seconds
+        window, n = self._config.crash_window_seconds, len(self._crashes)
         return (
-            f"crashed {len(self._crashes)} times within {window:.0f} s (last: {cause}); not restarted "
+            f"crashed {n} time{'s' if n != 1 else ''} within {window:.0f} s (last: {cause}); not restarted "
             "until the server restarts"
         )
 
