@@ -25,7 +25,9 @@ from jurist.service.files import FileLimits, FileService
 from jurist.service.key_admin import KeyAdmin
 from jurist.service.labels import LabelService
 from jurist.service.limits import BatchLimits, StoredPolicies, TenantLimiter
+from jurist.service.line_facts import LineFactsIndex
 from jurist.service.metrics import Metrics
+from jurist.service.offload import ProcessOffload
 from jurist.service.reports import ReportService
 from jurist.service.trust import TrustService
 from jurist.service.upstream import UpstreamGates, UpstreamPolicy, guard
@@ -108,10 +110,15 @@ class Services:
     usage: UsageRecorder = field(kw_only=True)
     limiter: TenantLimiter | None = None  # per-tenant rpm/tpm on chat completions
     upstream: UpstreamGates | None = None  # the models' shared pauses and circuit breakers
+    offload: ProcessOffload = field(default_factory=ProcessOffload)  # CPU-bound work, off the GIL
+    line_facts: LineFactsIndex = field(init=False)  # batch outputs' lines, parsed once (labels, refits)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
     _usage_stop: asyncio.Event = field(default_factory=asyncio.Event)
     _usage_task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.line_facts = LineFactsIndex(self.offload)
 
     @property
     def reports(self) -> ReportService:
@@ -119,7 +126,10 @@ class Services:
 
     @property
     def labels(self) -> LabelService:
-        return LabelService(self.stores.labels, self.stores.files, self.blobs, self.batches, self.clock)
+        stores = self.stores
+        return LabelService(
+            stores.labels, stores.files, self.blobs, self.batches, self.clock, self.line_facts
+        )
 
     @property
     def calibrations(self) -> CalibrationService:
@@ -191,6 +201,7 @@ class Services:
             self._usage_task = None
         for backend in self.backends:
             await backend.aclose()
+        await asyncio.to_thread(self.offload.close)
         await self.db.close()
 
 

@@ -20,6 +20,8 @@
     │   │   └── ModelUnavailable     503 code=model_unavailable (the embedded model's process died and
     │   │                                is restarting, or it failed; carries retry_after)
     │   └── BackendRejected          400 code=upstream_rejected (the upstream refused our input)
+    ├── OffloadFailed                503 code=offload_failed (the process that runs CPU-bound work
+    │                                    died during this request; it is started again)
     └── StoreError                   500 code=store_error (raised by store/, on SQLite and PostgreSQL)
         └── Conflict                 500 code=conflict (a unique key is taken; the services resolve it,
                                          so one that reaches a client is a server fault)
@@ -196,6 +198,13 @@ class ModelUnavailable(BackendUnavailable):
         # restarting: the model comes back by itself (a batch line gets its attempt back); False: it
         # failed (a crash loop) and stays down until the server restarts
         self.restarting = restarting
+
+
+class OffloadFailed(JuristError):
+    """A worker process died while handling this request; try it again."""
+
+    status_code = 503
+    code = "offload_failed"
 
 
 class BackendRejected(BackendError):

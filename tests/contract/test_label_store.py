@@ -40,3 +40,28 @@ async def test_a_label_keeps_its_note_and_criteria(stores: Stores) -> None:
         ("x", 4, criteria, "unsure"),
         ("y", 3, None, None),
     ]
+
+
+async def test_tallies_count_each_overall_label_per_line_and_tenant(stores: Stores) -> None:
+    await stores.labels.put(
+        [
+            label("a", "ann", "1"), label("a", "bob", "1"), label("a", "cy", "tie"),
+            LabelRecord("t1", "batch-1", "b", "ann", 4, None, 1, {"Accuracy": 4}),
+            LabelRecord("t1", "batch-1", "b", "bob", 4, None, 1, {"Accuracy": 2}),  # other criteria, same overall
+            LabelRecord("t1", "batch-1", "b", "cy", 3, None, 1),
+            LabelRecord("t2", "batch-1", "z", "ann", "2", None, 1),  # another tenant's
+            LabelRecord("t1", "batch-9", "a", "ann", "2", None, 1),  # another batch's
+        ]
+    )  # fmt: skip
+    found = await stores.labels.tallies("t1", "batch-1")
+    assert found == {"a": {"1": 2, "tie": 1}, "b": {4: 2, 3: 1}}
+    assert await stores.labels.tallies("t2", "batch-1") == {"z": {"2": 1}}
+    assert await stores.labels.tallies("t3", "batch-1") == {}
+
+
+async def test_a_put_of_many_labels_in_chunks_keeps_the_last_of_a_repeated_key(stores: Stores) -> None:
+    many = [label(f"c{i}", "ann", "1" if i % 3 else "tie") for i in range(2500)]  # 3 chunks
+    many.append(label("c7", "ann", "2", at=9))  # c7 again, in another chunk: the later wins
+    await stores.labels.put(many)
+    found = {r.custom_id: (r.label, r.created_at) for r in await stores.labels.list("t1", "batch-1")}
+    assert len(found) == 2500 and found["c7"] == ("2", 9) and found["c9"] == ("tie", 1)

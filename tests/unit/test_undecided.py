@@ -1,14 +1,15 @@
 """Undecided items: a judgment with a side missing (no confidence, no ``result_swapped``) or without a
 verdict is counted at the lowest confidence, never refused or dropped, in ``jurist eval``'s calibration
 and evaluated sets alike; a labelled batch line whose verdict is unscored gives a calibration point the
-same way (``service.calibrations.line_points``)."""
+same way (``service.calibrations.fact_points``)."""
 
 from __future__ import annotations
 
 from jurist.evaluation.datasets import PairItem
 from jurist.evaluation.selective_eval import JudgedItem, selective_report
 from jurist.protocol.judgment import CascadeStage, PairwiseJudgment, SingleJudgment
-from jurist.service.calibrations import UNDECIDED_SIGNAL, Point, line_points
+from jurist.service.calibrations import UNDECIDED_SIGNAL, Point, fact_points
+from jurist.service.line_facts import judgment_facts
 from tests.support.report_lines import pair_judgment
 
 
@@ -84,20 +85,26 @@ def judgment(winner: str | None, confidence: float | None) -> PairwiseJudgment:
     return PairwiseJudgment.model_validate(data)
 
 
+def line_points(
+    model: str, judgment: PairwiseJudgment | SingleJudgment, gold: object, cascades: set[str]
+) -> list[Point]:
+    return fact_points(judgment_facts(model, judgment), gold, cascades)
+
+
 def test_a_labelled_unscored_line_is_an_undecided_point() -> None:
-    assert line_points("pai-judge", judgment("response_1", 0.9), "1", {}) == [
+    assert line_points("pai-judge", judgment("response_1", 0.9), "1", set()) == [
         Point("pai-judge", "pairwise", 0.9, True)
     ]
-    assert line_points("pai-judge", judgment(None, None), "1", {}) == [
+    assert line_points("pai-judge", judgment(None, None), "1", set()) == [
         Point("pai-judge", "pairwise", UNDECIDED_SIGNAL, False, undecided=True)
     ]
     # a verdict without a signal: at the lowest confidence, agreeing as its verdict does
-    assert line_points("pai-judge", judgment("response_2", None), "2", {}) == [
+    assert line_points("pai-judge", judgment("response_2", None), "2", set()) == [
         Point("pai-judge", "pairwise", UNDECIDED_SIGNAL, True, undecided=True)
     ]
-    assert line_points("pai-judge", judgment(None, None), None, {}) == []  # no gold: no point
+    assert line_points("pai-judge", judgment(None, None), None, set()) == []  # no gold: no point
     single = SingleJudgment(mode="single", scored=False, score_range=(1, 5), parsed_by="unscored", attempts=2)
-    assert line_points("pai-judge", single, 4, {}) == [
+    assert line_points("pai-judge", single, 4, set()) == [
         Point("pai-judge", "single", UNDECIDED_SIGNAL, False, undecided=True)
     ]
 
@@ -108,7 +115,7 @@ def test_an_unscored_cascade_stage_is_an_undecided_point_of_its_model() -> None:
         CascadeStage(model="pai-judge-plus", verdict=None, confidence=None, threshold=0.8),
     ]
     line = judgment(None, None).model_copy(update={"cascade": stages})
-    assert line_points("pai-judge-auto", line, "1", {"pai-judge-auto": object()}) == [
+    assert line_points("pai-judge-auto", line, "1", {"pai-judge-auto"}) == [
         Point("pai-judge", "pairwise", 0.4, True),
         Point("pai-judge-plus", "pairwise", UNDECIDED_SIGNAL, False, undecided=True),
     ]

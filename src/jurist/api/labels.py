@@ -10,12 +10,12 @@ from starlette.responses import Response
 from jurist.api.deps import read_body, services_of, tenant_of
 from jurist.api.files import client_disconnected
 from jurist.api.params import int_param
-from jurist.service.labels import DEFAULT_ANNOTATOR, check_count, parse_body, wire
+from jurist.service.labels import DEFAULT_ANNOTATOR, check_count, parse_body, wire_all
 
 _JSON = "application/json"
 
 
-def _listing(records: list[dict[str, JsonValue]]) -> Response:
+def _listing(records: list[JsonValue]) -> Response:
     data = {"object": "list", "data": records, "has_more": False}
     return Response(orjson.dumps(data), media_type=_JSON)
 
@@ -31,7 +31,7 @@ async def post_labels(request: Request) -> Response:
     batch_id = request.path_params["batch_id"]
     records = await services.labels.post(tenant, batch_id, items)
     refitted = await services.calibrations.refit_after_labels(tenant, batch_id)
-    data = {"object": "list", "data": [wire(r) for r in records], "has_more": False}
+    data = {"object": "list", "data": await wire_all(records), "has_more": False}
     data["calibrations"] = [  # refitted on these labels (a calibration per model and mode judged)
         {"id": c.id, "model": c.model, "mode": c.mode, "version": c.version} for c in refitted
     ]
@@ -42,7 +42,7 @@ async def list_labels(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
     records = await services.labels.list(tenant, request.path_params["batch_id"])
-    return _listing([wire(r) for r in records])
+    return _listing(await wire_all(records))
 
 
 async def delete_label(request: Request) -> Response:

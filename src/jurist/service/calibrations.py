@@ -18,22 +18,23 @@ with one (no signal only), as its verdict does. A calibration counts them (``und
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from jurist.errors import InvalidRequest, JuristError, ModelNotFound, NotFound
-from jurist.evaluation.agreement import majority
 from jurist.evaluation.calibration import fit_calibrator
 from jurist.evaluation.reliability import calibration_quality
 from jurist.ids import Clock, new_id
-from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.labels import LabelService
-from jurist.service.trust import Calibration, TrustService, raw_signal
+from jurist.service.line_facts import LineFacts
+from jurist.service.trust import Calibration, TrustService
 from jurist.settings import CascadeModelConfig, ModelConfig
 from jurist.store.calibrations import CalibrationRecord, CalibrationStore
 
 MIN_ITEMS = 10  # labelled verdicts needed to fit a calibration
 UNDECIDED_SIGNAL = 0.0  # the raw confidence of an unscored (undecided) labelled verdict: the lowest
+LINES_PER_TURN = 2000  # labelled lines turned into points between turns of the event loop
 SHOWN_TARGETS = (0.7, 0.8, 0.9, 0.95)  # the thresholds a calibration object lists, at delta 0.1
 _WINNERS = {"response_1": "1", "response_2": "2", "tie": "tie"}
 
@@ -59,21 +60,21 @@ def _point(model: str, mode: str, signal: float | None, verdict: object, gold: o
     return Point(model, mode, signal, agreed)
 
 
-def line_points(model: str, judgment: object, gold: object, cascades: Mapping[str, object]) -> list[Point]:
-    """The points one labelled line gives: its verdict's, or each cascade stage's."""
-    if not isinstance(judgment, PairwiseJudgment | SingleJudgment) or gold is None:
+def gold_of(counts: Counter[str | int]) -> str | int | None:
+    """The annotators' majority label; None when two labels tie for it (no gold)."""
+    top = counts.most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]
+
+
+def fact_points(line: LineFacts, gold: object, cascades: Collection[str]) -> list[Point]:
+    """The points one labelled line gives: its verdict's, or each cascade stage's (a line of a
+    cascade's name that holds no stages gives none)."""
+    if gold is None or (not line.cascade and line.model in cascades):
         return []
-    mode = judgment.mode
-    if judgment.cascade:
-        return [
-            _point(stage.model, mode, stage.raw_confidence if stage.calibrated else stage.confidence,
-                   stage.verdict, gold)
-            for stage in judgment.cascade
-        ]  # fmt: skip
-    if model in cascades:
-        return []
-    verdict = judgment.winner if isinstance(judgment, PairwiseJudgment) else judgment.overall_score
-    return [_point(model, mode, raw_signal(judgment), verdict if judgment.scored else None, gold)]
+    mode = line.kind.mode
+    return [_point(v.model, mode, v.signal, v.verdict, gold) for v in line.verdicts]
 
 
 class CalibrationService:
@@ -93,20 +94,16 @@ class CalibrationService:
 
     async def points(self, tenant: str, batch_id: str) -> list[Point]:
         """Every point the batch's labelled lines give (another tenant's batch is a 404)."""
-        records = await self.labels.labels.list(tenant, batch_id)
-        lines = await self.labels.judged_lines(tenant, batch_id, {r.custom_id for r in records})
-        by_line: dict[str, list[str | int]] = {}
-        for record in records:
-            label = record.label  # the overall verdict (per-criterion labels are apart)
-            if isinstance(label, str | int):
-                by_line.setdefault(record.custom_id, []).append(label)
-        cascades = {n: c for n, c in self.models.items() if isinstance(c, CascadeModelConfig)}
+        facts = await self.labels.facts(tenant, batch_id)
+        tallies = await self.labels.labels.tallies(tenant, batch_id)
+        cascades = {n for n, c in self.models.items() if isinstance(c, CascadeModelConfig)}
         out: list[Point] = []
-        for custom_id, labels in by_line.items():
-            if custom_id in lines:
-                model, judgment = lines[custom_id]
-                gold = majority(labels)
-                out += line_points(model, judgment, gold, cascades)
+        for i, (custom_id, counts) in enumerate(tallies.items()):
+            if i and i % LINES_PER_TURN == 0:
+                await asyncio.sleep(0)  # a refit of 20,000 lines lets other requests run between turns
+            line = facts.get(custom_id)
+            if line is not None:
+                out += fact_points(line, gold_of(counts), cascades)
         return out
 
     async def create(
@@ -178,7 +175,7 @@ class CalibrationService:
         for model, mode in sorted({(p.model, p.mode) for p in fresh}):
             if model not in self.models:
                 continue
-            latest = await self.store.latest(tenant, model, mode)
+            latest = await self.store.head(tenant, model, mode)
             batches = list(dict.fromkeys([*(latest.batches if latest else ()), batch_id]))
             points: list[Point] = []
             kept: list[str] = []

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
 
 import orjson
 from pydantic import JsonValue
@@ -21,6 +20,7 @@ from jurist.evaluation.report_lines import read_judgment
 from jurist.ids import Clock
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.batches import BatchService
+from jurist.service.line_facts import Kind, LineFacts, LineFactsIndex
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
 from jurist.store.labels import LabelRecord, LabelStore
@@ -30,16 +30,8 @@ DEFAULT_ANNOTATOR = "default"
 MAX_ANNOTATOR_CHARS = 256
 MAX_NOTE_CHARS = 4096
 MAX_LABELS_PER_REQUEST = 10_000  # per POST /v1/batches/{id}/labels; ``jurist labels import`` has none
+CHECKED_PER_TURN = 500  # labels checked between turns of the event loop (other requests go between)
 Judgment = SingleJudgment | PairwiseJudgment
-
-
-@dataclass(frozen=True)
-class Kind:
-    """What a line's label may be: its mode and, for a single line, its scale and criterion names."""
-
-    mode: str  # "pairwise" | "single"
-    scale: tuple[int, int] | None = None
-    criteria: tuple[str, ...] = ()
 
 
 def parse_body(raw: bytes) -> list[object]:
@@ -197,13 +189,39 @@ def _judged(raws: list[bytes], wanted: Collection[str] | None) -> dict[str, tupl
 
 class LabelService:
     def __init__(
-        self, labels: LabelStore, files: FileStore, blobs: BlobStore, batches: BatchService, clock: Clock
+        self,
+        labels: LabelStore,
+        files: FileStore,
+        blobs: BlobStore,
+        batches: BatchService,
+        clock: Clock,
+        index: LineFactsIndex | None = None,
     ) -> None:
         self.labels = labels
         self.files = files
         self.blobs = blobs
         self.batches = batches
         self.clock = clock
+        self.index = index if index is not None else LineFactsIndex()
+
+    async def _output(self, tenant: str, batch_id: str) -> tuple[str, int]:
+        """The batch's output file: its id and size (a batch without one has nothing to label)."""
+        record = await self.batches.get(tenant, batch_id)
+        out = record.output_file_id
+        found = None if out is None else await self.files.get(tenant, out)
+        if out is None or found is None:
+            raise InvalidRequest(
+                f"Batch {batch_id} has no output file (status {record.status}); "
+                "labels are about its verdicts.",
+                param="batch_id",
+            )
+        return out, found.bytes
+
+    async def facts(self, tenant: str, batch_id: str) -> dict[str, LineFacts]:
+        """The batch's labelable lines: custom_id → what they say (``line_facts``; parsed once per
+        output, a large one in a worker process)."""
+        out, size = await self._output(tenant, batch_id)
+        return await self.index.get(out, size, lambda: self.blobs.read(out))
 
     async def _judgments(
         self, tenant: str, batch_id: str, wanted: Collection[str] | None = None
@@ -218,14 +236,7 @@ class LabelService:
         """The batch's labelable lines: custom_id → (the model that judged it, its judgment); only
         those of the ``wanted`` custom_ids when given (a label post reads only the lines it labels:
         a 50,000-line output is scanned, not parsed)."""
-        record = await self.batches.get(tenant, batch_id)
-        out = record.output_file_id
-        if out is None or await self.files.get(tenant, out) is None:
-            raise InvalidRequest(
-                f"Batch {batch_id} has no output file (status {record.status}); "
-                "labels are about its verdicts.",
-                param="batch_id",
-            )
+        out, _ = await self._output(tenant, batch_id)
         found: dict[str, tuple[str, Judgment]] = {}
         block: list[bytes] = []
         async for raw in split_lines(self.blobs.read(out)):
@@ -235,16 +246,6 @@ class LabelService:
                 block = []
         found.update(await asyncio.to_thread(_judged, block, wanted))
         return found
-
-    async def _kinds(self, tenant: str, batch_id: str, wanted: Collection[str]) -> dict[str, Kind]:
-        kinds: dict[str, Kind] = {}
-        for custom_id, judgment in (await self._judgments(tenant, batch_id, wanted)).items():
-            if isinstance(judgment, PairwiseJudgment):
-                kinds[custom_id] = Kind("pairwise")
-            else:
-                names = tuple(c.name for c in judgment.criteria)
-                kinds[custom_id] = Kind("single", judgment.score_range, names)
-        return kinds
 
     async def agreement(self, tenant: str, batch_id: str, rounds: int = 1000, seed: int = 0) -> Agreement:
         """The judge's agreement with the batch's human labels (``evaluation.agreement``)."""
@@ -264,12 +265,13 @@ class LabelService:
         return await asyncio.to_thread(agreement, lines, rounds, seed)
 
     async def post(self, tenant: str, batch_id: str, items: list[object]) -> list[LabelRecord]:
-        named = {c for i in items if isinstance(i, Mapping) and isinstance(c := i.get("custom_id"), str)}
-        kinds = await self._kinds(tenant, batch_id, named)
+        facts = await self.facts(tenant, batch_id)
         now = int(self.clock.now())
         records: list[LabelRecord] = []
         seen: dict[tuple[str, str], int] = {}  # (custom_id, annotator) → its index in the body
         for i, item in enumerate(items):
+            if i and i % CHECKED_PER_TURN == 0:
+                await asyncio.sleep(0)  # 10,000 labels are checked in turns, not in one stretch
             where = f"labels[{i}]"
             if not isinstance(item, Mapping):
                 raise InvalidRequest(f"{where} must be an object.", param=where)
@@ -278,7 +280,8 @@ class LabelService:
                 raise InvalidRequest(
                     f"{where}.custom_id must be a non-empty string.", param=f"{where}.custom_id"
                 )
-            if custom_id not in kinds:
+            line = facts.get(custom_id)
+            if line is None:
                 raise InvalidRequest(
                     f"{where}.custom_id {custom_id!r} is not a judged line of batch {batch_id}.",
                     param=f"{where}.custom_id",
@@ -293,8 +296,8 @@ class LabelService:
                     f"{annotator!r}. Post one label per line and annotator.",
                     param=where,
                 )
-            label = _check_label(item.get("label"), kinds[custom_id], where)
-            criteria = _check_criteria(item.get("criteria"), kinds[custom_id], where)
+            label = _check_label(item.get("label"), line.kind, where)
+            criteria = _check_criteria(item.get("criteria"), line.kind, where)
             records.append(LabelRecord(tenant, batch_id, custom_id, annotator, label, note, now, criteria))
         await self.labels.put(records)
         return records
@@ -307,6 +310,16 @@ class LabelService:
         await self.batches.get(tenant, batch_id)
         if not await self.labels.delete(tenant, batch_id, custom_id, annotator):
             raise NotFound(f"No label of {custom_id!r} by {annotator!r} on batch {batch_id}.")
+
+
+async def wire_all(records: Sequence[LabelRecord]) -> list[JsonValue]:
+    """``wire`` of each record, ``CHECKED_PER_TURN`` at a time between turns of the event loop."""
+    out: list[JsonValue] = []
+    for start in range(0, len(records), CHECKED_PER_TURN):
+        if start:
+            await asyncio.sleep(0)
+        out += [wire(r) for r in records[start : start + CHECKED_PER_TURN]]
+    return out
 
 
 def wire(record: LabelRecord) -> dict[str, JsonValue]:

@@ -22,7 +22,7 @@ from jurist.evaluation.selective import Selection, choose_threshold
 from jurist.judging.render import render_abstention
 from jurist.protocol.chat import ChatCompletion
 from jurist.protocol.judgment import PairwiseJudgment, Selective, SingleJudgment
-from jurist.store.calibrations import CalibrationRecord
+from jurist.store.calibrations import CalibrationHead, CalibrationRecord
 
 Judgment = SingleJudgment | PairwiseJudgment
 DEFAULT_DELTA = 0.1
@@ -74,9 +74,14 @@ class NoCalibrations:
     async def latest(self, tenant: str, model: str, mode: str) -> CalibrationRecord | None:
         return None
 
+    async def head(self, tenant: str, model: str, mode: str) -> CalibrationHead | None:
+        return None
+
 
 class CalibrationLookup(Protocol):
     async def latest(self, tenant: str, model: str, mode: str) -> CalibrationRecord | None: ...
+
+    async def head(self, tenant: str, model: str, mode: str) -> CalibrationHead | None: ...
 
 
 def raw_signal(judgment: Judgment) -> float | None:
@@ -91,13 +96,21 @@ class TrustService:
         self._cache: dict[tuple[str, str, str], tuple[float, Calibration | None]] = {}
 
     async def calibration(self, tenant: str, model: str, mode: str) -> Calibration | None:
+        """The newest calibration, looked up at most once per ``ttl`` seconds (another node's new fit
+        is seen within it); a lookup reads its points only when it is a new one."""
         key = (tenant, model, mode)
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        record = await self.store.latest(tenant, model, mode)
-        found = None if record is None else Calibration.of(record)
+        found: Calibration | None = None
+        kept = None if hit is None else hit[1]
+        head = await self.store.head(tenant, model, mode)
+        if head is not None and kept is not None and kept.id == head.id:
+            found = kept  # still the newest: its points and chosen thresholds are kept too
+        elif head is not None:
+            record = await self.store.latest(tenant, model, mode)
+            found = None if record is None else Calibration.of(record)
         self._cache[key] = (now + self._ttl, found)
         return found
 

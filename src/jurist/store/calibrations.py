@@ -35,6 +35,15 @@ class CalibrationRecord:
     undecided: int = 0  # of the points: unscored labelled verdicts, at the lowest confidence
 
 
+@dataclass(frozen=True)
+class CalibrationHead:
+    """What names the newest calibration of a (tenant, model, mode), without its points."""
+
+    id: str
+    version: int
+    batches: tuple[str, ...]
+
+
 class CalibrationStore(Protocol):
     async def add(self, record: CalibrationRecord) -> CalibrationRecord:
         """Store a new calibration as the next version of its (tenant, model, mode); ``record.version``
@@ -42,6 +51,11 @@ class CalibrationStore(Protocol):
         ...
 
     async def latest(self, tenant: str, model: str, mode: str) -> CalibrationRecord | None: ...
+
+    async def head(self, tenant: str, model: str, mode: str) -> CalibrationHead | None:
+        """The newest calibration's id, version and batches: a cheap check of whether a cached one is
+        still the newest (its points, which can be 100,000, are not read)."""
+        ...
 
     async def get(self, tenant: str, calibration_id: str) -> CalibrationRecord | None: ...
 
@@ -114,6 +128,17 @@ class SqlCalibrationStore:
                 {"t": tenant, "m": model, "o": mode},
             )
         return None if row is None else _from_row(row)
+
+    async def head(self, tenant: str, model: str, mode: str) -> CalibrationHead | None:
+        async with self._db.read() as tx:
+            row = await tx.fetchone(
+                "SELECT id, version, batches FROM calibrations WHERE tenant = :t AND model = :m AND mode = :o"
+                " ORDER BY version DESC LIMIT 1",
+                {"t": tenant, "m": model, "o": mode},
+            )
+        if row is None:
+            return None
+        return CalibrationHead(row["id"], int(row["version"]), tuple(orjson.loads(row["batches"])))
 
     async def get(self, tenant: str, calibration_id: str) -> CalibrationRecord | None:
         async with self._db.read() as tx:
