@@ -134,7 +134,8 @@ class Services:
     @property
     def calibrations(self) -> CalibrationService:
         models = {name: model.config for name, model in self.chat.models.items()}
-        return CalibrationService(self.stores.calibrations, self.labels, self.chat.trust, models, self.clock)
+        stores, trust = self.stores, self.chat.trust
+        return CalibrationService(stores.calibrations, self.labels, trust, models, self.clock, self.offload)
 
     @property
     def console_sessions(self) -> ConsoleSessions:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 import pytest
 
 from jurist.errors import OffloadFailed
+from jurist.evaluation.calibration import fit_calibrator
 from jurist.runner.execute import output_line_bytes
 from jurist.service import line_facts
+from jurist.service.calibrations import OFFLOAD_MIN_POINTS, CalibrationService, wire_all
 from jurist.service.line_facts import LineFactsIndex, facts_of_text
 from jurist.service.offload import ProcessOffload
+from jurist.store.calibrations import CalibrationRecord
 
 R = TypeVar("R")
 JUDGMENT = {
@@ -96,3 +100,31 @@ async def test_a_small_output_is_parsed_in_a_thread_and_the_cache_keeps_recent_o
     await index.get("c", 100, reader(10))  # 30 lines > 25: the least recently used (b) goes
     assert await index.get("b", 100, reader(0)) == {} and b  # parsed again (from an empty reader here)
     assert used == []
+
+
+async def test_a_large_calibration_is_shown_by_the_offload_process_as_a_thread_would_show_it() -> None:
+    rng = random.Random(4)
+    points = tuple((rng.random(), rng.random() < 0.8) for _ in range(OFFLOAD_MIN_POINTS))
+    record = CalibrationRecord(
+        id="cal_1", tenant="t", model="m", mode="pairwise", version=1, source="request", batches=("b",),
+        calibrator=dict(fit_calibrator([p for p, _ in points], [a for _, a in points]).as_dict()),  # type: ignore[arg-type]
+        points=points, created_at=1,
+    )  # fmt: skip
+    sent: list[str] = []
+    offload = ProcessOffload()
+
+    async def recorded(fn: Callable[..., R], /, *args: object) -> R:
+        sent.append(fn.__name__)
+        return await offload(fn, *args)
+
+    service = CalibrationService(
+        cast(Any, None), cast(Any, None), cast(Any, None), {}, cast(Any, None), recorded
+    )
+    try:
+        shown = await service.shown([record])
+        assert sent == ["wire_all"] and shown == wire_all([record])  # the same figures, from the process
+        small = CalibrationRecord(**{**record.__dict__, "points": points[:50]})
+        await service.shown([small])
+        assert sent == ["wire_all"]  # a small one: in a thread
+    finally:
+        offload.close()

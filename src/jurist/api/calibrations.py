@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from jurist.api.deps import json_object_body, services_of, tenant_of
 from jurist.errors import InvalidRequest
-from jurist.service.calibrations import wire
-from jurist.store.calibrations import CalibrationRecord
 
 _JSON = "application/json"
 _MODES = ("single", "pairwise")
-
-
-async def _shown(records: list[CalibrationRecord]) -> list[dict[str, object]]:
-    return await asyncio.to_thread(lambda: [wire(r) for r in records])  # bootstrap CIs: off the loop
 
 
 async def create_calibration(request: Request) -> Response:
@@ -40,7 +32,7 @@ async def create_calibration(request: Request) -> Response:
     if unknown:
         raise InvalidRequest(f"Unknown field {unknown[0]!r}.", param=unknown[0])
     record = await services.calibrations.create(tenant, model, [str(b) for b in batches], mode)
-    return Response(orjson.dumps((await _shown([record]))[0]), media_type=_JSON)
+    return Response(orjson.dumps((await services.calibrations.shown([record]))[0]), media_type=_JSON)
 
 
 async def list_calibrations(request: Request) -> Response:
@@ -48,7 +40,7 @@ async def list_calibrations(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
     records = await services.calibrations.list(tenant, request.query_params.get("model") or None)
-    data = {"object": "list", "data": await _shown(records), "has_more": False}
+    data = {"object": "list", "data": await services.calibrations.shown(records), "has_more": False}
     return Response(orjson.dumps(data), media_type=_JSON)
 
 
@@ -56,4 +48,4 @@ async def retrieve_calibration(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
     record = await services.calibrations.get(tenant, request.path_params["calibration_id"])
-    return Response(orjson.dumps((await _shown([record]))[0]), media_type=_JSON)
+    return Response(orjson.dumps((await services.calibrations.shown([record]))[0]), media_type=_JSON)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from jurist.errors import InvalidRequest, JuristError, ModelNotFound, NotFound
@@ -27,13 +27,14 @@ from jurist.evaluation.calibration import fit_calibrator
 from jurist.evaluation.reliability import calibration_quality
 from jurist.ids import Clock, new_id
 from jurist.service.labels import LabelService
-from jurist.service.line_facts import LineFacts
+from jurist.service.line_facts import LineFacts, Offload, in_thread
 from jurist.service.trust import Calibration, TrustService
 from jurist.settings import CascadeModelConfig, ModelConfig
 from jurist.store.calibrations import CalibrationRecord, CalibrationStore
 
 MIN_ITEMS = 10  # labelled verdicts needed to fit a calibration
 UNDECIDED_SIGNAL = 0.0  # the raw confidence of an unscored (undecided) labelled verdict: the lowest
+OFFLOAD_MIN_POINTS = 2000  # a fit or a showing of fewer points runs in a thread: a process costs more
 LINES_PER_TURN = 2000  # labelled lines turned into points between turns of the event loop
 SHOWN_TARGETS = (0.7, 0.8, 0.9, 0.95)  # the thresholds a calibration object lists, at delta 0.1
 _WINNERS = {"response_1": "1", "response_2": "2", "tie": "tie"}
@@ -85,12 +86,23 @@ class CalibrationService:
         trust: TrustService,
         models: Mapping[str, ModelConfig],
         clock: Clock,
+        offload: Offload = in_thread,
     ) -> None:
         self.store = store
         self.labels = labels
         self.trust = trust
         self.models = models
         self.clock = clock
+        self._offload = offload
+
+    def _cpu(self, points: int) -> Offload:
+        """Where a fit or a showing of ``points`` points runs: a large one in the offload process
+        (its bootstrap and threshold search would hold the GIL other tenants' requests wait for)."""
+        return self._offload if points >= OFFLOAD_MIN_POINTS else in_thread
+
+    async def shown(self, records: Sequence[CalibrationRecord]) -> list[dict[str, object]]:
+        """``wire`` of each record, off the event loop."""
+        return await self._cpu(sum(len(r.points) for r in records))(wire_all, list(records))
 
     async def points(self, tenant: str, batch_id: str) -> list[Point]:
         """Every point the batch's labelled lines give (another tenant's batch is a 404)."""
@@ -156,7 +168,7 @@ class CalibrationService:
         fitted_on = f"{len(points)} labelled {mode} verdicts of {model} in {len(batches)} batch(es)"
         if undecided:
             fitted_on += f", {undecided} of them undecided"
-        calibrator = await asyncio.to_thread(fit_calibrator, signal, agreed, fitted_on)
+        calibrator = await self._cpu(len(points))(fit_calibrator, signal, agreed, fitted_on)
         record = CalibrationRecord(
             id=new_id("cal_"), tenant=tenant, model=model, mode=mode, version=0, source=source,
             batches=tuple(batches), calibrator=dict(calibrator.as_dict()),  # type: ignore[arg-type]
@@ -198,6 +210,10 @@ class CalibrationService:
 
     async def list(self, tenant: str, model: str | None = None) -> list[CalibrationRecord]:
         return await self.store.list(tenant, model)
+
+
+def wire_all(records: list[CalibrationRecord]) -> list[dict[str, object]]:
+    return [wire(r) for r in records]
 
 
 def wire(record: CalibrationRecord) -> dict[str, object]:
