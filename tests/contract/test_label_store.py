@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jurist.composition import Stores
+from jurist.store import labels as labels_module
 from jurist.store.labels import LabelRecord
 
 
@@ -65,3 +68,13 @@ async def test_a_put_of_many_labels_in_chunks_keeps_the_last_of_a_repeated_key(s
     await stores.labels.put(many)
     found = {r.custom_id: (r.label, r.created_at) for r in await stores.labels.list("t1", "batch-1")}
     assert len(found) == 2500 and found["c7"] == ("2", 9) and found["c9"] == ("tie", 1)
+
+
+async def test_tallies_of_more_lines_than_a_page(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(labels_module, "TALLY_PAGE", 7)  # pages of 7 rows, many of them
+    monkeypatch.setattr(labels_module, "_TALLY_PAGE", labels_module._TALLY_PAGE.replace("5000", "7"))
+    many = [label(f"c{i:02}", a, "1" if (i + k) % 3 else "2") for i in range(20) for k, a in enumerate("xyz")]
+    await stores.labels.put(many)
+    found = await stores.labels.tallies("t1", "batch-1")
+    assert len(found) == 20 and sum(sum(c.values()) for c in found.values()) == 60
+    assert found["c00"] == {"1": 2, "2": 1} and found["c02"] == {"1": 2, "2": 1}

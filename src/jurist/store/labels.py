@@ -91,6 +91,14 @@ _UPSERT_ARRAYS = (  # PostgreSQL: a chunk in one statement, each column an array
 )
 
 
+TALLY_PAGE = 5000
+_TALLY_PAGE = (
+    "SELECT custom_id, label, COUNT(*) AS n FROM batch_labels WHERE tenant = :t AND batch_id = :b"
+    " AND (custom_id > :c OR (custom_id = :c AND label > :l))"
+    f" GROUP BY custom_id, label ORDER BY custom_id, label LIMIT {TALLY_PAGE}"
+)
+
+
 class SqlLabelStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -138,18 +146,19 @@ class SqlLabelStore:
         return True
 
     async def tallies(self, tenant: str, batch_id: str) -> dict[str, Counter[str | int]]:
-        async with self._db.read() as tx:
-            rows = await tx.fetchall(
-                "SELECT custom_id, label, COUNT(*) AS n FROM batch_labels WHERE tenant = :t AND batch_id = :b"
-                " GROUP BY custom_id, label",
-                {"t": tenant, "b": batch_id},
-            )
+        """Read a page of ``TALLY_PAGE`` rows at a time (keyset on custom_id, label): a batch of 20,000
+        labelled lines is never turned into rows in one stretch of the event loop."""
         found: dict[str, Counter[str | int]] = {}
-        for i, row in enumerate(rows):
-            if i and i % CHUNK == 0:
-                await asyncio.sleep(0)
-            stored: JsonValue = orjson.loads(row["label"])
-            overall = stored.get("overall") if isinstance(stored, dict) else stored
-            if isinstance(overall, str | int) and not isinstance(overall, bool):
-                found.setdefault(row["custom_id"], Counter())[overall] += int(row["n"])
-        return found
+        after: dict[str, object] = {"t": tenant, "b": batch_id, "c": "", "l": ""}
+        while True:
+            async with self._db.read() as tx:
+                rows = await tx.fetchall(_TALLY_PAGE, after)
+            for row in rows:
+                stored: JsonValue = orjson.loads(row["label"])
+                overall = stored.get("overall") if isinstance(stored, dict) else stored
+                if isinstance(overall, str | int) and not isinstance(overall, bool):
+                    found.setdefault(row["custom_id"], Counter())[overall] += int(row["n"])
+            if len(rows) < TALLY_PAGE:
+                return found
+            after = {**after, "c": rows[-1]["custom_id"], "l": rows[-1]["label"]}
+            await asyncio.sleep(0)
