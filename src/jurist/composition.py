@@ -16,22 +16,22 @@ from jurist.errors import ConfigError
 from jurist.ids import Clock, SystemClock
 from jurist.runner.sweep import SweepConfig, Sweeper
 from jurist.runner.worker import RunnerConfig, Worker
-from jurist.service.auth import Authenticator, default_policy
-from jurist.service.batches import BatchService
-from jurist.service.calibrations import CalibrationService
-from jurist.service.chat import ChatService, JudgeModel
-from jurist.service.console_sessions import ConsoleSessions
-from jurist.service.files import FileLimits, FileService
-from jurist.service.key_admin import KeyAdmin
-from jurist.service.labels import LabelService
-from jurist.service.limits import BatchLimits, StoredPolicies, TenantLimiter
-from jurist.service.line_facts import LineFactsIndex
-from jurist.service.metrics import Metrics
-from jurist.service.offload import ProcessOffload
-from jurist.service.reports import ReportService
-from jurist.service.trust import TrustService
-from jurist.service.upstream import UpstreamGates, UpstreamPolicy, guard
-from jurist.service.usage import Prices, UsageRecorder
+from jurist.service.jobs.batches import BatchService
+from jurist.service.jobs.files import FileLimits, FileService
+from jurist.service.judging.chat import ChatService, JudgeModel
+from jurist.service.judging.upstream import UpstreamGates, UpstreamPolicy, guard
+from jurist.service.operations.metrics import Metrics
+from jurist.service.operations.offload import ProcessOffload
+from jurist.service.tenancy.auth import Authenticator, default_policy
+from jurist.service.tenancy.console_sessions import ConsoleSessions
+from jurist.service.tenancy.key_admin import KeyAdmin
+from jurist.service.tenancy.limits import BatchLimits, StoredPolicies, TenantLimiter
+from jurist.service.tenancy.usage import Prices, UsageRecorder
+from jurist.service.trust.calibrations import CalibrationService
+from jurist.service.trust.labels import LabelService
+from jurist.service.trust.line_facts import LineFactsIndex
+from jurist.service.trust.reports import ReportService
+from jurist.service.trust.trust import TrustService
 from jurist.settings import CascadeModelConfig, LlamaCppModelConfig, Settings
 from jurist.store.batch_tasks import BatchTasks, SqlBatchTasks
 from jurist.store.batches import BatchStore, SqlBatchStore

@@ -10,7 +10,7 @@ import aiohttp
 from jurist.backends.fake import FakeBackend
 from jurist.cli.evaluation import Selective, run_eval
 from jurist.evaluation.datasets import PairItem
-from jurist.service.evaluate import evaluate_pairs, server_judgments
+from jurist.service.judging.evaluate import evaluate_pairs, server_judgments
 from tests.support.live import LiveServer
 from tests.support.services import API_KEY
 from tests.support.verdicts import pairwise_verdict_json

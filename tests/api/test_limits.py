@@ -13,7 +13,7 @@ import pytest
 
 from jurist.backends.base import Generation
 from jurist.backends.fake import FakeBackend
-from jurist.service.limits import duration
+from jurist.service.tenancy.limits import duration
 from tests.support.http import RawResponse
 from tests.support.inprocess import InProcessServer, in_process_server
 from tests.support.live import FrozenClock

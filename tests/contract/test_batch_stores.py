@@ -9,7 +9,7 @@ import pytest
 from jurist.composition import Stores
 from jurist.errors import Conflict
 from jurist.protocol.batches import BatchStatus
-from jurist.service.batches import BatchService
+from jurist.service.jobs.batches import BatchService
 from jurist.store.records import FileRecord, LineState, RequestLine
 from tests.support.store_records import NOW, batch, file, result, running_batch
 

@@ -143,7 +143,7 @@ async def test_an_admins_weight_change_re_spaces_the_tenants_queued_lines(stores
     """The admin API's tenant update (service.key_admin) re-spaces what the tenant already queued."""
     from jurist.ids import SystemClock
     from jurist.protocol.admin import KeyCreate, TenantUpdate
-    from jurist.service.key_admin import KeyAdmin
+    from jurist.service.tenancy.key_admin import KeyAdmin
 
     admin = KeyAdmin(stores.keys, stores.tenants, SystemClock(), reweigh=stores.fair.rebalance)
     await admin.create_key(KeyCreate(name="k", tenant="ta"))

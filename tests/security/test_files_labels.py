@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from jurist.service.labels import MAX_ANNOTATOR_CHARS, MAX_LABELS_PER_REQUEST, MAX_NOTE_CHARS
+from jurist.service.trust.labels import MAX_ANNOTATOR_CHARS, MAX_LABELS_PER_REQUEST, MAX_NOTE_CHARS
 from tests.support.batches import AUTH, SEED_INPUT
 from tests.support.battles import Scripted, battle, completed_batch, headers, labels_url, post, single
 from tests.support.http import multipart

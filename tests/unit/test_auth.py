@@ -8,7 +8,7 @@ import pytest
 
 from jurist.composition import build_authenticator
 from jurist.errors import AuthenticationFailed
-from jurist.service.auth import Authenticator, extract_key
+from jurist.service.tenancy.auth import Authenticator, extract_key
 from jurist.settings import load_settings
 from jurist.store.keys import KeyFile, digest
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jurist.errors import AuthenticationFailed, PermissionDenied, StoreError
-from jurist.service.auth import Authenticator, Tenant
+from jurist.service.tenancy.auth import Authenticator, Tenant
 from jurist.store.database import SqliteDatabase
 from jurist.store.keys import ApiKey, SqlKeyStore, digest
 from jurist.store.migrations import upgrade

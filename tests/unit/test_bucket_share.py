@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jurist.ids import SystemClock
-from jurist.service.bucket_share import HOLD_SECONDS, MAX_BLOCK, RequestShare, TokenShare, block_for
+from jurist.service.tenancy.bucket_share import HOLD_SECONDS, MAX_BLOCK, RequestShare, TokenShare, block_for
 from jurist.store.database import SqliteDatabase
 from jurist.store.migrations import upgrade
 from jurist.store.rate_limits import Allowance, SqlRateBuckets

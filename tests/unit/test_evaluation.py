@@ -12,8 +12,8 @@ from jurist.backends.fake import FakeBackend
 from jurist.cli.main import app
 from jurist.evaluation.datasets import PairItem, load_pairwise
 from jurist.evaluation.metrics import baselines, bootstrap_ci, classification
-from jurist.service.chat import ChatService, JudgeModel
-from jurist.service.evaluate import evaluate_pairs, local_judgments
+from jurist.service.judging.chat import ChatService, JudgeModel
+from jurist.service.judging.evaluate import evaluate_pairs, local_judgments
 from jurist.settings import OpenAIModelConfig
 from tests.support.verdicts import pairwise_verdict_json
 
@@ -125,7 +125,7 @@ def test_correlations_against_an_independent_computation() -> None:
 
 async def test_grading_through_the_engine_correlates_with_reference_scores() -> None:
     from jurist.evaluation.datasets import load_graded
-    from jurist.service.evaluate import evaluate_grades, local_judgments
+    from jurist.service.judging.evaluate import evaluate_grades, local_judgments
 
     items = load_graded(PROMETHEUS / "vicuna_eval.json")[:12]
     fake = FakeBackend()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 
 from jurist.runner.execute import output_line, output_line_bytes
-from jurist.service.labels import _custom_id, _judged
-from jurist.service.line_facts import Kind, Verdict, facts_of, facts_of_text
+from jurist.service.trust.labels import _custom_id, _judged
+from jurist.service.trust.line_facts import Kind, Verdict, facts_of, facts_of_text
 
 JUDGMENT = {"mode": "pairwise", "scored": True, "winner": "response_1", "parsed_by": "json"}
 

@@ -16,7 +16,7 @@ from jurist.backends.fake import FakeBackend
 from jurist.backends.registry import BACKENDS, BackendKind, build_backends, configured_models, with_kinds
 from jurist.composition import build_services
 from jurist.errors import ConfigError
-from jurist.service.cache import cache_key
+from jurist.service.judging.cache import cache_key
 from jurist.settings import (
     AUTO_MODEL_NAME,
     CascadeModelConfig,

@@ -15,10 +15,10 @@ import pytest
 from jurist.errors import OffloadFailed
 from jurist.evaluation.calibration import fit_calibrator
 from jurist.runner.execute import output_line_bytes
-from jurist.service import line_facts
-from jurist.service.calibrations import OFFLOAD_MIN_POINTS, CalibrationService, wire_all
-from jurist.service.line_facts import LineFactsIndex, facts_of_text
-from jurist.service.offload import ProcessOffload
+from jurist.service.operations.offload import ProcessOffload
+from jurist.service.trust import line_facts
+from jurist.service.trust.calibrations import OFFLOAD_MIN_POINTS, CalibrationService, wire_all
+from jurist.service.trust.line_facts import LineFactsIndex, facts_of_text
 from jurist.store.calibrations import CalibrationRecord
 
 R = TypeVar("R")

@@ -163,7 +163,7 @@ def test_a_bad_reasons_value_is_rejected_naming_the_field() -> None:
 
 
 def test_the_model_default_is_part_of_its_cache_identity() -> None:
-    from jurist.service.cache import cache_key
+    from jurist.service.judging.cache import cache_key
 
     def body(**item: str) -> dict[str, Any]:
         fields = {"question": "q", "answer": "a", **item}

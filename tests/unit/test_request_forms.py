@@ -9,7 +9,7 @@ import pytest
 
 from jurist.errors import InvalidRequest
 from jurist.protocol.items import PairwiseItem, SingleItem
-from jurist.service.requests import parse_chat_request
+from jurist.service.judging.requests import parse_chat_request
 
 ITEM = {"question": "2+2?", "answer": "4"}
 
@@ -82,7 +82,7 @@ async def test_a_batch_line_fails_with_the_same_error_as_the_api() -> None:
     """Batch lines run through the same parser: the error line carries the API's message and param."""
     from jurist.backends.fake import FakeBackend
     from jurist.runner.execute import execute_line
-    from jurist.service.chat import ChatService, JudgeModel
+    from jurist.service.judging.chat import ChatService, JudgeModel
     from jurist.settings import LlamaCppModelConfig
     from jurist.store.records import ClaimedRequest
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from jurist.evaluation.datasets import PairItem
 from jurist.evaluation.selective_eval import JudgedItem, selective_report
 from jurist.protocol.judgment import CascadeStage, PairwiseJudgment, SingleJudgment
-from jurist.service.calibrations import UNDECIDED_SIGNAL, Point, fact_points
-from jurist.service.line_facts import judgment_facts
+from jurist.service.trust.calibrations import UNDECIDED_SIGNAL, Point, fact_points
+from jurist.service.trust.line_facts import judgment_facts
 from tests.support.report_lines import pair_judgment
 
 

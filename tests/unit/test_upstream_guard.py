@@ -12,7 +12,7 @@ import pytest
 from jurist.backends.base import Generation, GenerationRequest
 from jurist.backends.fake import FakeBackend
 from jurist.errors import BackendError, BackendRejected, RateLimited, UpstreamPaused
-from jurist.service.upstream import GuardedBackend, UpstreamGates, UpstreamPolicy
+from jurist.service.judging.upstream import GuardedBackend, UpstreamGates, UpstreamPolicy
 from jurist.store.database import SqliteDatabase
 from jurist.store.migrations import upgrade
 from jurist.store.rate_limits import SqlRateBuckets

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from jurist.service.metrics import Metrics
-from jurist.service.usage import Prices, UsageRecorder
+from jurist.service.operations.metrics import Metrics
+from jurist.service.tenancy.usage import Prices, UsageRecorder
 from jurist.store.database import SqliteDatabase
 from jurist.store.migrations import upgrade
 from jurist.store.usage import SqlUsageStore, UsageCounts

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from jurist.api.deps import json_object_body, require_admin, services_of
 from jurist.protocol.admin import KeyCreate, TenantUpdate
-from jurist.service.key_admin import parse
+from jurist.service.tenancy.key_admin import parse
 
 _JSON = "application/json"
 

@@ -13,9 +13,9 @@ from jurist.api.errors import handle_jurist_error
 from jurist.composition import Services
 from jurist.errors import JuristError
 from jurist.protocol.chat import ChatCompletionChunk
-from jurist.service.auth import Tenant
-from jurist.service.limits import Admission
-from jurist.service.requests import parse_chat_request
+from jurist.service.judging.requests import parse_chat_request
+from jurist.service.tenancy.auth import Tenant
+from jurist.service.tenancy.limits import Admission
 from jurist.store.usage import UsageCounts
 
 _JSON = "application/json"

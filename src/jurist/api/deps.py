@@ -11,7 +11,7 @@ from starlette.requests import Request
 from jurist.composition import Services
 from jurist.errors import AuthenticationFailed, InvalidJSON, InvalidRequest, PayloadTooLarge
 from jurist.protocol.json_types import JSONObject
-from jurist.service.auth import Tenant, behalf_header, is_admin
+from jurist.service.tenancy.auth import Tenant, behalf_header, is_admin
 
 
 def services_of(request: Request) -> Services:

@@ -18,8 +18,8 @@ from jurist.api.deps import services_of, tenant_of
 from jurist.api.params import choice_param, int_param
 from jurist.errors import InvalidRequest, PayloadTooLarge
 from jurist.protocol.files import FileDeleted, FileObject
-from jurist.service.auth import Tenant
-from jurist.service.files import LISTED_PURPOSES, file_object
+from jurist.service.jobs.files import LISTED_PURPOSES, file_object
+from jurist.service.tenancy.auth import Tenant
 
 log = logging.getLogger("jurist.api")
 _JSON = "application/json"

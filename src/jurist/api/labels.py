@@ -10,7 +10,7 @@ from starlette.responses import Response
 from jurist.api.deps import read_body, services_of, tenant_of
 from jurist.api.files import client_disconnected
 from jurist.api.params import int_param
-from jurist.service.labels import DEFAULT_ANNOTATOR, check_count, parse_body, wire_all
+from jurist.service.trust.labels import DEFAULT_ANNOTATOR, check_count, parse_body, wire_all
 
 _JSON = "application/json"
 

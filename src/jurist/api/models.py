@@ -9,8 +9,8 @@ from jurist.api.deps import require_metrics_reader, services_of, tenant_of
 from jurist.backends.base import PromptTokenSource, SupervisedBackend
 from jurist.errors import ModelNotFound
 from jurist.protocol.chat import ModelCard, ModelJudging, ModelList, ModelStatus
-from jurist.service.cascade import cascade_card
-from jurist.service.chat import JudgeModel
+from jurist.service.judging.cascade import cascade_card
+from jurist.service.judging.chat import JudgeModel
 from jurist.store.database import ping
 
 

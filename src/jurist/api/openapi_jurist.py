@@ -33,7 +33,7 @@ from jurist.protocol.admin import (
 )
 from jurist.protocol.chat import ModelCard, ModelList
 from jurist.protocol.json_types import JSONObject
-from jurist.service.reports import BatchReport
+from jurist.service.trust.reports import BatchReport
 
 REF = "#/components/schemas/{model}"
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from jurist.api.deps import require_admin, services_of, tenant_of
 from jurist.composition import Services
 from jurist.errors import NotFound
-from jurist.service.usage_report import UsageQuery, read_usage, usage_json, usage_query
+from jurist.service.tenancy.usage_report import UsageQuery, read_usage, usage_json, usage_query
 from jurist.store.usage import GroupBy
 
 _JSON = "application/json"

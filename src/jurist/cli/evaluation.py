@@ -17,7 +17,7 @@ from rich.table import Table
 from jurist.evaluation.datasets import PairItem, is_graded, load_graded, load_judgments, load_pairwise
 from jurist.evaluation.metrics import Report, baselines, classification
 from jurist.evaluation.selective_eval import JudgedItem, load_judged, selective_report
-from jurist.service.evaluate import Judgments, evaluate_grades, evaluate_pairs
+from jurist.service.judging.evaluate import Judgments, evaluate_grades, evaluate_pairs
 from jurist.settings import Settings
 
 T = TypeVar("T")
@@ -180,7 +180,7 @@ async def _run_engine(
     """Run ``evaluate`` against a server, or in-process on the configured models, with a progress bar."""
     import aiohttp
 
-    from jurist.service.evaluate import local_judgments, server_judgments
+    from jurist.service.judging.evaluate import local_judgments, server_judgments
 
     columns = (*Progress.get_default_columns()[:-1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:

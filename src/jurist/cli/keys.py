@@ -18,7 +18,7 @@ from rich.table import Table
 from jurist.errors import ConfigError, JuristError
 from jurist.ids import SystemClock
 from jurist.protocol.admin import KeyCreate
-from jurist.service.key_admin import KeyAdmin, parse
+from jurist.service.tenancy.key_admin import KeyAdmin, parse
 from jurist.settings import Settings, load_settings
 from jurist.store.database import open_database
 from jurist.store.keys import KeyFile, SqlKeyStore

@@ -25,7 +25,7 @@ err = Console(stderr=True)
 
 async def _import(raw: bytes, batch_id: str, key: str) -> tuple[int, list[str]]:
     from jurist.composition import build_label_service
-    from jurist.service.labels import parse_body
+    from jurist.service.trust.labels import parse_body
 
     settings = load_settings()
     db = open_database(settings.resolved_database_url)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from jurist.service.usage_report import read_usage, usage_json, usage_query
+from jurist.service.tenancy.usage_report import read_usage, usage_json, usage_query
 from jurist.settings import Settings
 from jurist.store.database import open_database
 from jurist.store.migrations import upgrade

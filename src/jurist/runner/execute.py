@@ -15,8 +15,8 @@ from jurist.errors import (
     UpstreamPaused,
 )
 from jurist.ids import new_id, request_id
-from jurist.service.chat import ChatService
-from jurist.service.requests import parse_chat_request
+from jurist.service.judging.chat import ChatService
+from jurist.service.judging.requests import parse_chat_request
 from jurist.store.records import ClaimedRequest, RequestResult
 from jurist.store.usage import completion_usage
 

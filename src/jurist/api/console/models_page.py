@@ -17,8 +17,8 @@ from jurist.api.deps import services_of
 from jurist.backends.base import EngineHealth, SupervisedBackend
 from jurist.composition import Services
 from jurist.protocol.chat import ModelCascade
-from jurist.service.cascade import cascade_card
-from jurist.service.chat import JudgeModel
+from jurist.service.judging.cascade import cascade_card
+from jurist.service.judging.chat import JudgeModel
 
 MODES = ("single", "pairwise")
 

@@ -23,8 +23,8 @@ from jurist.api.deps import services_of
 from jurist.composition import Services
 from jurist.errors import JuristError, PayloadTooLarge
 from jurist.protocol.chat import ChatCompletion
-from jurist.service.auth import Tenant
-from jurist.service.requests import parse_chat_request
+from jurist.service.judging.requests import parse_chat_request
+from jurist.service.tenancy.auth import Tenant
 
 PATH = "/playground"
 # What a judgment's JSON leaves out when absent (``jurist.protocol.judgment``), for the page to read.

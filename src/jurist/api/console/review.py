@@ -20,7 +20,7 @@ from jurist.api.deps import json_object_body, services_of
 from jurist.composition import Services
 from jurist.errors import InvalidRequest, JuristError, NotFound
 from jurist.evaluation.agreement import Label
-from jurist.service.labels import DEFAULT_ANNOTATOR, wire
+from jurist.service.trust.labels import DEFAULT_ANNOTATOR, wire
 from jurist.store.records import BatchRecord
 
 _JSON = "application/json"

@@ -17,8 +17,8 @@ from jurist.api.console.forms import close_form, read_form
 from jurist.api.console.templating import pages_of
 from jurist.api.deps import services_of
 from jurist.errors import InvalidRequest, JuristError, PermissionDenied
-from jurist.service.auth import Tenant
-from jurist.service.console_sessions import ConsoleUser
+from jurist.service.tenancy.auth import Tenant
+from jurist.service.tenancy.console_sessions import ConsoleUser
 
 COOKIE = "jurist_session"
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})

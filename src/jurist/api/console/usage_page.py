@@ -18,7 +18,7 @@ from jurist.api.console.session import page, user_of
 from jurist.api.console.templating import pages_of
 from jurist.api.deps import services_of
 from jurist.errors import InvalidRequest, NotFound
-from jurist.service.usage_report import read_usage, usage_query
+from jurist.service.tenancy.usage_report import read_usage, usage_query
 from jurist.store.usage import GroupBy, UsageCounts, UsageRow, merged
 
 TENANT_GROUPS: tuple[GroupBy, ...] = ("day", "model")

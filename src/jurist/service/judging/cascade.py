@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 from jurist.evaluation.selective import per_stage_delta
 from jurist.protocol.chat import CascadeCalls, ChatCompletion, ChatCompletionRequest, ModelCascade, Usage
 from jurist.protocol.judgment import CascadeStage, PairwiseJudgment, Selective, SingleJudgment
-from jurist.service.trust import Target, default_not_applied, raw_signal, unsupported, with_judgment
+from jurist.service.trust.trust import Target, default_not_applied, raw_signal, unsupported, with_judgment
 from jurist.settings.models import CascadeModelConfig
 
 if TYPE_CHECKING:  # the chat service runs cascades: it imports this module
-    from jurist.service.chat import ChatService, JudgeModel
+    from jurist.service.judging.chat import ChatService, JudgeModel
 
 Judgment = SingleJudgment | PairwiseJudgment
 

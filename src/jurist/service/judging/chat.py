@@ -31,10 +31,10 @@ from jurist.protocol.chat import (
 from jurist.protocol.items import JudgeItem, PairwiseItem
 from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
-from jurist.service.cache import CacheCounter, CachedBody, cache_key, cacheable, refreshed
-from jurist.service.cascade import cascade_thresholds, run_cascade
-from jurist.service.ensemble import EnsemblePlan, JudgeOutcome, judge_item
-from jurist.service.trust import NoCalibrations, Target, TrustService, with_judgment
+from jurist.service.judging.cache import CacheCounter, CachedBody, cache_key, cacheable, refreshed
+from jurist.service.judging.cascade import cascade_thresholds, run_cascade
+from jurist.service.judging.ensemble import EnsemblePlan, JudgeOutcome, judge_item
+from jurist.service.trust.trust import NoCalibrations, Target, TrustService, with_judgment
 from jurist.settings import ModelConfig
 from jurist.store.cache import CacheStore
 from jurist.store.usage import UsageCounts, judge_calls

@@ -24,7 +24,7 @@ from jurist.judging.reconcile import swapped
 from jurist.judging.render import render
 from jurist.protocol.items import JudgeItem, PairwiseItem
 from jurist.protocol.judgment import Order, PairwiseJudgment, SingleJudgment
-from jurist.service.judge import run_judgment
+from jurist.service.judging.judge import run_judgment
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from jurist.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
 from jurist.ids import Clock
-from jurist.service.auth import Authenticator, Tenant, extract_key
+from jurist.service.tenancy.auth import Authenticator, Tenant, extract_key
 from jurist.store.console_sessions import SessionRecord, SessionStore
 from jurist.store.keys import digest
 

@@ -26,9 +26,9 @@ from jurist.errors import InvalidRequest, JuristError, ModelNotFound, NotFound
 from jurist.evaluation.calibration import fit_calibrator
 from jurist.evaluation.reliability import calibration_quality
 from jurist.ids import Clock, new_id
-from jurist.service.labels import LabelService
-from jurist.service.line_facts import LineFacts, Offload, in_thread
-from jurist.service.trust import Calibration, TrustService
+from jurist.service.trust.labels import LabelService
+from jurist.service.trust.line_facts import LineFacts, Offload, in_thread
+from jurist.service.trust.trust import Calibration, TrustService
 from jurist.settings import CascadeModelConfig, ModelConfig
 from jurist.store.calibrations import CalibrationRecord, CalibrationStore
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from jurist.errors import InvalidRequest, NotFound, PayloadTooLarge
 from jurist.ids import Clock, new_id
 from jurist.protocol.files import FileList, FileObject
-from jurist.service.limits import quota_exceeded
+from jurist.service.tenancy.limits import quota_exceeded
 from jurist.store.blobs import BlobStore
 from jurist.store.files import FileStore
 from jurist.store.records import FileRecord

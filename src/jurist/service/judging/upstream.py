@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from jurist.backends.base import Backend, Generation, GenerationChunk, GenerationRequest
 from jurist.errors import BackendError, BackendRejected, JuristError, RateLimited, UpstreamPaused
 from jurist.ids import Clock, new_id
-from jurist.service.bucket_share import RequestShare, TokenShare
+from jurist.service.tenancy.bucket_share import RequestShare, TokenShare
 from jurist.settings import ModelConfig
 from jurist.store.rate_limits import RateBuckets
 from jurist.store.upstream import Gate, UpstreamState

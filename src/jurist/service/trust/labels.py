@@ -19,8 +19,8 @@ from jurist.evaluation.agreement import Agreement, Label, LabeledLine, agreement
 from jurist.evaluation.report_lines import read_judgment
 from jurist.ids import Clock
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
-from jurist.service.batches import BatchService
-from jurist.service.line_facts import Kind, LineFacts, LineFactsIndex
+from jurist.service.jobs.batches import BatchService
+from jurist.service.trust.line_facts import Kind, LineFacts, LineFactsIndex
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
 from jurist.store.labels import LabelRecord, LabelStore

@@ -19,8 +19,8 @@ from jurist.protocol.batches import (
     RequestCounts,
 )
 from jurist.protocol.json_types import JSONObject
-from jurist.service.files import not_found as file_not_found
-from jurist.service.limits import BatchLimits
+from jurist.service.jobs.files import not_found as file_not_found
+from jurist.service.tenancy.limits import BatchLimits
 from jurist.service.validation import first_error
 from jurist.store.batches import BatchStore
 from jurist.store.files import FileStore

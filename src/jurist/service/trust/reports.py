@@ -15,8 +15,8 @@ from jurist.errors import InvalidRequest
 from jurist.evaluation.agreement import Label
 from jurist.evaluation.report import ReportBuilder
 from jurist.evaluation.report_model import Report
-from jurist.service.batches import BatchService
-from jurist.service.labels import LabelService
+from jurist.service.jobs.batches import BatchService
+from jurist.service.trust.labels import LabelService
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
 

@@ -1,0 +1,1 @@
+"""Evals: the OpenAI Evals API (evals, runs, output items, graders), run on the batch runner."""

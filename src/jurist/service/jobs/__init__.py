@@ -1,0 +1,1 @@
+"""Jobs: files and batches (the durable runner in ``jurist.runner`` executes them)."""

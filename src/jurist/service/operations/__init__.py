@@ -1,0 +1,1 @@
+"""Operations: metrics, and CPU-bound work run off the event loop in a process of its own."""

@@ -1,0 +1,1 @@
+"""Tenancy: keys and tenants, sign-in, per-tenant limits and fair shares, usage."""

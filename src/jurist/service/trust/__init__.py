@@ -1,0 +1,2 @@
+"""Trust: human labels of batch lines, the calibrations fitted on them, calibrated confidence and
+selective verdicts with a guarantee, and batch reports of agreement."""
