@@ -17,7 +17,8 @@ import orjson
 
 from jurist.backends.fake import FakeBackend
 from jurist.runner.execute import execute_line
-from jurist.service.judging.chat import ChatService, JudgeModel
+from jurist.service.judging.models import JudgeModel
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
 from jurist.settings import OpenAIModelConfig
 from jurist.store.records import ClaimedRequest

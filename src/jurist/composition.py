@@ -18,7 +18,8 @@ from jurist.runner.sweep import SweepConfig, Sweeper
 from jurist.runner.worker import RunnerConfig, Worker
 from jurist.service.jobs.batches import BatchService
 from jurist.service.jobs.files import FileLimits, FileService
-from jurist.service.judging.chat import ChatService, JudgeModel
+from jurist.service.judging.models import JudgeModel
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.upstream import UpstreamGates, UpstreamPolicy, guard
 from jurist.service.operations.metrics import Metrics
 from jurist.service.operations.offload import ProcessOffload

@@ -12,8 +12,9 @@ from jurist.backends.fake import FakeBackend
 from jurist.cli.main import app
 from jurist.evaluation.datasets import PairItem, load_pairwise
 from jurist.evaluation.metrics import baselines, bootstrap_ci, classification
-from jurist.service.judging.chat import ChatService, JudgeModel
 from jurist.service.judging.evaluate import evaluate_pairs, local_judgments
+from jurist.service.judging.models import JudgeModel
+from jurist.service.judging.pipeline import ChatService
 from jurist.settings import OpenAIModelConfig
 from tests.support.verdicts import pairwise_verdict_json
 

@@ -11,7 +11,8 @@ from jurist.backends.fake import FakeBackend
 from jurist.judging.hardening import REMOVED, fence_token, neutralise, suspect_flags
 from jurist.judging.prompts import build_task
 from jurist.protocol.items import JudgeItem, PairwiseItem, SingleItem
-from jurist.service.judging.chat import ChatService, JudgeModel
+from jurist.service.judging.models import JudgeModel
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
 from jurist.settings import LlamaCppModelConfig
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json

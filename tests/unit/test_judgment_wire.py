@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 from jurist.api.chat import _chunk_json
 from jurist.backends.fake import FakeBackend
 from jurist.protocol.judgment import Judgment, PairwiseJudgment, SingleJudgment
-from jurist.service.judging.chat import ChatService, JudgeModel
+from jurist.service.judging.models import JudgeModel
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
 from jurist.settings import LlamaCppModelConfig
 from tests.support.wire_cases import CASES, normalised

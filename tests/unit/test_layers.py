@@ -48,8 +48,8 @@ def test_the_package_keeps_its_contracts(package: Path) -> None:
         ("store/records.py", "import jurist.composition", "jurist.store.records -> jurist.composition"),
         (
             "service/tenancy/limits.py",
-            "import jurist.service.judging.chat",
-            "jurist.service.tenancy.limits -> jurist.service.judging.chat",
+            "import jurist.service.judging.pipeline",
+            "jurist.service.tenancy.limits -> jurist.service.judging.pipeline",
         ),
         (
             "service/trust/labels.py",

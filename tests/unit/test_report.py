@@ -257,7 +257,8 @@ async def test_a_jurist_run_output_file_reports_like_a_batch(tmp_path: Path) -> 
     from jurist.backends.fake import FakeBackend
     from jurist.cli.report import build_from_files
     from jurist.runner.local_run import read_requests, run_file
-    from jurist.service.judging.chat import ChatService, JudgeModel
+    from jurist.service.judging.models import JudgeModel
+    from jurist.service.judging.pipeline import ChatService
     from jurist.settings import OpenAIModelConfig
     from tests.support.verdicts import pairwise_verdict_json
 

@@ -82,7 +82,8 @@ async def test_a_batch_line_fails_with_the_same_error_as_the_api() -> None:
     """Batch lines run through the same parser: the error line carries the API's message and param."""
     from jurist.backends.fake import FakeBackend
     from jurist.runner.execute import execute_line
-    from jurist.service.judging.chat import ChatService, JudgeModel
+    from jurist.service.judging.models import JudgeModel
+    from jurist.service.judging.pipeline import ChatService
     from jurist.settings import LlamaCppModelConfig
     from jurist.store.records import ClaimedRequest
 

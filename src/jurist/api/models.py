@@ -10,7 +10,7 @@ from jurist.backends.base import PromptTokenSource, SupervisedBackend
 from jurist.errors import ModelNotFound
 from jurist.protocol.chat import ModelCard, ModelJudging, ModelList, ModelStatus
 from jurist.service.judging.cascade import cascade_card
-from jurist.service.judging.chat import JudgeModel
+from jurist.service.judging.models import JudgeModel
 from jurist.store.database import ping
 
 
@@ -32,7 +32,7 @@ async def _card(request: Request, name: str, tenant: str) -> ModelCard:
         created=request.app.state.started_at,
         description=model.config.description or None,
         judging=judging,
-        cascade=await cascade_card(chat, model, tenant) if model.stages else None,
+        cascade=await cascade_card(chat.trust, model, tenant) if model.stages else None,
         status=await _status(model.stages or (model,)),
     )
 

@@ -15,7 +15,7 @@ from jurist.errors import (
     UpstreamPaused,
 )
 from jurist.ids import new_id, request_id
-from jurist.service.judging.chat import ChatService
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
 from jurist.store.records import ClaimedRequest, RequestResult
 from jurist.store.usage import completion_usage

@@ -19,7 +19,7 @@ import orjson
 from jurist.protocol.json_types import JSONObject
 from jurist.runner.execute import Retry, execute_line
 from jurist.runner.lines import LineValidator
-from jurist.service.judging.chat import ChatService
+from jurist.service.judging.pipeline import ChatService
 from jurist.store.records import ClaimedRequest, RequestLine
 
 

@@ -9,7 +9,7 @@ from jurist.runner.execute import output_line_bytes
 from jurist.runner.lines import LineValidator, ValidLine
 from jurist.runner.ports import RunnerEvents, UsageSink
 from jurist.runner.spool import SpoolWriter
-from jurist.service.judging.chat import ChatService
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.tenancy.limits import BatchLimits
 from jurist.store.batch_tasks import BatchTasks
 from jurist.store.blobs import BlobStore, split_lines

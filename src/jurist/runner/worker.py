@@ -25,7 +25,7 @@ from jurist.runner.finalize import finalize_batch
 from jurist.runner.ports import ModelGate, NoEvents, NoUsage, RunnerEvents, UsageSink
 from jurist.runner.sweep import Sweeper
 from jurist.runner.validate import BatchValidation
-from jurist.service.judging.chat import ChatService
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.tenancy.limits import BatchLimits
 from jurist.settings import ModelConfig
 from jurist.store.batch_tasks import BatchTasks

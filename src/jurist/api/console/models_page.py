@@ -18,7 +18,7 @@ from jurist.backends.base import EngineHealth, SupervisedBackend
 from jurist.composition import Services
 from jurist.protocol.chat import ModelCascade
 from jurist.service.judging.cascade import cascade_card
-from jurist.service.judging.chat import JudgeModel
+from jurist.service.judging.models import JudgeModel
 
 MODES = ("single", "pairwise")
 
@@ -87,7 +87,7 @@ async def models(request: Request) -> Response:
     views = []
     for name in sorted(chat.models):
         model = chat.models[name]
-        cascade = await cascade_card(chat, model, tenant) if model.stages else None
+        cascade = await cascade_card(chat.trust, model, tenant) if model.stages else None
         calls = {} if model.stages else model.config.judging.calls_per_item
         views.append(ModelView(model, calls, cascade, await health_of(services, model)))
     return pages_of(request).render(request, "models.html", section="models", models=views, modes=MODES)

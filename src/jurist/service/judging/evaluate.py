@@ -19,7 +19,7 @@ from jurist.evaluation.datasets import GradedItem, Label, PairItem
 from jurist.evaluation.metrics import Correlation, TwoOrderReport, correlation, two_orders
 from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import Judgment, PairwiseJudgment, SingleJudgment
-from jurist.service.judging.chat import ChatService
+from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
 
 Judged = SingleJudgment | PairwiseJudgment | None
