@@ -46,6 +46,7 @@ from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.housekeeping import SqlHousekeeping
 from jurist.store.keys import KeyFile, KeyStore, SqlKeyStore, digest
+from jurist.store.evals import EvalStore, SqlEvalStore
 from jurist.store.labels import LabelStore, SqlLabelStore
 from jurist.store.migrations import upgrade
 from jurist.store.node_leases import SqlNodeLeases
@@ -81,6 +82,7 @@ class Stores:
     labels: LabelStore
     calibrations: CalibrationStore
     sessions: SessionStore
+    evals: EvalStore
 
     @classmethod
     def over(cls, db: Database, default_weight: float = 1.0, notify: bool = True) -> Stores:
@@ -90,6 +92,7 @@ class Stores:
             SqlFileStore(db), SqlChunkStore(db), SqlBatchStore(db, notify), SqlBatchTasks(db, fair, notify),
             SqlLineQueue(db, fair, notify), SqlCacheStore(db), SqlUsageStore(db), SqlKeyStore(db),
             SqlTenantStore(db), fair, SqlLabelStore(db), SqlCalibrationStore(db), SqlSessionStore(db),
+            SqlEvalStore(db),
         )  # fmt: skip
 
 

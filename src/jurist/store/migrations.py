@@ -274,6 +274,58 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE calibrations ADD COLUMN undecided INTEGER NOT NULL DEFAULT 0
         """,
     ),
+    Migration(
+        "0011_evals",
+        """
+        CREATE TABLE evals (
+            seq {pk_seq},
+            id TEXT NOT NULL UNIQUE,
+            tenant TEXT NOT NULL,
+            name TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at {bigint} NOT NULL,
+            updated_at {bigint} NOT NULL
+        );
+        CREATE INDEX evals_by_tenant ON evals (tenant, seq);
+        CREATE TABLE eval_runs (
+            seq {pk_seq},
+            id TEXT NOT NULL UNIQUE,
+            tenant TEXT NOT NULL,
+            eval_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            batch_id TEXT,
+            body TEXT NOT NULL,
+            error TEXT,
+            created_at {bigint} NOT NULL,
+            updated_at {bigint} NOT NULL
+        );
+        CREATE INDEX eval_runs_by_eval ON eval_runs (tenant, eval_id, seq);
+        CREATE INDEX eval_runs_by_batch ON eval_runs (batch_id);
+        CREATE TABLE eval_output_items (
+            seq {pk_seq},
+            id TEXT NOT NULL UNIQUE,
+            tenant TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            item_index INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            verdicts TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at {bigint} NOT NULL,
+            UNIQUE (run_id, item_index)
+        );
+        CREATE INDEX eval_output_items_by_run ON eval_output_items (tenant, run_id, item_index);
+        CREATE TABLE eval_run_usage (
+            run_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            invocations {bigint} NOT NULL,
+            prompt_tokens {bigint} NOT NULL,
+            completion_tokens {bigint} NOT NULL,
+            cached_tokens {bigint} NOT NULL,
+            PRIMARY KEY (run_id, model)
+        )
+        """,
+    ),
 )
 
 _APPLIED_TABLE = (

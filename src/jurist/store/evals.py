@@ -1,0 +1,375 @@
+"""Evals, their runs and the runs' output items (the OpenAI Evals API), per tenant.
+
+An eval keeps its stored form (``data_source_config``, ``testing_criteria``, ``metadata``) as JSON. A run
+keeps its request's normalised form and the internal batch that executes it. An output item is one
+graded dataset row, unique per (run, row index): a row graded again after a crash replaces its item, so
+a run holds exactly one item per row. ``verdicts`` has one character per testing criterion (``P`` pass,
+``F`` fail, ``E`` error), so per-criterion counts are a GROUP BY. A run's model usage is kept per model,
+added to as its items are graded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import orjson
+
+from jurist.protocol.json_types import JSONObject
+from jurist.store.database import Database, Row
+from jurist.store.records import Page
+
+Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    id: str
+    tenant: str
+    name: str
+    body: JSONObject  # data_source_config (stored form), testing_criteria, metadata
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class EvalRunRecord:
+    id: str
+    tenant: str
+    eval_id: str
+    name: str
+    status: str  # queued | in_progress | completed | failed | canceled
+    body: JSONObject  # data_source, model, metadata, digests
+    created_at: int
+    updated_at: int
+    batch_id: str | None = None
+    error: JSONObject | None = None
+
+
+@dataclass(frozen=True)
+class OutputItemRecord:
+    id: str
+    tenant: str
+    run_id: str
+    index: int  # the row's 0-based index in the run's data
+    status: str  # pass | fail | error
+    verdicts: str  # one of P, F, E per testing criterion
+    body: JSONObject  # datasource_item, results, sample
+    created_at: int
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    model: str
+    invocations: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    statuses: dict[str, int] = field(default_factory=dict)  # pass / fail / error → items
+    verdicts: dict[str, int] = field(default_factory=dict)  # a verdicts string → items
+
+
+class EvalStore(Protocol):
+    async def add_eval(self, record: EvalRecord) -> None: ...
+
+    async def get_eval(self, tenant: str, eval_id: str) -> EvalRecord | None: ...
+
+    async def update_eval(self, tenant: str, eval_id: str, name: str, body: JSONObject, now: int) -> bool: ...
+
+    async def delete_eval(self, tenant: str, eval_id: str) -> bool:
+        """Delete the eval with its runs, their output items and usage."""
+        ...
+
+    async def list_evals(
+        self, tenant: str, after: str | None, limit: int, order: Order, by_updated: bool
+    ) -> Page[EvalRecord]: ...
+
+    async def add_run(self, record: EvalRunRecord) -> None: ...
+
+    async def get_run(self, tenant: str, eval_id: str, run_id: str) -> EvalRunRecord | None: ...
+
+    async def run_of_batch(self, batch_id: str) -> EvalRunRecord | None: ...
+
+    async def set_run(
+        self,
+        tenant: str,
+        run_id: str,
+        now: int,
+        *,
+        status: str | None = None,
+        batch_id: str | None = None,
+        error: JSONObject | None = None,
+        only_from: tuple[str, ...] = (),
+    ) -> bool:
+        """Change a run's status / batch / error; with ``only_from``, only when its status is one of
+        those (whether it changed)."""
+        ...  # fmt: skip
+
+    async def list_runs(
+        self, tenant: str, eval_id: str, after: str | None, limit: int, order: Order, status: str | None
+    ) -> Page[EvalRunRecord]: ...
+
+    async def delete_run(self, tenant: str, eval_id: str, run_id: str) -> bool: ...
+
+    async def put_item(self, record: OutputItemRecord, usage: list[ModelUsage]) -> None:
+        """Store a graded row (replacing an earlier grading of it) and add its model usage."""
+        ...
+
+    async def get_item(self, tenant: str, run_id: str, item_id: str) -> OutputItemRecord | None: ...
+
+    async def list_items(
+        self, tenant: str, run_id: str, after: str | None, limit: int, order: Order, status: str | None
+    ) -> Page[OutputItemRecord]: ...
+
+    async def counts(self, run_id: str) -> RunCounts: ...
+
+    async def usage(self, run_id: str) -> list[ModelUsage]: ...
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _eval(row: Row) -> EvalRecord:
+    body = orjson.loads(row["body"])
+    return EvalRecord(
+        row["id"], row["tenant"], row["name"], body, int(row["created_at"]), int(row["updated_at"])
+    )
+
+
+def _run(row: Row) -> EvalRunRecord:
+    error = orjson.loads(row["error"]) if row["error"] else None
+    return EvalRunRecord(
+        row["id"], row["tenant"], row["eval_id"], row["name"], row["status"], orjson.loads(row["body"]),
+        int(row["created_at"]), int(row["updated_at"]), row["batch_id"], error,
+    )  # fmt: skip
+
+
+def _item(row: Row) -> OutputItemRecord:
+    return OutputItemRecord(
+        row["id"], row["tenant"], row["run_id"], int(row["item_index"]), row["status"], row["verdicts"],
+        orjson.loads(row["body"]), int(row["created_at"]),
+    )  # fmt: skip
+
+
+def _after(table: str, key: str, order: Order, scope: str) -> str:
+    """The keyset condition of a page after the object ``:after`` (an id not in scope: an empty page,
+    so a client paging on never loops)."""
+    op = ">" if order == "asc" else "<"
+    return f" AND {key} {op} (SELECT {key} FROM {table} WHERE id = :after AND {scope})"
+
+
+_ADD_USAGE = (
+    "INSERT INTO eval_run_usage (run_id, model, invocations, prompt_tokens, completion_tokens, cached_tokens)"
+    " VALUES (:r, :m, :n, :p, :o, :c) ON CONFLICT (run_id, model) DO UPDATE SET"
+    " invocations = eval_run_usage.invocations + excluded.invocations,"
+    " prompt_tokens = eval_run_usage.prompt_tokens + excluded.prompt_tokens,"
+    " completion_tokens = eval_run_usage.completion_tokens + excluded.completion_tokens,"
+    " cached_tokens = eval_run_usage.cached_tokens + excluded.cached_tokens"
+)
+
+
+def _usage(row: Row) -> ModelUsage:
+    counts = (int(row[k]) for k in ("invocations", "prompt_tokens", "completion_tokens", "cached_tokens"))
+    return ModelUsage(row["model"], *counts)
+
+
+class SqlEvalStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add_eval(self, record: EvalRecord) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO evals (id, tenant, name, body, created_at, updated_at)"
+                " VALUES (:id, :t, :n, :b, :c, :u)",
+                {"id": record.id, "t": record.tenant, "n": record.name, "b": _json(record.body),
+                 "c": record.created_at, "u": record.updated_at},
+            )  # fmt: skip
+
+    async def get_eval(self, tenant: str, eval_id: str) -> EvalRecord | None:
+        async with self._db.read() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM evals WHERE id = :id AND tenant = :t", {"id": eval_id, "t": tenant}
+            )
+        return None if row is None else _eval(row)
+
+    async def update_eval(self, tenant: str, eval_id: str, name: str, body: JSONObject, now: int) -> bool:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE evals SET name = :n, body = :b, updated_at = :u WHERE id = :id AND tenant = :t",
+                {"n": name, "b": _json(body), "u": now, "id": eval_id, "t": tenant},
+            )
+        return changed > 0
+
+    async def delete_eval(self, tenant: str, eval_id: str) -> bool:
+        key = {"id": eval_id, "t": tenant}
+        runs = "SELECT id FROM eval_runs WHERE eval_id = :id AND tenant = :t"
+        async with self._db.transaction() as tx:
+            await tx.execute(f"DELETE FROM eval_output_items WHERE tenant = :t AND run_id IN ({runs})", key)
+            await tx.execute(f"DELETE FROM eval_run_usage WHERE run_id IN ({runs})", key)
+            await tx.execute("DELETE FROM eval_runs WHERE eval_id = :id AND tenant = :t", key)
+            deleted = await tx.execute("DELETE FROM evals WHERE id = :id AND tenant = :t", key)
+        return deleted > 0
+
+    async def list_evals(
+        self, tenant: str, after: str | None, limit: int, order: Order, by_updated: bool
+    ) -> Page[EvalRecord]:
+        key = "updated_at" if by_updated else "seq"
+        where, params = "tenant = :t", {"t": tenant, "n": limit + 1, "after": after}
+        if after:
+            if by_updated:  # updated_at ties are broken by seq
+                op = ">" if order == "asc" else "<"
+                mark = "(SELECT {c} FROM evals WHERE id = :after AND tenant = :t)"
+                where += (
+                    f" AND (updated_at {op} {mark.format(c='updated_at')} OR (updated_at = "
+                    f"{mark.format(c='updated_at')} AND seq {op} {mark.format(c='seq')}))"
+                )
+            else:
+                where += _after("evals", "seq", order, "tenant = :t")
+        direction = "ASC" if order == "asc" else "DESC"
+        async with self._db.read() as tx:
+            rows = await tx.fetchall(
+                f"SELECT * FROM evals WHERE {where} ORDER BY {key} {direction}, seq {direction} LIMIT :n",
+                params,
+            )
+        return Page([_eval(r) for r in rows[:limit]], len(rows) > limit)
+
+    async def add_run(self, record: EvalRunRecord) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO eval_runs (id, tenant, eval_id, name, status, batch_id, body, error, created_at,"
+                " updated_at) VALUES (:id, :t, :e, :n, :s, :bid, :b, :err, :c, :u)",
+                {"id": record.id, "t": record.tenant, "e": record.eval_id, "n": record.name,
+                 "s": record.status, "bid": record.batch_id, "b": _json(record.body),
+                 "err": None if record.error is None else _json(record.error), "c": record.created_at,
+                 "u": record.updated_at},
+            )  # fmt: skip
+
+    async def get_run(self, tenant: str, eval_id: str, run_id: str) -> EvalRunRecord | None:
+        async with self._db.read() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM eval_runs WHERE id = :id AND eval_id = :e AND tenant = :t",
+                {"id": run_id, "e": eval_id, "t": tenant},
+            )
+        return None if row is None else _run(row)
+
+    async def run_of_batch(self, batch_id: str) -> EvalRunRecord | None:
+        async with self._db.read() as tx:
+            row = await tx.fetchone("SELECT * FROM eval_runs WHERE batch_id = :b", {"b": batch_id})
+        return None if row is None else _run(row)
+
+    async def set_run(
+        self, tenant: str, run_id: str, now: int, *, status: str | None = None, batch_id: str | None = None,
+        error: JSONObject | None = None, only_from: tuple[str, ...] = (),
+    ) -> bool:  # fmt: skip
+        sets, params = ["updated_at = :u"], {"u": now, "id": run_id, "t": tenant}
+        for column, value in (("status", status), ("batch_id", batch_id)):
+            if value is not None:
+                sets.append(f"{column} = :{column}")
+                params[column] = value
+        if error is not None:
+            sets.append("error = :error")
+            params["error"] = _json(error)
+        where = "id = :id AND tenant = :t"
+        if only_from:
+            where += " AND status IN (" + ", ".join(f":f{i}" for i in range(len(only_from))) + ")"
+            params |= {f"f{i}": s for i, s in enumerate(only_from)}
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(f"UPDATE eval_runs SET {', '.join(sets)} WHERE {where}", params)
+        return changed > 0
+
+    async def list_runs(
+        self, tenant: str, eval_id: str, after: str | None, limit: int, order: Order, status: str | None
+    ) -> Page[EvalRunRecord]:
+        scope = "tenant = :t AND eval_id = :e"
+        where, params = scope, {"t": tenant, "e": eval_id, "n": limit + 1, "after": after, "s": status}
+        if status:
+            where += " AND status = :s"
+        if after:
+            where += _after("eval_runs", "seq", order, scope)
+        direction = "ASC" if order == "asc" else "DESC"
+        async with self._db.read() as tx:
+            rows = await tx.fetchall(
+                f"SELECT * FROM eval_runs WHERE {where} ORDER BY seq {direction} LIMIT :n", params
+            )
+        return Page([_run(r) for r in rows[:limit]], len(rows) > limit)
+
+    async def delete_run(self, tenant: str, eval_id: str, run_id: str) -> bool:
+        key = {"id": run_id, "e": eval_id, "t": tenant}
+        async with self._db.transaction() as tx:
+            deleted = await tx.execute(
+                "DELETE FROM eval_runs WHERE id = :id AND eval_id = :e AND tenant = :t", key
+            )
+            if deleted:
+                await tx.execute("DELETE FROM eval_output_items WHERE run_id = :id AND tenant = :t", key)
+                await tx.execute("DELETE FROM eval_run_usage WHERE run_id = :id", key)
+        return deleted > 0
+
+    async def put_item(self, record: OutputItemRecord, usage: list[ModelUsage]) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM eval_output_items WHERE run_id = :r AND item_index = :i",
+                {"r": record.run_id, "i": record.index},
+            )
+            await tx.execute(
+                "INSERT INTO eval_output_items (id, tenant, run_id, item_index, status, verdicts, body,"
+                " created_at) VALUES (:id, :t, :r, :i, :s, :v, :b, :c)",
+                {"id": record.id, "t": record.tenant, "r": record.run_id, "i": record.index,
+                 "s": record.status, "v": record.verdicts, "b": _json(record.body), "c": record.created_at},
+            )  # fmt: skip
+            for used in usage:
+                await tx.execute(
+                    _ADD_USAGE,
+                    {"r": record.run_id, "m": used.model, "n": used.invocations, "p": used.prompt_tokens,
+                     "o": used.completion_tokens, "c": used.cached_tokens},
+                )  # fmt: skip
+
+    async def get_item(self, tenant: str, run_id: str, item_id: str) -> OutputItemRecord | None:
+        async with self._db.read() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM eval_output_items WHERE id = :id AND run_id = :r AND tenant = :t",
+                {"id": item_id, "r": run_id, "t": tenant},
+            )
+        return None if row is None else _item(row)
+
+    async def list_items(
+        self, tenant: str, run_id: str, after: str | None, limit: int, order: Order, status: str | None
+    ) -> Page[OutputItemRecord]:
+        scope = "tenant = :t AND run_id = :r"
+        where, params = scope, {"t": tenant, "r": run_id, "n": limit + 1, "after": after, "s": status}
+        if status:
+            where += " AND status = :s"
+        if after:
+            where += _after("eval_output_items", "item_index", order, scope)
+        direction = "ASC" if order == "asc" else "DESC"
+        async with self._db.read() as tx:
+            rows = await tx.fetchall(
+                f"SELECT * FROM eval_output_items WHERE {where} ORDER BY item_index {direction} LIMIT :n",
+                params,
+            )
+        return Page([_item(r) for r in rows[:limit]], len(rows) > limit)
+
+    async def counts(self, run_id: str) -> RunCounts:
+        async with self._db.read() as tx:
+            rows = await tx.fetchall(
+                "SELECT status, verdicts, COUNT(*) AS n FROM eval_output_items WHERE run_id = :r"
+                " GROUP BY status, verdicts",
+                {"r": run_id},
+            )
+        counts = RunCounts()
+        for row in rows:
+            n = int(row["n"])
+            counts.statuses[row["status"]] = counts.statuses.get(row["status"], 0) + n
+            counts.verdicts[row["verdicts"]] = counts.verdicts.get(row["verdicts"], 0) + n
+        return counts
+
+    async def usage(self, run_id: str) -> list[ModelUsage]:
+        async with self._db.read() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM eval_run_usage WHERE run_id = :r ORDER BY model", {"r": run_id}
+            )
+        return [_usage(r) for r in rows]
