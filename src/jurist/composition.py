@@ -16,6 +16,11 @@ from jurist.errors import ConfigError
 from jurist.ids import Clock, SystemClock
 from jurist.runner.sweep import SweepConfig, Sweeper
 from jurist.runner.worker import RunnerConfig, Worker
+from jurist.service.evals.criteria import GraderRules
+from jurist.service.evals.grading import Sandbox
+from jurist.service.evals.lines import EvalLines
+from jurist.service.evals.sandbox import SandboxedPython, check_python_source
+from jurist.service.evals.service import EvalService
 from jurist.service.jobs.batches import BatchService
 from jurist.service.jobs.files import FileLimits, FileService
 from jurist.service.judging.models import JudgeModel
@@ -42,11 +47,11 @@ from jurist.store.calibrations import CalibrationStore, SqlCalibrationStore
 from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.console_sessions import SessionStore, SqlSessionStore
 from jurist.store.database import Database, open_database
+from jurist.store.evals import EvalStore, SqlEvalStore
 from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.housekeeping import SqlHousekeeping
 from jurist.store.keys import KeyFile, KeyStore, SqlKeyStore, digest
-from jurist.store.evals import EvalStore, SqlEvalStore
 from jurist.store.labels import LabelStore, SqlLabelStore
 from jurist.store.migrations import upgrade
 from jurist.store.node_leases import SqlNodeLeases
@@ -142,6 +147,30 @@ class Services:
         return CalibrationService(stores.calibrations, self.labels, trust, models, self.clock, self.offload)
 
     @property
+    def evals(self) -> EvalService:
+        s = self.settings
+        rules = GraderRules(
+            models=frozenset(self.chat.models), python=s.python_grader, embeddings=False,
+            check_python=check_python_source if s.python_grader else None,
+        )  # fmt: skip
+        return EvalService(
+            self.stores.evals,
+            self.files,
+            self.blobs,
+            self.batches,
+            frozenset(self.chat.models),
+            rules,
+            self.clock,
+        )
+
+    def python_sandbox(self) -> Sandbox | None:
+        """The sandbox python graders run in (None: they are off)."""
+        s = self.settings
+        if not s.python_grader:
+            return None
+        return SandboxedPython(s.python_grader_timeout_seconds, s.python_grader_memory_mb)
+
+    @property
     def console_sessions(self) -> ConsoleSessions:
         hours = self.settings.console_session_hours
         return ConsoleSessions(self.stores.sessions, self.auth, self.clock, hours)
@@ -169,6 +198,7 @@ class Services:
         worker = Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
             self.metrics, self.usage, queue_limits=self.batches.limits, gate=self.upstream,
+            evals=EvalLines(self.stores.evals, self.chat, self.clock, self.python_sandbox),
         )  # fmt: skip
         worker.listener = listener_for(self.db, s.notify, worker.nudge, worker.nudge_lines)
         sweep = SweepConfig(s.sweep_seconds, s.batch_rows_retention_days * 86400)

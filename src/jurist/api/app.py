@@ -31,6 +31,20 @@ from jurist.api.console.report_frame import ReportPages
 from jurist.api.console.review_index import ReviewIndexes
 from jurist.api.console.templating import ConsolePages
 from jurist.api.errors import handle_client_disconnect, handle_http_exception, handle_jurist_error
+from jurist.api.evals import (
+    cancel_run,
+    create_eval,
+    create_run,
+    delete_eval,
+    delete_run,
+    list_evals,
+    list_output_items,
+    list_runs,
+    retrieve_eval,
+    retrieve_output_item,
+    retrieve_run,
+    update_eval,
+)
 from jurist.api.files import create_file, delete_file, file_content, list_files, retrieve_file
 from jurist.api.labels import batch_agreement, delete_label, list_labels, post_labels
 from jurist.api.middleware import RequestIdMiddleware
@@ -66,6 +80,23 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/batches/{batch_id}/labels", list_labels, methods=["GET"]),
         # :path: a custom_id may hold "/" (sent as is or as %2F)
         Route("/v1/batches/{batch_id}/labels/{custom_id:path}", delete_label, methods=["DELETE"]),
+        Route("/v1/evals", create_eval, methods=["POST"]),
+        Route("/v1/evals", list_evals, methods=["GET"]),
+        Route("/v1/evals/{eval_id}", retrieve_eval, methods=["GET"]),
+        Route("/v1/evals/{eval_id}", update_eval, methods=["POST"]),
+        Route("/v1/evals/{eval_id}", delete_eval, methods=["DELETE"]),
+        Route("/v1/evals/{eval_id}/runs", create_run, methods=["POST"]),
+        Route("/v1/evals/{eval_id}/runs", list_runs, methods=["GET"]),
+        Route("/v1/evals/{eval_id}/runs/{run_id}", retrieve_run, methods=["GET"]),
+        Route("/v1/evals/{eval_id}/runs/{run_id}", cancel_run, methods=["POST"]),
+        Route("/v1/evals/{eval_id}/runs/{run_id}/cancel", cancel_run, methods=["POST"]),
+        Route("/v1/evals/{eval_id}/runs/{run_id}", delete_run, methods=["DELETE"]),
+        Route("/v1/evals/{eval_id}/runs/{run_id}/output_items", list_output_items, methods=["GET"]),
+        Route(
+            "/v1/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}",
+            retrieve_output_item,
+            methods=["GET"],
+        ),
         Route("/v1/calibrations", create_calibration, methods=["POST"]),
         Route("/v1/calibrations", list_calibrations, methods=["GET"]),
         Route("/v1/calibrations/{calibration_id}", retrieve_calibration, methods=["GET"]),

@@ -15,6 +15,7 @@ from jurist.errors import (
     UpstreamPaused,
 )
 from jurist.ids import new_id, request_id
+from jurist.runner.ports import EvalLines
 from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
 from jurist.store.records import ClaimedRequest, RequestResult
@@ -66,14 +67,24 @@ def backoff(attempt: int, base: float, error: JuristError) -> float:
 
 
 async def execute_line(
-    chat: ChatService, claimed: ClaimedRequest, max_attempts: int, retry_base: float
+    chat: ChatService,
+    claimed: ClaimedRequest,
+    max_attempts: int,
+    retry_base: float,
+    evals: EvalLines | None = None,
 ) -> RequestResult | Retry:
+    """The line's result: a chat completion, or for an eval run's line (``evals``) its graded row."""
     rid = request_id()
     try:
         try:
             raw = orjson.loads(claimed.body)
         except orjson.JSONDecodeError as exc:
             raise InvalidJSON("The request body is not valid JSON.") from exc
+        if evals is not None and evals.handles(raw):
+            note, used = await evals.grade_line(claimed.tenant, claimed.batch_id, raw)
+            line = output_line(claimed.custom_id, rid, 200, note)
+            tokens = (used.prompt_tokens, used.completion_tokens)
+            return RequestResult(claimed.batch_id, claimed.line, True, 200, rid, line, *tokens, used)
         completion = await chat.complete(parse_chat_request(raw), claimed.tenant)
     except JuristError as error:
         refund = _upstream_waits(error)

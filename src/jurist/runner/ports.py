@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from jurist.errors import JuristError
+from jurist.protocol.json_types import JSONObject
 from jurist.store.usage import UsageCounts
 
 
@@ -50,4 +51,17 @@ class ModelGate(Protocol):
 
     async def ready_in(self, model: str) -> float:
         """Seconds until lines of ``model`` may be claimed (0: now)."""
+        ...
+
+
+class EvalLines(Protocol):
+    """The lines of eval runs' batches: each grades one row (``service.evals.lines`` implements it)."""
+
+    def handles(self, body: object) -> bool:
+        """Whether a line's parsed body is an eval run's row."""
+        ...
+
+    async def grade_line(self, tenant: str, batch_id: str, body: object) -> tuple[JSONObject, UsageCounts]:
+        """Grade the row and store its output item; the line's output body and what it used (a model
+        that is down or limited raises a retryable error)."""
         ...

@@ -22,7 +22,7 @@ from jurist.protocol.batches import BatchStatus
 from jurist.runner.drain import Drain
 from jurist.runner.execute import Retry, execute_line, output_line
 from jurist.runner.finalize import finalize_batch
-from jurist.runner.ports import ModelGate, NoEvents, NoUsage, RunnerEvents, UsageSink
+from jurist.runner.ports import EvalLines, ModelGate, NoEvents, NoUsage, RunnerEvents, UsageSink
 from jurist.runner.sweep import Sweeper
 from jurist.runner.validate import BatchValidation
 from jurist.service.judging.pipeline import ChatService
@@ -69,6 +69,7 @@ class Worker:
         usage: UsageSink | None = None,
         queue_limits: BatchLimits | None = None,
         gate: ModelGate | None = None,
+        evals: EvalLines | None = None,
     ) -> None:
         self.tasks = tasks
         self.queue = queue
@@ -80,6 +81,7 @@ class Worker:
         self.events: RunnerEvents = events or NoEvents()
         self.usage: UsageSink = usage or NoUsage()
         self.gate = gate
+        self.evals = evals  # the lines of eval runs' batches grade rows
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('', 4)}"
         self._pending: list[RequestResult] = []
         self._flush_now = asyncio.Event()
@@ -212,7 +214,9 @@ class Worker:
     async def _run_line(self, claimed: ClaimedRequest) -> None:
         cfg = self.config
         try:
-            outcome = await execute_line(self.chat, claimed, cfg.max_attempts, cfg.retry_base_seconds)
+            outcome = await execute_line(
+                self.chat, claimed, cfg.max_attempts, cfg.retry_base_seconds, self.evals
+            )
         except Exception:
             log.exception("batch %s line %s failed unexpectedly", claimed.batch_id, claimed.line)
             rid = request_id()

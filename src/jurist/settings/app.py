@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # whose answers a cached verdict serves: the tenant's own (the tenant is in the key), or every
     # tenant's ("global": more hits, but a hit tells a tenant that someone judged the same text)
     cache_scope: Literal["tenant", "global"] = "tenant"
+    # --- evals ---
+    # the python grader runs callers' code (in a sandboxed subprocess): off unless a deployment says so
+    python_grader: bool = False
+    python_grader_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    python_grader_memory_mb: int = Field(default=512, ge=64, le=8192)
     # --- batch runner ---
     run_worker: bool = True
     worker_lease_seconds: float = Field(default=60.0, gt=0)

@@ -112,6 +112,7 @@ class BatchService:
         body: JSONObject,
         idempotency_key: str | None = None,
         policy: TenantPolicy | None = None,
+        endpoints: tuple[str, ...] = ENDPOINTS,
     ) -> BatchRecord:
         """Create a batch. With an ``Idempotency-Key``, a retried create returns the batch the first
         call made instead of a duplicate (the SDK retries POSTs on timeouts and 5xx). A valid batch
@@ -125,9 +126,9 @@ class BatchService:
         except ValidationError as exc:
             message, param = first_error(exc)
             raise InvalidRequest(message, param=param) from exc
-        if params.endpoint not in ENDPOINTS:
+        if params.endpoint not in endpoints:
             raise InvalidRequest(
-                f"Unsupported endpoint {params.endpoint!r}; Jurist runs batches of {', '.join(ENDPOINTS)}.",
+                f"Unsupported endpoint {params.endpoint!r}; Jurist runs batches of {', '.join(endpoints)}.",
                 param="endpoint",
             )
         if params.completion_window not in WINDOW_SECONDS:

@@ -1,0 +1,285 @@
+"""Grading one row with one grader: its score, whether it passed, and what it used.
+
+- ``string_check``: 1 or 0 (``evaluation.graders.string_check``); passes on 1.
+- ``text_similarity``: the metric's score in [0, 1]; passes at ``pass_threshold`` or above.
+- ``score_model``: the model is asked, through Jurist's chat pipeline (judge cache, tenant and upstream
+  limits, usage), for ``{"steps": [...], "result": <number>}`` under a JSON schema; ``result`` is clamped
+  into ``range`` (default [0, 1]); an answer without a number scores the range's low end and is flagged.
+  Passes at ``pass_threshold`` (default: the range's middle) or above.
+- ``label_model``: the model picks one of ``labels`` (an enum in the schema); passes when the label is
+  one of ``passing_labels``; score 1 or 0.
+- ``python``: the caller's ``grade(sample, item)`` in the sandbox; an error or a non-number scores 0.
+- ``multi``: each sub-grader, then ``calculate_output`` over their scores.
+- ``jurist_judge``: a PAI judge item (single or pairwise) through the judge path; the score is the
+  judgment's overall score (single) or 1 / 0.5 / 0 for a win / tie / loss of ``answer1`` (pairwise).
+
+A template naming a field the row lacks makes the result an error naming the path, not a failure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import orjson
+
+from jurist.errors import JuristError
+from jurist.evaluation.graders import template
+from jurist.evaluation.graders.formula import FormulaError, parse
+from jurist.evaluation.graders.string_check import string_check
+from jurist.evaluation.graders.text_similarity import similarity
+from jurist.protocol.chat import ChatCompletion
+from jurist.protocol.json_types import JSONObject, JsonValue
+from jurist.service.evals.criteria import sub_graders
+from jurist.service.judging.pipeline import ChatService
+from jurist.service.judging.requests import parse_chat_request
+from jurist.store.evals import ModelUsage
+
+Context = Mapping[str, object]
+_STEP: JSONObject = {
+    "type": "object",
+    "properties": {"description": {"type": "string"}, "conclusion": {"type": "string"}},
+    "required": ["description", "conclusion"],
+}
+SCORE_SCHEMA: JSONObject = {  # what a score_model grader's model answers (OpenAI's structured output)
+    "type": "object",
+    "properties": {"steps": {"type": "array", "items": _STEP}, "result": {"type": "number"}},
+    "required": ["steps", "result"],
+    "additionalProperties": False,
+}
+
+
+class Sandbox(Protocol):
+    async def score(self, source: str, sample: object, item: object) -> tuple[float | None, str | None]:
+        """The grader's score, or None and why (an error of the caller's code is not raised)."""
+        ...
+
+
+@dataclass
+class Graded:
+    score: float
+    passed: bool
+    error: str | None = None  # the result is an error (the row errored), with why
+    sample: JSONObject | None = None  # what the grader saw or said (the model's answer, say)
+    usage: list[ModelUsage] = field(default_factory=list)
+
+    def result(self, grader: Mapping[str, JsonValue]) -> JSONObject:
+        """The output item's ``results[]`` entry."""
+        out: JSONObject = {
+            "name": grader.get("name"),
+            "type": f"{str(grader.get('type')).replace('_', '-')}-grader",
+            "score": self.score,
+            "passed": self.passed,
+            "sample": self.sample,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def _errored(why: str) -> Graded:
+    return Graded(0.0, False, why)
+
+
+def _messages(grader: Mapping[str, JsonValue], context: Context) -> list[JSONObject]:
+    """A model grader's input messages, rendered (an EvalItem's content object becomes its text)."""
+    out: list[JSONObject] = []
+    for message in grader.get("input") or []:  # type: ignore[union-attr]
+        assert isinstance(message, dict)  # checked with the eval
+        content = message.get("content")
+        if isinstance(content, dict):
+            content = content.get("text", "")
+        elif isinstance(content, list):
+            content = "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        out.append(
+            {"role": str(message.get("role")), "content": template.render(str(content or ""), context)}
+        )
+    return out
+
+
+def _sampling(grader: Mapping[str, JsonValue]) -> JSONObject:
+    params = grader.get("sampling_params")
+    body: JSONObject = {"temperature": 0}
+    if isinstance(params, dict):
+        for key in ("temperature", "top_p", "seed"):
+            if params.get(key) is not None:
+                body[key] = params[key]
+        tokens = params.get("max_completions_tokens", params.get("max_completion_tokens"))
+        if tokens is not None:
+            body["max_completion_tokens"] = tokens
+    return body
+
+
+def usage_of(model: str, completion: ChatCompletion) -> ModelUsage:
+    hit = completion.cache_status == "hit"
+    tokens = completion.usage
+    cached = tokens.prompt_tokens if hit else 0
+    return ModelUsage(model, 0 if hit else 1, tokens.prompt_tokens, tokens.completion_tokens, cached)
+
+
+class Grader:
+    """Grades rows for one tenant (model graders call its chat pipeline as the tenant)."""
+
+    def __init__(self, chat: ChatService, tenant: str, sandbox: Sandbox | None = None) -> None:
+        self.chat = chat
+        self.tenant = tenant
+        self.sandbox = sandbox
+
+    async def grade(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        kind = grader.get("type")
+        try:
+            if kind == "string_check":
+                return self._string_check(grader, context)
+            if kind == "text_similarity":
+                return self._similarity(grader, context)
+            if kind == "score_model":
+                return await self._score_model(grader, context)
+            if kind == "label_model":
+                return await self._label_model(grader, context)
+            if kind == "python":
+                return await self._python(grader, context)
+            if kind == "multi":
+                return await self._multi(grader, context)
+            if kind == "jurist_judge":
+                return await self._judge(grader, context)
+        except template.MissingVariable as exc:
+            return _errored(f"invalid_variable_error: {exc}")
+        except JuristError as exc:
+            if exc.status_code >= 500 or exc.status_code == 429:
+                raise  # the model is down or limited: the row is tried again later
+            return _errored(f"model_grader_error: {exc.message}")
+        return _errored(f"unknown grader type {kind!r}")
+
+    def _string_check(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        given = template.render(str(grader["input"]), context)
+        reference = template.render(str(grader["reference"]), context)
+        score = string_check(given, reference, str(grader["operation"]))
+        return Graded(score, score == 1.0)
+
+    def _similarity(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        given = template.render(str(grader["input"]), context)
+        reference = template.render(str(grader["reference"]), context)
+        metric = str(grader["evaluation_metric"])
+        if metric == "cosine":
+            return _errored("the cosine metric needs an embeddings model, and none is configured")
+        score = similarity(metric, given, reference)
+        return Graded(score, score >= float(grader["pass_threshold"]))  # type: ignore[arg-type]
+
+    async def _ask(
+        self, grader: Mapping[str, JsonValue], context: Context, schema: JSONObject
+    ) -> tuple[JSONObject | None, Graded]:
+        model = str(grader["model"])
+        body: JSONObject = {
+            "model": model,
+            "messages": _messages(grader, context),  # type: ignore[dict-item]
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "grade", "strict": True, "schema": schema},
+            },
+            **_sampling(grader),
+        }
+        completion = await self.chat.complete(parse_chat_request(body), self.tenant)
+        text = completion.choices[0].message.content or ""
+        used = [usage_of(model, completion)]
+        try:
+            answer = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            answer = None
+        said: JSONObject = {"model": model, "output_text": text}
+        return (answer if isinstance(answer, dict) else None), Graded(0.0, False, sample=said, usage=used)
+
+    async def _score_model(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        low, high = (float(b) for b in grader.get("range") or [0, 1])  # type: ignore[union-attr, arg-type]
+        answer, graded = await self._ask(grader, context, SCORE_SCHEMA)
+        result = None if answer is None else answer.get("result")
+        if isinstance(result, bool) or not isinstance(result, int | float) or not math.isfinite(result):
+            graded.score, graded.passed = low, False
+            graded.sample = {**(graded.sample or {}), "parse_error": "the answer holds no numeric result"}
+            return graded
+        graded.score = min(high, max(low, float(result)))
+        threshold = grader.get("pass_threshold")
+        cut = float(threshold) if isinstance(threshold, int | float) else (low + high) / 2
+        graded.passed = graded.score >= cut
+        return graded
+
+    async def _label_model(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        labels = [str(x) for x in grader.get("labels") or []]  # type: ignore[union-attr]
+        passing = {str(x) for x in grader.get("passing_labels") or []}  # type: ignore[union-attr]
+        schema: JSONObject = {"type": "object", "properties": {"label": {"type": "string", "enum": labels}},  # type: ignore[dict-item]
+                              "required": ["label"], "additionalProperties": False}  # fmt: skip
+        answer, graded = await self._ask(grader, context, schema)
+        label = None if answer is None else answer.get("label")
+        if label not in labels:
+            graded.sample = {**(graded.sample or {}), "parse_error": f"the answer picks no label of {labels}"}
+            return graded
+        graded.sample = {**(graded.sample or {}), "label": label}
+        graded.passed = label in passing
+        graded.score = 1.0 if graded.passed else 0.0
+        return graded
+
+    async def _python(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        if self.sandbox is None:
+            return _errored("python_grader_server_error: python graders are off on this deployment")
+        score, why = await self.sandbox.score(
+            str(grader["source"]), context.get("sample"), context.get("item")
+        )
+        if score is None:
+            return Graded(0.0, False, sample={"python_grader_runtime_error": why})
+        threshold = grader.get("pass_threshold")
+        return Graded(score, score >= float(threshold) if isinstance(threshold, int | float) else score > 0)
+
+    async def _multi(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        subs = sub_graders(grader, "grader")
+        scores: dict[str, float] = {}
+        used: list[ModelUsage] = []
+        details: JSONObject = {}
+        for name, (sub, _) in subs.items():
+            done = await self.grade(sub, context)
+            if done.error is not None:
+                return Graded(0.0, False, f"{name}: {done.error}", usage=used + done.usage)
+            scores[name], used = done.score, used + done.usage
+            details[name] = done.score
+        try:
+            score = parse(str(grader["calculate_output"]), set(subs)).evaluate(scores)
+        except FormulaError as exc:
+            return Graded(0.0, False, f"formula_parse_error: {exc}", usage=used)
+        return Graded(score, score > 0, sample={"sub_rewards": details}, usage=used)
+
+    async def _judge(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
+        model, mode = str(grader["model"]), str(grader.get("mode", "single"))
+        keys = (
+            ("question", "answer", "reference")
+            if mode == "single"
+            else ("question", "answer1", "answer2", "reference")
+        )
+        item: JSONObject = {
+            k: template.render(str(grader[k]), context) for k in keys if grader.get(k) is not None
+        }
+        for key in ("criteria", "scene", "swap"):
+            if grader.get(key) is not None:
+                item[key] = grader[key]
+        body: JSONObject = {
+            "model": model,
+            "messages": [{"role": "user", "content": [{"mode": mode, "type": "json", "json": item}]}],
+        }
+        completion = await self.chat.complete(parse_chat_request(body), self.tenant)
+        judgment = completion.judgment
+        used = [usage_of(model, completion)]
+        if judgment is None or not judgment.scored:
+            return Graded(0.0, False, "model_grader_parse_error: the judge gave no verdict", usage=used)
+        said: JSONObject = {"model": model, "judgment": judgment.model_dump(mode="json", exclude_none=True)}
+        threshold = grader.get("pass_threshold")
+        if mode == "pairwise":
+            winner = getattr(judgment, "winner", None)
+            score = {"response_1": 1.0, "tie": 0.5}.get(str(winner), 0.0)
+            return Graded(
+                score,
+                score >= float(threshold) if isinstance(threshold, int | float) else score == 1.0,
+                sample=said,
+                usage=used,
+            )
+        score = float(getattr(judgment, "overall_score", 0) or 0)
+        low, high = judgment.score_range
+        cut = float(threshold) if isinstance(threshold, int | float) else (low + high) / 2
+        return Graded(score, score >= cut, sample=said, usage=used)

@@ -1,0 +1,72 @@
+"""The batch runner's side of an eval run: a line of a run's internal batch is one row to grade.
+
+The line is graded only for the run whose batch it is in, of the batch's own tenant (a line naming
+another run, in a batch a tenant made by hand, is refused). The row's output item is stored (replacing an
+earlier grading of the row, so a row retried after a crash is one item), and the line's output is a
+short note of it. A model that is down or limited raises, and the runner tries the line again."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from jurist.errors import InvalidRequest
+from jurist.ids import Clock
+from jurist.protocol.json_types import JSONObject
+from jurist.service.evals.grading import Grader, Sandbox
+from jurist.service.evals.rows import RowGrader
+from jurist.service.evals.service import row_of
+from jurist.service.judging.pipeline import ChatService
+from jurist.store.evals import EvalStore
+from jurist.store.usage import UsageCounts
+
+KEPT_RUNS = 32  # runs whose graders are kept ready
+
+
+class EvalLines:
+    def __init__(
+        self, store: EvalStore, chat: ChatService, clock: Clock, sandbox: Callable[[], Sandbox | None]
+    ) -> None:
+        self.store = store
+        self.chat = chat
+        self.clock = clock
+        self._sandbox = sandbox
+        self._graders: OrderedDict[str, RowGrader] = OrderedDict()
+
+    def handles(self, body: object) -> bool:
+        return row_of(body) is not None  # type: ignore[arg-type]
+
+    async def _grader(self, tenant: str, batch_id: str, run_id: str) -> RowGrader:
+        found = self._graders.get(run_id)
+        if found is not None:
+            self._graders.move_to_end(run_id)
+            return found
+        run = await self.store.run_of_batch(batch_id)
+        if run is None or run.id != run_id or run.tenant != tenant:
+            raise InvalidRequest(f"This line names eval run {run_id!r}, which this batch does not run.")
+        record = await self.store.get_eval(tenant, run.eval_id)
+        if record is None:
+            raise InvalidRequest(f"The eval of run {run_id!r} was deleted.")
+        source = run.body.get("data_source")
+        assert isinstance(source, dict)  # stored checked
+        grader = RowGrader(Grader(self.chat, tenant, self._sandbox()), record.body, source)
+        self._graders[run_id] = grader
+        while len(self._graders) > KEPT_RUNS:
+            self._graders.popitem(last=False)
+        return grader
+
+    async def grade_line(self, tenant: str, batch_id: str, body: object) -> tuple[JSONObject, UsageCounts]:
+        """Grade the line's row and store its output item; the line's output body, and its usage."""
+        found = row_of(body)  # type: ignore[arg-type]
+        assert found is not None  # ``handles`` said so
+        run_id, index, data = found
+        grader = await self._grader(tenant, batch_id, run_id)
+        outcome = await grader.grade(tenant, run_id, index, data, int(self.clock.now()))
+        await self.store.put_item(outcome.record, outcome.usage)
+        calls = sum(u.invocations for u in outcome.usage)
+        prompt = sum(u.prompt_tokens for u in outcome.usage)
+        completion = sum(u.completion_tokens for u in outcome.usage)
+        hits = sum(1 for u in outcome.usage if u.invocations == 0)
+        record = outcome.record
+        note: JSONObject = {"object": "eval.run.output_item", "id": record.id, "status": record.status}
+        return note, UsageCounts(0, calls, prompt, completion, hits)
