@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Route
 
+from jurist.api import graders
 from jurist.api.admin import (
     create_key,
     list_keys,
@@ -97,6 +98,8 @@ def create_app(services: Services) -> Starlette:
             retrieve_output_item,
             methods=["GET"],
         ),
+        Route("/v1/fine_tuning/alpha/graders/run", graders.run, methods=["POST"]),
+        Route("/v1/fine_tuning/alpha/graders/validate", graders.validate, methods=["POST"]),
         Route("/v1/calibrations", create_calibration, methods=["POST"]),
         Route("/v1/calibrations", list_calibrations, methods=["GET"]),
         Route("/v1/calibrations/{calibration_id}", retrieve_calibration, methods=["GET"]),
