@@ -29,7 +29,7 @@ def start_run(client: OpenAI, rows: int = ROWS) -> tuple[str, str]:
                 "reference": "",
                 "operation": "like",
             }
-        ],  # fmt: skip
+        ],
     )
     source: Any = {
         "type": "completions", "model": "pai-judge", "sampling_params": {"temperature": 0.5},

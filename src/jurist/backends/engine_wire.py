@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 
@@ -69,7 +69,23 @@ async def read_frame(reader: asyncio.StreamReader) -> JSONObject | None:
     return message
 
 
-def request_to_wire(request: GenerationRequest) -> dict[str, Any]:
+class RequestWire(TypedDict):
+    """A ``GenerationRequest`` on the wire: its fields, each as JSON."""
+
+    messages: list[JSONObject]
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    stop: str | list[str] | None
+    seed: int | None
+    json_schema: JSONObject | None
+    response_format: JSONObject | None
+    logprobs: bool | None
+    top_logprobs: int | None
+    extra: JSONObject
+
+
+def request_to_wire(request: GenerationRequest) -> RequestWire:
     return {
         "messages": request.messages,
         "max_tokens": request.max_tokens,

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypedDict, TypeVar
 
 import typer
 from rich.console import Console
@@ -78,6 +78,15 @@ def _when(stamp: int | None) -> str:
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S") if stamp else "-"
 
 
+class KeyCreateBody(TypedDict, total=False):
+    """The ``POST /v1/admin/keys`` body the options make (``KeyCreate`` checks it, as the API does)."""
+
+    name: str
+    tenant: str
+    limits: dict[str, int]
+    weight: float
+
+
 @keys_app.command("create")
 def keys_create(
     tenant: Annotated[str | None, typer.Option(help="The tenant the key acts for (created if new).")] = None,
@@ -103,7 +112,7 @@ def keys_create(
             err.print("[yellow]JURIST_API_KEYS is set: the server ignores the key file while it is.[/]")
         typer.echo(KeyFile(settings.data_dir).create(label or name))
         return
-    body: dict[str, Any] = {"name": name or label, "tenant": tenant}
+    body: KeyCreateBody = {"name": name or label, "tenant": tenant}
     if given:
         body["limits"] = given
     if weight is not None:

@@ -10,7 +10,7 @@ lines from those batches' counters (not the line rows), bytes through ``files_by
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from jurist.protocol.batches import BatchStatus
 from jurist.store.database import Database, Dialect
@@ -30,7 +30,15 @@ def account_predicate(dialect: Dialect, column: str = "tenant") -> str:
     return f"({column} = :acct OR ({ranged} >= :lo AND {ranged} < :hi))"
 
 
-def account_params(account: str) -> dict[str, Any]:
+class AccountParams(TypedDict):
+    """The bounds ``account_predicate`` reads: the account, and the range its sub-tenants' names fall in."""
+
+    acct: str
+    lo: str
+    hi: str
+
+
+def account_params(account: str) -> AccountParams:
     return {"acct": account, "lo": account + "/", "hi": account + "0"}
 
 

@@ -6,38 +6,63 @@ shown against this server's URL."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
-from typing import Any
 
+from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jurist.api.console.openapi_view import Tag, featured, reference
+from jurist.api.console.openapi_view import Example, Tag, featured, reference
 from jurist.api.console.session import page
 from jurist.api.console.templating import pages_of
+from jurist.protocol.json_types import JSONObject
 
 JURIST_SCHEMAS = ("JuristJudgeItem", "JuristJudgment")
 
 
+@dataclass(frozen=True)
+class SeedExamples:
+    """``examples.json``: the seed's calls, written against ``base_url``, and where they come from."""
+
+    source: str
+    seed: str
+    base_url: str
+    note: str
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """The OpenAPI document's ``info``: what the page's heading names."""
+
+    title: str
+    version: str
+
+    @classmethod
+    def of(cls, doc: JSONObject) -> DocInfo:
+        info = doc.get("info")
+        found: JSONObject = info if isinstance(info, dict) else {}
+        return cls(str(found.get("title", "Jurist")), str(found.get("version", "")))
+
+
 @cache
-def seed_examples() -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(
-        files("jurist.api.console").joinpath("examples.json").read_text("utf-8")
-    )
-    return found
+def seed_examples() -> SeedExamples:
+    text = files("jurist.api.console").joinpath("examples.json").read_text("utf-8")
+    return TypeAdapter(SeedExamples).validate_json(text)
 
 
-def with_base_url(examples: dict[str, Any], base_url: str) -> list[dict[str, Any]]:
+def with_base_url(examples: SeedExamples, base_url: str) -> list[Example]:
     """The seed's examples, their base URL replaced by this server's."""
-    old = str(examples["base_url"])
-    return [{**e, "code": str(e["code"]).replace(old, base_url)} for e in examples["examples"]]
+    old = examples.base_url
+    return [replace(e, code=e.code.replace(old, base_url)) for e in examples.examples]
 
 
 @cache
-def _document(raw: bytes) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(raw)
-    return found
+def _document(raw: bytes) -> JSONObject:
+    found = json.loads(raw)
+    return found if isinstance(found, dict) else {}
 
 
 @page
@@ -54,7 +79,7 @@ async def api_reference(request: Request) -> Response:
         tags=tags,
         schemas=featured(doc, JURIST_SCHEMAS),
         examples=examples,
-        source=seeds["source"],
+        source=seeds.source,
         base_url=base_url,
-        info=doc.get("info", {}),
+        info=DocInfo.of(doc),
     )

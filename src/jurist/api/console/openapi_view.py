@@ -1,24 +1,48 @@
 """The OpenAPI document as a reference a person reads: operations grouped by tag, each with its
 parameters, request body and answers, a schema as a nested list of properties (types, required,
 descriptions, enums; ``$ref``, ``allOf``, ``oneOf``/``anyOf`` and arrays resolved), cut at a depth and at
-a schema already open above (a recursive one)."""
+a schema already open above (a recursive one). The document is JSON as it came (``JSONObject``): a part
+of another kind than OpenAPI gives it reads as empty."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+
+from jurist.protocol.json_types import JSONObject, JsonValue
 
 METHODS = ("get", "post", "put", "patch", "delete")
 MAX_DEPTH = 5  # nested levels of properties shown under an operation
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _WRAPPED = re.compile(r"(?<!\n)\n(?!\n)")  # a line break inside a paragraph
-Schema = dict[str, Any]
+
+
+def _object(value: JsonValue) -> JSONObject:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: JsonValue) -> list[JsonValue]:
+    return value if isinstance(value, list) else []
+
+
+def _objects(value: JsonValue) -> list[JSONObject]:
+    return [item for item in _list(value) if isinstance(item, dict)]
 
 
 def plain(text: str) -> str:
     """A description without markdown links (their text stays), bold marks or lines wrapped by hand."""
     return _WRAPPED.sub(" ", _LINK.sub(r"\1", text or "").replace("**", "")).strip()
+
+
+@dataclass(frozen=True)
+class Example:
+    """A call from the seed's documentation (``examples.json``): its code and the operations it makes."""
+
+    id: str
+    title: str
+    lang: str
+    operations: tuple[str, ...]
+    code: str
 
 
 @dataclass
@@ -65,7 +89,7 @@ class Operation:
     parameters: list[Parameter]
     request: list[Body]
     answers: list[Answer]
-    examples: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
 
 
 @dataclass
@@ -75,22 +99,22 @@ class Tag:
 
 
 class Reader:
-    def __init__(self, doc: Schema) -> None:
+    def __init__(self, doc: JSONObject) -> None:
         self.doc = doc
-        self.schemas: dict[str, Schema] = doc.get("components", {}).get("schemas", {})
+        self.schemas = _object(_object(doc.get("components")).get("schemas"))
 
-    def deref(self, schema: Schema) -> tuple[Schema, str | None]:
+    def deref(self, schema: JSONObject) -> tuple[JSONObject, str | None]:
         name = None
-        while isinstance(schema, dict) and "$ref" in schema:
+        while "$ref" in schema:
             name = str(schema["$ref"]).rsplit("/", 1)[-1]
-            schema = self.schemas.get(name, {})
+            schema = _object(self.schemas.get(name))
         return schema, name
 
-    def alternatives(self, schema: Schema) -> list[Schema]:
-        found = schema.get("oneOf") or schema.get("anyOf") or []
+    def alternatives(self, schema: JSONObject) -> list[JSONObject]:
+        found = _objects(schema.get("oneOf") or schema.get("anyOf"))
         return [s for s in found if s.get("type") != "null"]
 
-    def type_of(self, schema: Schema) -> str:
+    def type_of(self, schema: JSONObject) -> str:
         resolved, name = self.deref(schema)
         if name:
             return name
@@ -98,25 +122,25 @@ class Reader:
             return f'"{resolved["const"]}"'
         kind = resolved.get("type")
         if kind == "array" and "prefixItems" in resolved:  # a tuple
-            return "[" + ", ".join(self.type_of(s) for s in resolved["prefixItems"]) + "]"
+            return "[" + ", ".join(self.type_of(s) for s in _objects(resolved["prefixItems"])) + "]"
         if kind == "array":
-            return f"array of {self.type_of(resolved.get('items', {}))}"
+            return f"array of {self.type_of(_object(resolved.get('items')))}"
         if isinstance(kind, list):
             return " or ".join(str(k) for k in kind)
-        options = resolved.get("oneOf") or resolved.get("anyOf")
+        options = _objects(resolved.get("oneOf") or resolved.get("anyOf"))
         if options:
             labels = [self.type_of(s) for s in options if s.get("type") != "null"]
             nullable = len(labels) < len(options)
             return " | ".join(dict.fromkeys(labels)) + (" or null" if nullable else "")
         if "allOf" in resolved:
-            return " & ".join(self.type_of(s) for s in resolved["allOf"])
+            return " & ".join(self.type_of(s) for s in _objects(resolved["allOf"]))
         return str(kind or ("object" if "properties" in resolved else "any"))
 
-    def node(self, schema: Schema, name: str, required: bool, depth: int, seen: frozenset[str]) -> Node:
+    def node(self, schema: JSONObject, name: str, required: bool, depth: int, seen: frozenset[str]) -> Node:
         resolved, ref = self.deref(schema)
         description = plain(str(schema.get("description") or resolved.get("description") or ""))
         out = Node(name, self.type_of(schema), required, description)
-        out.enum = [str(v) for v in resolved.get("enum", [])]
+        out.enum = [str(v) for v in _list(resolved.get("enum"))]
         if ref in seen:
             out.note = "recursive: see above"
             return out
@@ -127,8 +151,8 @@ class Reader:
         out.children = self.children(resolved, depth, inner)
         return out
 
-    def expandable(self, schema: Schema) -> bool:
-        items, _ = self.deref(schema.get("items", {}))
+    def expandable(self, schema: JSONObject) -> bool:
+        items, _ = self.deref(_object(schema.get("items")))
         return bool(
             schema.get("properties")
             or schema.get("allOf")
@@ -136,18 +160,18 @@ class Reader:
             or items.get("properties")
         )
 
-    def children(self, schema: Schema, depth: int, seen: frozenset[str]) -> list[Node]:
+    def children(self, schema: JSONObject, depth: int, seen: frozenset[str]) -> list[Node]:
         if schema.get("type") == "array":
-            items, _ = self.deref(schema.get("items", {}))
+            items, _ = self.deref(_object(schema.get("items")))
             return self.children(items, depth, seen) if not self.is_scalar(items) else []
         found: list[Node] = []
-        for part in schema.get("allOf", []):
+        for part in _objects(schema.get("allOf")):
             resolved, ref = self.deref(part)
             if ref not in seen:
                 found += self.children(resolved, depth, seen | ({ref} if ref else set()))
-        required = set(schema.get("required", []))
-        for key, value in schema.get("properties", {}).items():
-            found.append(self.node(value, key, key in required, depth + 1, seen))
+        required = {key for key in _list(schema.get("required")) if isinstance(key, str)}
+        for key, value in _object(schema.get("properties")).items():
+            found.append(self.node(_object(value), key, key in required, depth + 1, seen))
         found = list({n.name if n.name != "variant" else id(n): n for n in found}.values())  # allOf repeats
         alternatives = self.alternatives(schema)
         if len(alternatives) == 1:
@@ -161,62 +185,65 @@ class Reader:
                     found.append(self.node(option, "variant", False, depth + 1, seen))
         return found
 
-    def is_scalar(self, schema: Schema) -> bool:
+    def is_scalar(self, schema: JSONObject) -> bool:
         return not self.expandable(schema) and schema.get("type") != "array"
 
-    def bodies(self, content: Schema) -> list[Body]:
+    def bodies(self, content: JSONObject) -> list[Body]:
         return [
-            Body(kind, self.node(media.get("schema", {}), "", False, 0, frozenset()))
+            Body(kind, self.node(_object(_object(media).get("schema")), "", False, 0, frozenset()))
             for kind, media in content.items()
         ]
 
-    def parameter(self, raw: Schema) -> Parameter:
+    def parameter(self, raw: JSONObject) -> Parameter:
         resolved, _ = self.deref(raw)
-        schema = resolved.get("schema", {})
+        schema = _object(resolved.get("schema"))
         return Parameter(
             str(resolved.get("name", "")), str(resolved.get("in", "")), bool(resolved.get("required")),
             self.type_of(schema), plain(str(resolved.get("description") or schema.get("description") or "")),
         )  # fmt: skip
 
-    def operation(self, base: str, path: str, method: str, raw: Schema) -> Operation:
-        body = raw.get("requestBody", {})
+    def answer(self, status: str, raw: JSONObject) -> Answer:
+        return Answer(
+            status, plain(str(raw.get("description", ""))), self.bodies(_object(raw.get("content")))
+        )
+
+    def operation(self, base: str, path: str, method: str, raw: JSONObject) -> Operation:
+        body = _object(raw.get("requestBody"))
         answers = [
-            Answer(
-                str(status), plain(str(answer.get("description", ""))), self.bodies(answer.get("content", {}))
-            )
-            for status, answer in raw.get("responses", {}).items()
+            self.answer(status, _object(value)) for status, value in _object(raw.get("responses")).items()
         ]
         summary = plain(str(raw.get("summary", "")))
         first = summary.split("\n\n", 1)
-        security = raw.get("security", [])
+        security = _objects(raw.get("security"))
         return Operation(
             method.upper(), base + path, str(raw.get("operationId", f"{method}-{path}")),
             first[0], "\n\n".join([*first[1:], plain(str(raw.get("description", "")))]).strip(),
             any("AdminApiKeyAuth" in s for s in security),
-            [self.parameter(p) for p in raw.get("parameters", [])],
-            self.bodies(self.deref(body)[0].get("content", {})), answers,
+            [self.parameter(p) for p in _objects(raw.get("parameters"))],
+            self.bodies(_object(self.deref(body)[0].get("content"))), answers,
         )  # fmt: skip
 
 
-def reference(doc: Schema, examples: list[dict[str, Any]]) -> list[Tag]:
+def reference(doc: JSONObject, examples: list[Example]) -> list[Tag]:
     """Operations by tag, in the document's order; each with the examples naming it."""
     reader = Reader(doc)
-    servers = doc.get("servers") or [{"url": ""}]
+    servers = _objects(doc.get("servers")) or [{"url": ""}]
     base = str(servers[0].get("url", "")).rstrip("/")
     tags: dict[str, Tag] = {}
-    for path, item in doc.get("paths", {}).items():
+    for path, value in _object(doc.get("paths")).items():
+        item = _object(value)
         for method in METHODS:
             if method not in item:
                 continue
-            raw = item[method]
+            raw = _object(item[method])
             op = reader.operation(base, path, method, raw)
-            op.examples = [e for e in examples if f"{method.upper()} {path}" in e["operations"]]
-            name = (raw.get("tags") or ["Other"])[0]
+            op.examples = [e for e in examples if f"{method.upper()} {path}" in e.operations]
+            name = str((_list(raw.get("tags")) or ["Other"])[0])
             tags.setdefault(name, Tag(name, [])).operations.append(op)
     return list(tags.values())
 
 
-def featured(doc: Schema, names: tuple[str, ...]) -> list[Node]:
+def featured(doc: JSONObject, names: tuple[str, ...]) -> list[Node]:
     """Some component schemas in full (Jurist's own: the judge item and the judgment)."""
     reader = Reader(doc)
     ref = "#/components/schemas/{}"

@@ -2,13 +2,14 @@
 posts the form (with the session's CSRF token); the server builds the body ``POST /v1/chat/completions``
 would get, parses it with the API's own parser and runs the same use case (tenant limits, usage, the judge
 cache), then renders the verdict, the judge prompt, latency, tokens and cache status next to the form, with
-the same call as curl and as the openai SDK's Python. Bad input is the API's 400 message beside the form."""
+the same call as curl and as the openai SDK's Python. Bad input is the API's 400 message beside the form.
+The page reads the response as the API's typed models (``ChatCompletion`` and its ``Judgment``), the same
+ones the API writes its JSON from."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -16,53 +17,58 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jurist.api.console.forms import read_form
-from jurist.api.console.playground_form import PlaygroundForm, curl_command, python_code
+from jurist.api.console.playground_form import ChatBody, PlaygroundForm, curl_command, python_code
 from jurist.api.console.session import page, tenant_of_page
 from jurist.api.console.templating import pages_of
 from jurist.api.deps import services_of
 from jurist.composition import Services
 from jurist.errors import JuristError, PayloadTooLarge
-from jurist.protocol.chat import ChatCompletion
+from jurist.protocol.chat import ChatCompletion, Usage
+from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.judging.requests import parse_chat_request
 from jurist.service.tenancy.auth import Tenant
 
 PATH = "/playground"
-# What a judgment's JSON leaves out when absent (``jurist.protocol.judgment``), for the page to read.
-OPTIONAL: dict[str, Any] = {
-    **dict.fromkeys(
-        ("unscored_reason", "prompt", "swap", "ensemble", "confidence", "calibrated", "raw_confidence",
-         "selective", "abstained", "cascade", "scene", "summary", "overall_score", "winner")
-    ),
-    "warnings": [],
-    "flags": [],
-}  # fmt: skip
-STAGE: dict[str, Any] = dict.fromkeys(("verdict", "confidence", "threshold", "raw_confidence"))
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A judged item: the API's response (as JSON, the page reads it as the API's callers do)."""
+    """A judged item: the API's response, how long it took and whether the judge cache answered."""
 
-    response: dict[str, Any]
+    completion: ChatCompletion
     latency_ms: float
-    cache: str | None
+    cache: str | None  # "hit" / "miss" / None (not cacheable)
 
     @property
-    def judgment(self) -> dict[str, Any] | None:
-        """The judgment with its optional blocks present (None or empty when the JSON leaves them out)."""
-        found: dict[str, Any] | None = self.response.get("judgment")
-        if found is None:
-            return None
-        stages = [{**STAGE, **stage} for stage in found.get("cascade") or []]
-        return {**OPTIONAL, **found, "cascade": stages or None}
+    def model(self) -> str:
+        return self.completion.model
+
+    @property
+    def usage(self) -> Usage:
+        return self.completion.usage
+
+    @property
+    def judgment(self) -> SingleJudgment | PairwiseJudgment | None:
+        """Jurist's verdict (None for a custom template); an optional block it lacks is None or empty."""
+        return self.completion.judgment
 
     @property
     def text(self) -> str:
-        return str(self.response["choices"][0]["message"]["content"] or "")
+        return self.completion.choices[0].message.content or ""
 
     @property
     def pretty(self) -> str:
-        return orjson.dumps(self.response, option=orjson.OPT_INDENT_2).decode()
+        """The response's JSON, as the API sends it, indented."""
+        response = orjson.loads(self.completion.model_dump_json())
+        return orjson.dumps(response, option=orjson.OPT_INDENT_2).decode()
+
+
+@dataclass(frozen=True)
+class Snippets:
+    """The same call, to copy: as a curl command and as the openai SDK's Python."""
+
+    curl: str
+    python: str
 
 
 def _default_model(services: Services) -> str:
@@ -79,16 +85,15 @@ def _render(
     form: PlaygroundForm,
     outcome: Outcome | None = None,
     error: JuristError | None = None,
-    body: dict[str, Any] | None = None,
+    body: ChatBody | None = None,
 ) -> Response:
     services, tenant = services_of(request), tenant_of_page(request)
     snippets = None
     if body is not None:
         url = _base_url(request)
-        snippets = {
-            "curl": curl_command(body, url, tenant.on_behalf_of),
-            "python": python_code(body, url, tenant.on_behalf_of),
-        }
+        snippets = Snippets(
+            curl_command(body, url, tenant.on_behalf_of), python_code(body, url, tenant.on_behalf_of)
+        )
     return pages_of(request).render(
         request,
         "playground.html",
@@ -121,7 +126,7 @@ async def judge(request: Request) -> Response:
     return _render(request, form, outcome=outcome, body=body)
 
 
-async def _complete(services: Services, tenant: Tenant, raw: dict[str, Any]) -> Outcome:
+async def _complete(services: Services, tenant: Tenant, raw: ChatBody) -> Outcome:
     """What ``POST /v1/chat/completions`` does for this tenant (JSON, not streamed)."""
     limit = services.settings.max_request_bytes
     if len(orjson.dumps(raw)) > limit:
@@ -138,7 +143,7 @@ async def _complete(services: Services, tenant: Tenant, raw: dict[str, Any]) -> 
     services.usage.record_completion(tenant.id, body.model, completion, hit=status == "hit")
     if admission is not None and limiter is not None:
         await limiter.charge(admission, completion.usage.total_tokens)
-    return Outcome(orjson.loads(completion.model_dump_json()), latency_ms, status)
+    return Outcome(completion, latency_ms, status)
 
 
 ROUTES = [

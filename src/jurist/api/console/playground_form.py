@@ -1,14 +1,15 @@
 """The Playground's form, as a person filled it in, and the request it stands for: the exact body
 ``POST /v1/chat/completions`` would get (the judge item as the seed's content part, ``return_prompt`` on),
 and that call written as a curl command and as the openai SDK's Python. Nothing is checked here: the body
-goes through the API's own parser, so a bad field gets the API's own 400 message."""
+goes through the API's own parser, so a bad field gets the API's own 400 message. The body's shape is
+typed below (``ChatBody``): what this form can send, not everything the API accepts."""
 
 from __future__ import annotations
 
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from starlette.datastructures import FormData
 
@@ -16,6 +17,60 @@ MODES = ("single", "pairwise", "custom")
 ROLES = ("user", "assistant")
 SWAPS = ("default", "on", "off")
 REASONS = ("full", "short", "none")
+
+
+# A number field as typed: an int or a float when it reads as one, else the text (the API refuses it).
+Number = int | float | str
+
+
+class Message(TypedDict):
+    role: str
+    content: str
+
+
+class CriterionBody(TypedDict):
+    name: str
+    description: str
+
+
+class JudgeItemBody(TypedDict, total=False):
+    """The judge item's fields the form can fill in (an empty field is left out)."""
+
+    question: str | list[Message]  # a list: a conversation, the question its last user turn
+    answer: str
+    answer1: str
+    answer2: str
+    reference: str
+    scene: str
+    score_range: list[Number]
+    criteria: list[CriterionBody | str]  # a name alone when there is no description
+    swap: bool
+    reasons: str
+    samples: Number
+    agreement_target: Number
+    delta: Number
+    return_prompt: bool
+
+
+class JudgePart(TypedDict):
+    """PAI's judge content part: the item as ``json``, its ``mode`` beside it."""
+
+    mode: str
+    type: str
+    json: JudgeItemBody
+
+
+class JudgeMessage(TypedDict):
+    role: str
+    content: list[JudgePart]
+
+
+class ChatBody(TypedDict):
+    """The ``POST /v1/chat/completions`` body: a judge item in a user message, or a custom template's
+    messages as they are."""
+
+    model: str
+    messages: list[Message | JudgeMessage]
 
 
 @dataclass(frozen=True)
@@ -39,7 +94,7 @@ def _texts(form: FormData, name: str) -> list[str]:
     return [value if isinstance(value, str) else "" for value in form.getlist(name)]
 
 
-def _number(raw: str) -> Any:
+def _number(raw: str) -> Number:
     """A number as typed (an int when it is one); anything else as the text, for the API to refuse."""
     text = raw.strip()
     for kind in (int, float):
@@ -108,18 +163,22 @@ class PlaygroundForm:
             user=_text(form, "user"),
         )
 
-    def item(self) -> dict[str, Any]:
+    def item(self) -> JudgeItemBody:
         """The judge item: the fields the person filled in (an empty one is left out, as a caller would)."""
-        item: dict[str, Any] = {}
+        item: JudgeItemBody = {}
         if self.turns:
-            conversation = [{"role": t.role, "content": t.content} for t in self.turns]
+            conversation: list[Message] = [{"role": t.role, "content": t.content} for t in self.turns]
             item["question"] = [*conversation, {"role": "user", "content": self.question}]
         elif self.question:
             item["question"] = self.question
-        answers = ("answer",) if self.mode == "single" else ("answer1", "answer2")
-        for name in answers:
-            if getattr(self, name):
-                item[name] = getattr(self, name)
+        if self.mode == "single":
+            if self.answer:
+                item["answer"] = self.answer
+        else:
+            if self.answer1:
+                item["answer1"] = self.answer1
+            if self.answer2:
+                item["answer2"] = self.answer2
         if self.reference:
             item["reference"] = self.reference
         if self.scene:
@@ -135,23 +194,29 @@ class PlaygroundForm:
             item["swap"] = self.swap == "on"
         if self.reasons != "default":
             item["reasons"] = self.reasons
-        for name in ("samples", "agreement_target", "delta"):
-            if getattr(self, name):
-                item[name] = _number(getattr(self, name))
+        if self.samples:
+            item["samples"] = _number(self.samples)
+        if self.agreement_target:
+            item["agreement_target"] = _number(self.agreement_target)
+        if self.delta:
+            item["delta"] = _number(self.delta)
         item["return_prompt"] = True
         return item
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> ChatBody:
         """The ``POST /v1/chat/completions`` body."""
+        messages: list[Message | JudgeMessage] = []
         if self.mode == "custom":
-            messages = [{"role": "system", "content": self.system}] if self.system else []
+            if self.system:
+                messages.append({"role": "system", "content": self.system})
             messages.append({"role": "user", "content": self.user})
             return {"model": self.model, "messages": messages}
-        part = {"mode": self.mode, "type": "json", "json": self.item()}
-        return {"model": self.model, "messages": [{"role": "user", "content": [part]}]}
+        part: JudgePart = {"mode": self.mode, "type": "json", "json": self.item()}
+        messages.append({"role": "user", "content": [part]})
+        return {"model": self.model, "messages": messages}
 
 
-def curl_command(body: dict[str, Any], base_url: str, on_behalf_of: str | None) -> str:
+def curl_command(body: ChatBody, base_url: str, on_behalf_of: str | None) -> str:
     """The call as a shell command (the key from ``$JURIST_API_KEY``); the body exactly as sent."""
     lines = [
         f"curl -X POST {shlex.quote(base_url + '/chat/completions')}",
@@ -164,7 +229,7 @@ def curl_command(body: dict[str, Any], base_url: str, on_behalf_of: str | None) 
     return " \\\n  ".join(lines)
 
 
-def _literal(value: Any, depth: int) -> str:
+def _literal(value: object, depth: int) -> str:
     """A JSON value as a Python literal, one key or element a line (strings whole, unlike ``pprint``)."""
     pad, inner = "    " * depth, "    " * (depth + 1)
     if isinstance(value, dict) and value:
@@ -176,7 +241,7 @@ def _literal(value: Any, depth: int) -> str:
     return repr(value)
 
 
-def python_code(body: dict[str, Any], base_url: str, on_behalf_of: str | None) -> str:
+def python_code(body: ChatBody, base_url: str, on_behalf_of: str | None) -> str:
     """The call through the openai SDK (the judge item as the seed's content part)."""
     messages = _literal(body["messages"], 1)
     headers = f", default_headers={{'X-On-Behalf-Of': {on_behalf_of!r}}}" if on_behalf_of else ""
