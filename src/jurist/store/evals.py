@@ -43,6 +43,7 @@ class EvalRunRecord:
     updated_at: int
     batch_id: str | None = None
     error: JSONObject | None = None
+    content: str | None = None  # a file_content source's rows, as JSON text (kept apart: never parsed here)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _run(row: Row) -> EvalRunRecord:
     error = orjson.loads(row["error"]) if row["error"] else None
     return EvalRunRecord(
         row["id"], row["tenant"], row["eval_id"], row["name"], row["status"], orjson.loads(row["body"]),
-        int(row["created_at"]), int(row["updated_at"]), row["batch_id"], error,
+        int(row["created_at"]), int(row["updated_at"]), row["batch_id"], error, row["content"],
     )  # fmt: skip
 
 
@@ -175,6 +176,9 @@ _ADD_USAGE = (
 def _usage(row: Row) -> ModelUsage:
     counts = (int(row[k]) for k in ("invocations", "prompt_tokens", "completion_tokens", "cached_tokens"))
     return ModelUsage(row["model"], *counts)
+
+
+_RUN_HEAD = "id, tenant, eval_id, name, status, batch_id, body, error, created_at, updated_at"
 
 
 class SqlEvalStore:
@@ -241,10 +245,11 @@ class SqlEvalStore:
     async def add_run(self, record: EvalRunRecord) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO eval_runs (id, tenant, eval_id, name, status, batch_id, body, error, created_at,"
-                " updated_at) VALUES (:id, :t, :e, :n, :s, :bid, :b, :err, :c, :u)",
+                "INSERT INTO eval_runs (id, tenant, eval_id, name, status, batch_id, body, content, error,"
+                " created_at, updated_at) VALUES (:id, :t, :e, :n, :s, :bid, :b, :content, :err, :c, :u)",
                 {"id": record.id, "t": record.tenant, "e": record.eval_id, "n": record.name,
                  "s": record.status, "bid": record.batch_id, "b": _json(record.body),
+                 "content": record.content,
                  "err": None if record.error is None else _json(record.error), "c": record.created_at,
                  "u": record.updated_at},
             )  # fmt: skip
@@ -259,7 +264,9 @@ class SqlEvalStore:
 
     async def run_of_batch(self, batch_id: str) -> EvalRunRecord | None:
         async with self._db.read() as tx:
-            row = await tx.fetchone("SELECT * FROM eval_runs WHERE batch_id = :b", {"b": batch_id})
+            row = await tx.fetchone(
+                f"SELECT {_RUN_HEAD}, NULL AS content FROM eval_runs WHERE batch_id = :b", {"b": batch_id}
+            )
         return None if row is None else _run(row)
 
     async def set_run(
@@ -312,12 +319,10 @@ class SqlEvalStore:
     async def put_item(self, record: OutputItemRecord, usage: list[ModelUsage]) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "DELETE FROM eval_output_items WHERE run_id = :r AND item_index = :i",
-                {"r": record.run_id, "i": record.index},
-            )
-            await tx.execute(
                 "INSERT INTO eval_output_items (id, tenant, run_id, item_index, status, verdicts, body,"
-                " created_at) VALUES (:id, :t, :r, :i, :s, :v, :b, :c)",
+                " created_at) VALUES (:id, :t, :r, :i, :s, :v, :b, :c)"
+                " ON CONFLICT (run_id, item_index) DO UPDATE SET id = excluded.id, status = excluded.status,"
+                " verdicts = excluded.verdicts, body = excluded.body, created_at = excluded.created_at",
                 {"id": record.id, "t": record.tenant, "r": record.run_id, "i": record.index,
                  "s": record.status, "v": record.verdicts, "b": _json(record.body), "c": record.created_at},
             )  # fmt: skip

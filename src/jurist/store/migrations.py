@@ -296,6 +296,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             status TEXT NOT NULL,
             batch_id TEXT,
             body TEXT NOT NULL,
+            content TEXT,
             error TEXT,
             created_at {bigint} NOT NULL,
             updated_at {bigint} NOT NULL

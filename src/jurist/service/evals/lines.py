@@ -7,6 +7,7 @@ short note of it. A model that is down or limited raises, and the runner tries t
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -32,6 +33,7 @@ class EvalLines:
         self.clock = clock
         self._sandbox = sandbox
         self._graders: OrderedDict[str, RowGrader] = OrderedDict()
+        self._loading = asyncio.Lock()
 
     def handles(self, body: object) -> bool:
         return row_of(body) is not None  # type: ignore[arg-type]
@@ -41,6 +43,11 @@ class EvalLines:
         if found is not None:
             self._graders.move_to_end(run_id)
             return found
+        async with self._loading:  # the first rows of a run arrive together: one of them loads it
+            found = self._graders.get(run_id)
+            return found if found is not None else await self._load(tenant, batch_id, run_id)
+
+    async def _load(self, tenant: str, batch_id: str, run_id: str) -> RowGrader:
         run = await self.store.run_of_batch(batch_id)
         if run is None or run.id != run_id or run.tenant != tenant:
             raise InvalidRequest(f"This line names eval run {run_id!r}, which this batch does not run.")

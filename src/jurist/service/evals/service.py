@@ -12,6 +12,7 @@ are kept)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Collection
 
 import orjson
@@ -145,14 +146,21 @@ class EvalService:
             for row in rows
         )  # fmt: skip
 
-        async def content() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
             yield lines
 
-        upload = await self.files.upload(tenant, f"{run_id}.jsonl", "batch", content())
+        upload = await self.files.upload(tenant, f"{run_id}.jsonl", "batch", chunks())
         now = int(self.clock.now())
         model = source.get("model") if source.get("type") == "completions" else None
+        content: str | None = None
+        spec = source["source"]
+        if isinstance(spec, dict) and spec.get("type") == "file_content":  # kept apart, echoed unparsed
+            content = orjson.dumps(spec.get("content")).decode()
+            source = {**source, "source": {k: v for k, v in spec.items() if k != "content"}}
         stored: JSONObject = {"data_source": source, "metadata": metadata, "model": model, "rows": len(rows)}  # type: ignore[dict-item]
-        run = EvalRunRecord(run_id, tenant, eval_id, name or f"run {run_id[-8:]}", "queued", stored, now, now)
+        run = EvalRunRecord(
+            run_id, tenant, eval_id, name or f"run {run_id[-8:]}", "queued", stored, now, now, content=content
+        )
         await self.store.add_run(run)
         batch = await self.batches.create(
             tenant,
@@ -161,7 +169,9 @@ class EvalService:
             endpoints=(EVAL_ENDPOINT,),
         )  # fmt: skip
         await self.store.set_run(tenant, run_id, now, batch_id=batch.id)
-        return EvalRunRecord(run_id, tenant, eval_id, run.name, "queued", stored, now, now, batch.id)
+        return EvalRunRecord(
+            run_id, tenant, eval_id, run.name, "queued", stored, now, now, batch.id, content=content
+        )
 
     def _lane(self, record: EvalRecord, source: JSONObject) -> str:
         """The model whose runner lane (and concurrency) the run's rows take: the sampled model, else the
@@ -228,18 +238,7 @@ class EvalService:
             await self.store.set_run(
                 run.tenant, run.id, now, status=status, error=error, only_from=("queued", "in_progress")
             )
-        return EvalRunRecord(
-            run.id,
-            run.tenant,
-            run.eval_id,
-            run.name,
-            status,
-            run.body,
-            run.created_at,
-            now,
-            run.batch_id,
-            error,
-        )
+        return dataclasses.replace(run, status=status, updated_at=now, error=error)
 
     async def list_runs(
         self, tenant: str, eval_id: str, after: str | None, limit: int, order: Order, status: str | None

@@ -8,6 +8,9 @@ model graders; a judge-cache hit is an invocation-free ``cached_tokens``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
+
+import orjson
 
 from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.store.evals import EvalRunRecord, ModelUsage, OutputItemRecord, RunCounts
@@ -29,6 +32,17 @@ def _usage(u: ModelUsage) -> JsonValue:
         "model_name": u.model, "invocation_count": u.invocations, "prompt_tokens": u.prompt_tokens,
         "completion_tokens": u.completion_tokens, "total_tokens": total, "cached_tokens": u.cached_tokens,
     }  # fmt: skip
+
+
+def _data_source(run: EvalRunRecord) -> JsonValue:
+    """The run's data source as it was sent: inline rows spliced back in as stored JSON text (not parsed
+    for every poll of a 50,000-row run)."""
+    source = run.body.get("data_source")
+    spec = source.get("source") if isinstance(source, dict) else None
+    if run.content is None or not isinstance(source, dict) or not isinstance(spec, dict):
+        return source
+    rows = cast(JsonValue, orjson.Fragment(run.content))
+    return {**source, "source": {**spec, "content": rows}}
 
 
 def run_object(
@@ -58,7 +72,7 @@ def run_object(
         },
         "per_model_usage": [_usage(u) for u in usage],
         "per_testing_criteria_results": criteria_results(criteria, counts),
-        "data_source": body.get("data_source"),
+        "data_source": _data_source(run),
         "metadata": body.get("metadata"),
         "error": run.error,
     }
