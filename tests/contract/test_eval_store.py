@@ -69,21 +69,28 @@ async def test_a_row_graded_twice_is_one_item_and_counts_and_usage_add_up(stores
     evals = stores.evals
     await evals.add_eval(an_eval("eval_a"))
     await evals.add_run(a_run("run_1"))
-    await evals.put_item(an_item(0, "fail", verdicts="PF"), [ModelUsage("m", 1, 10, 2, 0)])
-    await evals.put_item(an_item(0, "pass", verdicts="PP"), [ModelUsage("m", 1, 10, 3, 4)])  # after a crash
-    await evals.put_item(
-        an_item(1, "error", verdicts="EP"), [ModelUsage("m", 1, 5, 0, 0), ModelUsage("n", 2, 1, 1, 0)]
-    )
-    await evals.put_item(an_item(2, "pass", verdicts="PP"), [])
+    await evals.put_items([(an_item(0, "fail", verdicts="PF"), [ModelUsage("m", 1, 10, 2, 0)])])
+    await evals.put_items(
+        [(an_item(0, "pass", verdicts="PP"), [ModelUsage("m", 1, 10, 3, 4)])]
+    )  # after a crash
+    errored = an_item(1, "error", verdicts="EP")
+    await evals.put_items([(errored, [ModelUsage("m", 1, 5, 0, 0), ModelUsage("n", 1, 1, 1, 0)])])
+    group = [
+        (an_item(2, "pass", verdicts="PP"), []),
+        (an_item(3, "fail", verdicts="FF"), [ModelUsage("n", 1, 0, 0, 0)]),
+    ]
+    await evals.put_items(
+        [*group, (an_item(3, "pass", verdicts="PP"), [])]
+    )  # row 3 twice in a group: the last wins
     page = await evals.list_items("t1", "run_1", None, 10, "asc", None)
-    assert [(i.index, i.status) for i in page.items] == [(0, "pass"), (1, "error"), (2, "pass")]
+    assert [(i.index, i.status) for i in page.items] == [(0, "pass"), (1, "error"), (2, "pass"), (3, "pass")]
     passed = await evals.list_items("t1", "run_1", None, 1, "desc", "pass")
-    assert [i.index for i in passed.items] == [2] and passed.has_more
+    assert [i.index for i in passed.items] == [3] and passed.has_more
     assert [
         i.index for i in (await evals.list_items("t1", "run_1", passed.items[0].id, 5, "desc", "pass")).items
-    ] == [0]
+    ] == [2, 0]
     counts = await evals.counts("run_1")
-    assert counts.statuses == {"pass": 2, "error": 1} and counts.verdicts == {"PP": 2, "EP": 1}
+    assert counts.statuses == {"pass": 3, "error": 1} and counts.verdicts == {"PP": 3, "EP": 1}
     assert await evals.usage("run_1") == [ModelUsage("m", 3, 25, 5, 4), ModelUsage("n", 2, 1, 1, 0)]
     item = page.items[0]
     assert (

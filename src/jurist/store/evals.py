@@ -9,6 +9,7 @@ added to as its items are graded."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -115,8 +116,9 @@ class EvalStore(Protocol):
 
     async def delete_run(self, tenant: str, eval_id: str, run_id: str) -> bool: ...
 
-    async def put_item(self, record: OutputItemRecord, usage: list[ModelUsage]) -> None:
-        """Store a graded row (replacing an earlier grading of it) and add its model usage."""
+    async def put_items(self, graded: Sequence[tuple[OutputItemRecord, Sequence[ModelUsage]]]) -> None:
+        """Store graded rows in one transaction (each replacing an earlier grading of its row) and add
+        their model usage."""
         ...
 
     async def get_item(self, tenant: str, run_id: str, item_id: str) -> OutputItemRecord | None: ...
@@ -178,6 +180,12 @@ def _usage(row: Row) -> ModelUsage:
     return ModelUsage(row["model"], *counts)
 
 
+_PUT_ITEM = (
+    "INSERT INTO eval_output_items (id, tenant, run_id, item_index, status, verdicts, body, created_at)"
+    " VALUES (:id, :t, :r, :i, :s, :v, :b, :c) ON CONFLICT (run_id, item_index) DO UPDATE SET"
+    " id = excluded.id, status = excluded.status, verdicts = excluded.verdicts, body = excluded.body,"
+    " created_at = excluded.created_at"
+)
 _RUN_HEAD = "id, tenant, eval_id, name, status, batch_id, body, error, created_at, updated_at"
 
 
@@ -316,22 +324,23 @@ class SqlEvalStore:
                 await tx.execute("DELETE FROM eval_run_usage WHERE run_id = :id", key)
         return deleted > 0
 
-    async def put_item(self, record: OutputItemRecord, usage: list[ModelUsage]) -> None:
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO eval_output_items (id, tenant, run_id, item_index, status, verdicts, body,"
-                " created_at) VALUES (:id, :t, :r, :i, :s, :v, :b, :c)"
-                " ON CONFLICT (run_id, item_index) DO UPDATE SET id = excluded.id, status = excluded.status,"
-                " verdicts = excluded.verdicts, body = excluded.body, created_at = excluded.created_at",
-                {"id": record.id, "t": record.tenant, "r": record.run_id, "i": record.index,
-                 "s": record.status, "v": record.verdicts, "b": _json(record.body), "c": record.created_at},
-            )  # fmt: skip
+    async def put_items(self, graded: Sequence[tuple[OutputItemRecord, Sequence[ModelUsage]]]) -> None:
+        items = [
+            {"id": r.id, "t": r.tenant, "r": r.run_id, "i": r.index, "s": r.status, "v": r.verdicts,
+             "b": _json(r.body), "c": r.created_at}
+            for r, _ in graded
+        ]  # fmt: skip
+        totals: dict[tuple[str, str], list[int]] = {}
+        for record, usage in graded:
             for used in usage:
-                await tx.execute(
-                    _ADD_USAGE,
-                    {"r": record.run_id, "m": used.model, "n": used.invocations, "p": used.prompt_tokens,
-                     "o": used.completion_tokens, "c": used.cached_tokens},
-                )  # fmt: skip
+                counts = (used.invocations, used.prompt_tokens, used.completion_tokens, used.cached_tokens)
+                total = totals.setdefault((record.run_id, used.model), [0, 0, 0, 0])
+                total[:] = [a + b for a, b in zip(total, counts, strict=True)]
+        adds = [{"r": r, "m": m, "n": n, "p": p, "o": o, "c": c} for (r, m), (n, p, o, c) in totals.items()]
+        async with self._db.transaction() as tx:
+            await tx.executemany(_PUT_ITEM, items)
+            if adds:
+                await tx.executemany(_ADD_USAGE, adds)
 
     async def get_item(self, tenant: str, run_id: str, item_id: str) -> OutputItemRecord | None:
         async with self._db.read() as tx:

@@ -18,7 +18,7 @@ from jurist.service.evals.grading import Grader, Sandbox
 from jurist.service.evals.rows import RowGrader
 from jurist.service.evals.service import row_of
 from jurist.service.judging.pipeline import ChatService
-from jurist.store.evals import EvalStore
+from jurist.store.evals import EvalStore, ModelUsage, OutputItemRecord
 from jurist.store.usage import UsageCounts
 
 KEPT_RUNS = 32  # runs whose graders are kept ready
@@ -34,6 +34,31 @@ class EvalLines:
         self._sandbox = sandbox
         self._graders: OrderedDict[str, RowGrader] = OrderedDict()
         self._loading = asyncio.Lock()
+        self._pending: list[tuple[OutputItemRecord, list[ModelUsage], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def _commit(self, record: OutputItemRecord, usage: list[ModelUsage]) -> None:
+        """Store a graded row before its line is done (group commit: the rows that finish while a group is
+        being written go together in the next transaction, so 32 rows at a time need a few writes, not 32)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, usage, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending, []
+            try:
+                await self.store.put_items([(record, usage) for record, usage, _ in group])
+            except Exception as exc:
+                for _, _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, _, done in group:
+                if not done.done():
+                    done.set_result(None)
 
     def handles(self, body: object) -> bool:
         return row_of(body) is not None  # type: ignore[arg-type]
@@ -69,7 +94,7 @@ class EvalLines:
         run_id, index, data = found
         grader = await self._grader(tenant, batch_id, run_id)
         outcome = await grader.grade(tenant, run_id, index, data, int(self.clock.now()))
-        await self.store.put_item(outcome.record, outcome.usage)
+        await self._commit(outcome.record, outcome.usage)
         calls = sum(u.invocations for u in outcome.usage)
         prompt = sum(u.prompt_tokens for u in outcome.usage)
         completion = sum(u.completion_tokens for u in outcome.usage)
