@@ -23,6 +23,7 @@ from jurist.service.evals.sandbox import SandboxedPython, check_python_source
 from jurist.service.evals.service import EvalService
 from jurist.service.jobs.batches import BatchService
 from jurist.service.jobs.files import FileLimits, FileService
+from jurist.service.judging.cache import config_digest
 from jurist.service.judging.models import JudgeModel
 from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.upstream import UpstreamGates, UpstreamPolicy, guard
@@ -153,15 +154,11 @@ class Services:
             models=frozenset(self.chat.models), python=s.python_grader, embeddings=False,
             check_python=check_python_source if s.python_grader else None,
         )  # fmt: skip
+        digests = {name: config_digest(model.config) for name, model in self.chat.models.items()}
+        names = frozenset(self.chat.models)
         return EvalService(
-            self.stores.evals,
-            self.files,
-            self.blobs,
-            self.batches,
-            frozenset(self.chat.models),
-            rules,
-            self.clock,
-        )
+            self.stores.evals, self.files, self.blobs, self.batches, names, rules, self.clock, digests
+        )  # fmt: skip
 
     def python_sandbox(self) -> Sandbox | None:
         """The sandbox python graders run in (None: they are off)."""

@@ -248,3 +248,22 @@ def test_another_tenant_gets_404_everywhere(client: OpenAI, server: LiveServer) 
             call()
     assert list(other.evals.list()) == []
     assert client.evals.retrieve(made.id).name == "qa"
+
+
+def test_a_run_records_what_it_was_graded_with(client: OpenAI, server: LiveServer) -> None:
+    made = an_eval(client)
+    first = client.evals.runs.create(
+        made.id, data_source={"type": "jsonl", "source": {"type": "file_content", "content": ROWS}}
+    )
+    other_samples = [{**r, "sample": {"output_text": "changed"}} for r in ROWS]
+    second = client.evals.runs.create(
+        made.id, data_source={"type": "jsonl", "source": {"type": "file_content", "content": other_samples}}
+    )
+    fewer = client.evals.runs.create(
+        made.id, data_source={"type": "jsonl", "source": {"type": "file_content", "content": ROWS[:2]}}
+    )
+    runs = [client.evals.runs.retrieve(r.id, eval_id=made.id) for r in (first, second, fewer)]
+    digests = [raw(r)["jurist"]["digests"] for r in runs]
+    assert digests[0] == digests[1]  # the same items and graders: comparable (their samples differ)
+    assert digests[2]["items"] != digests[0]["items"] and digests[2]["criteria"] == digests[0]["criteria"]
+    assert set(digests[0]["criteria"]) == {"exact", "close"} and digests[0]["rows"] == 4

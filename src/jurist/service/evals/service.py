@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Mapping
 
 import orjson
 
@@ -24,6 +24,7 @@ from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.service.evals.criteria import GraderRules, testing_criteria
 from jurist.service.evals.data_sources import MAX_ROWS, Row, check_data_source, rows_of_content, rows_of_lines
 from jurist.service.evals.definitions import CREATE_FIELDS, check_metadata, check_name, data_source_config
+from jurist.service.evals.digests import run_digests
 from jurist.service.jobs.batches import BatchService
 from jurist.service.jobs.files import FileService
 from jurist.store.blobs import BlobStore, split_lines
@@ -62,6 +63,7 @@ class EvalService:
         models: Collection[str],
         rules: GraderRules,
         clock: Clock,
+        model_digests: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.files = files
@@ -70,6 +72,7 @@ class EvalService:
         self.models = models
         self.rules = rules
         self.clock = clock
+        self.model_digests = model_digests or {}  # model → digest of its answer-deciding configuration
 
     # ------------------------------------------------------------ evals
     async def create(self, tenant: str, body: JSONObject) -> EvalRecord:
@@ -157,7 +160,12 @@ class EvalService:
         if isinstance(spec, dict) and spec.get("type") == "file_content":  # kept apart, echoed unparsed
             content = orjson.dumps(spec.get("content")).decode()
             source = {**source, "source": {k: v for k, v in spec.items() if k != "content"}}
-        stored: JSONObject = {"data_source": source, "metadata": metadata, "model": model, "rows": len(rows)}  # type: ignore[dict-item]
+        criteria = record.body.get("testing_criteria")
+        digests = run_digests(
+            criteria if isinstance(criteria, list) else [], source, rows, self.model_digests
+        )
+        stored: JSONObject = {"data_source": source, "metadata": metadata, "model": model, "rows": len(rows),  # type: ignore[dict-item]
+                              "digests": digests}  # fmt: skip
         run = EvalRunRecord(
             run_id, tenant, eval_id, name or f"run {run_id[-8:]}", "queued", stored, now, now, content=content
         )

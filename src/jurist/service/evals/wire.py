@@ -75,6 +75,7 @@ def run_object(
         "data_source": _data_source(run),
         "metadata": body.get("metadata"),
         "error": run.error,
+        "jurist": {"digests": body.get("digests")},  # what the run was graded with (Jurist's extension)
     }
 
 

@@ -41,6 +41,12 @@ def _identity(config: ModelConfig) -> bytes:
     return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
 
 
+def config_digest(config: ModelConfig) -> str:
+    """A digest of what about a model decides its answers (``_identity``): two runs graded by models with
+    the same digest were graded alike."""
+    return hashlib.sha256(_identity(config)).hexdigest()
+
+
 def cache_key(body: Mapping[str, Any], config: ModelConfig, tenant: str | None = None) -> str:
     """The body's fields that can change the answer, the model, and the tenant whose answers it may
     serve (``None``: every tenant's, the ``global`` cache scope). From the JSON body as sent (a
