@@ -15,6 +15,7 @@ from jurist.backends.fake import FakeBackend
 from tests.support.evals_schema import validate
 from tests.support.live import LiveServer
 from tests.support.services import API_KEY
+from tests.support.verdicts import pairwise_verdict_json
 
 SCHEMA = {
     "type": "object",
@@ -267,3 +268,26 @@ def test_a_run_records_what_it_was_graded_with(client: OpenAI, server: LiveServe
     assert digests[0] == digests[1]  # the same items and graders: comparable (their samples differ)
     assert digests[2]["items"] != digests[0]["items"] and digests[2]["criteria"] == digests[0]["criteria"]
     assert set(digests[0]["criteria"]) == {"exact", "close"} and digests[0]["rows"] == 4
+
+
+def test_labels_of_a_judged_run_feed_its_judges_calibration(client: OpenAI, fake: FakeBackend) -> None:
+    fake.default = pairwise_verdict_json(5, 2, "response_1")
+    judge = {"type": "jurist_judge", "name": "better", "model": "pai-judge", "mode": "pairwise",
+             "question": "{{item.question}}", "answer1": "{{sample.output_text}}", "answer2": "{{item.answer}}"}  # fmt: skip
+    made = an_eval(client, [judge])
+    rows = [{"item": {"question": f"Q{i}?", "answer": "short"}, "sample": {"output_text": f"A longer answer {i}."}}
+            for i in range(12)]  # fmt: skip
+    run = client.evals.runs.create(
+        made.id, data_source={"type": "jsonl", "source": {"type": "file_content", "content": rows}}
+    )
+    done = finished(client, made.id, run.id)
+    assert done.result_counts.passed == 12
+    item = next(iter(client.evals.runs.output_items.list(run.id, eval_id=made.id)))
+    assert item.results[0].sample["judgment"]["winner"] == "response_1"  # type: ignore[index]
+    batch_id = raw(done)["jurist"]["batch_id"]
+    labels = [{"custom_id": f"row-{i}", "label": "1" if i % 4 else "2"} for i in range(12)]
+    posted = client.post(f"/batches/{batch_id}/labels", body=labels, cast_to=object)
+    calibrations = raw(posted)["calibrations"]  # type: ignore[arg-type]
+    assert [(c["model"], c["mode"]) for c in calibrations] == [("pai-judge", "pairwise")]
+    fitted = client.get(f"/calibrations/{calibrations[0]['id']}", cast_to=object)
+    assert raw(fitted)["items"] == 12 and raw(fitted)["agreement"] == pytest.approx(9 / 12)  # type: ignore[arg-type]

@@ -3,7 +3,8 @@
 The line is graded only for the run whose batch it is in, of the batch's own tenant (a line naming
 another run, in a batch a tenant made by hand, is refused). The row's output item is stored (replacing an
 earlier grading of the row, so a row retried after a crash is one item), and the line's output is a
-short note of it. A model that is down or limited raises, and the runner tries the line again."""
+short note of it (with the judgment of a ``jurist_judge`` criterion, so the line can be labelled). A
+model that is down or limited raises, and the runner tries the line again."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ from jurist.store.evals import EvalStore, ModelUsage, OutputItemRecord
 from jurist.store.usage import UsageCounts
 
 KEPT_RUNS = 32  # runs whose graders are kept ready
+
+
+def judged(record: OutputItemRecord) -> JSONObject:
+    """The first ``jurist_judge`` criterion's model and judgment, for the row's line in the run's batch:
+    labels of the batch's lines (``POST /v1/batches/{id}/labels``, the console's review) then judge that
+    judgment and feed its model's calibration, as for any judged batch line."""
+    for result in record.body.get("results") or []:  # type: ignore[union-attr]
+        sample = result.get("sample") if isinstance(result, dict) else None
+        if isinstance(sample, dict) and isinstance(sample.get("judgment"), dict):
+            return {"model": sample.get("model"), "judgment": sample["judgment"]}
+    return {}
 
 
 class EvalLines:
@@ -101,4 +113,5 @@ class EvalLines:
         hits = sum(1 for u in outcome.usage if u.invocations == 0)
         record = outcome.record
         note: JSONObject = {"object": "eval.run.output_item", "id": record.id, "status": record.status}
+        note |= judged(record)
         return note, UsageCounts(0, calls, prompt, completion, hits)

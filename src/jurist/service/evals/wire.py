@@ -75,7 +75,8 @@ def run_object(
         "data_source": _data_source(run),
         "metadata": body.get("metadata"),
         "error": run.error,
-        "jurist": {"digests": body.get("digests")},  # what the run was graded with (Jurist's extension)
+        # Jurist's extension: what the run was graded with, and the batch that runs it (label its lines)
+        "jurist": {"digests": body.get("digests"), "batch_id": run.batch_id},
     }
 
 
