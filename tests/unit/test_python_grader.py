@@ -30,11 +30,18 @@ from jurist.service.evals.python_grader import (
     SandboxResult,
     validate_source,
 )
+from jurist.service.evals.sandbox import SandboxedPython
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX only")
 
 LIMITS = SandboxLimits(timeout_seconds=5, cpu_seconds=5)
-SAMPLE = {"output_text": "Paris", "choices": [], "output_json": None, "output_tools": [], "output_audio": None}
+SAMPLE = {
+    "output_text": "Paris",
+    "choices": [],
+    "output_json": None,
+    "output_tools": [],
+    "output_audio": None,
+}
 ITEM = {"reference": "Paris", "weight": 2}
 
 
@@ -115,6 +122,57 @@ async def test_what_the_grader_prints_does_not_disturb_the_result(default_sandbo
     assert (result.score, result.error) == (0.25, None)
 
 
+async def test_the_grader_can_read_and_use_the_standard_library(sandbox: PythonSandbox) -> None:
+    source = (
+        "import os, statistics, collections, dataclasses, json\n"
+        "@dataclasses.dataclass\n"
+        "class Row:\n"
+        "    weight: float = 1.0\n"
+        "Point = collections.namedtuple('Point', 'x y', defaults=[0])\n"
+        "def grade(sample, item):\n"
+        "    stdlib = os.path.dirname(os.__file__)\n"
+        "    os.close(os.open(stdlib, os.O_RDONLY | os.O_DIRECTORY))\n"
+        "    with open(os.path.join(stdlib, 'json', '__init__.py')) as f:\n"
+        "        assert 'JSON' in f.read()\n"
+        "    return statistics.mean([Point(1).x, Row().weight * 2]) / 2\n"
+    )
+    result = await grade(sandbox, source)
+    assert (result.score, result.error) == (0.75, None)
+
+
+async def test_import_paths_are_importable_and_nothing_else_is(tmp_path: Path) -> None:
+    library = tmp_path / "graderlib"
+    library.mkdir()
+    (library / "helpers.py").write_text("def half(x):\n    return x / 2\n")
+    for path in (tmp_path, library):  # a server running as root grades as nobody
+        path.chmod(0o755)
+    (library / "helpers.py").chmod(0o644)
+    source = "import helpers\ndef grade(sample, item):\n    return helpers.half(item['weight'])\n"
+    with_library = PythonSandbox(LIMITS, import_paths=[str(library)])
+    result = await grade(with_library, source)
+    assert (result.score, result.error) == (1.0, None)
+    result = await grade(PythonSandbox(LIMITS), source)
+    assert result.error == "runtime_error: ModuleNotFoundError: No module named 'helpers'"
+
+
+async def test_no_server_code_is_on_the_graders_path(sandbox: PythonSandbox) -> None:
+    source = (
+        "import sys\n"
+        "def grade(sample, item):\n"
+        "    ends = ('/evals', '/python_sandbox_child', '/site-packages')\n"
+        "    server = [p for p in sys.path if p.rstrip('/').endswith(ends)]\n"
+        "    if server:\n"
+        "        raise RuntimeError(f'server code on sys.path: {server}')\n"
+        "    try:\n"
+        "        import jurist\n"
+        "    except ImportError:\n"
+        "        return 1.0\n"
+        "    return 0.0\n"
+    )
+    result = await grade(sandbox, source)
+    assert (result.score, result.error) == (1.0, None)
+
+
 # ---------------------------------------------------------------- limits
 
 
@@ -151,18 +209,20 @@ def started_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
 async def test_an_endless_loop_times_out_and_its_processes_are_gone(
-    started_groups: list[int], namespaces: bool = True
+    started_groups: list[int], namespaces: bool
 ) -> None:
-    sandbox = PythonSandbox(SandboxLimits(timeout_seconds=1, cpu_seconds=10))
+    sandbox = PythonSandbox(SandboxLimits(timeout_seconds=1, cpu_seconds=10), namespaces=namespaces)
     started = time.monotonic()
     result = await grade(sandbox, "def grade(sample, item):\n    while True:\n        pass\n")
     assert result.score is None and result.error is not None
     assert result.error_kind == "timeout", result.error
     assert time.monotonic() - started < 5
     [group] = started_groups
-    deadline = time.monotonic() + 2
-    while _live_processes_of(group) and time.monotonic() < deadline:
+    for _ in range(40):  # a killed process may take a moment to be reaped
+        if not _live_processes_of(group):
+            break
         await asyncio.sleep(0.05)
     assert _live_processes_of(group) == []
 
@@ -269,8 +329,8 @@ async def test_with_a_pid_namespace_the_server_process_is_out_of_sight(
         "    return 1.0 if b'canary-secret-value' in data else 0.5\n"
     )
     result = await grade(default_sandbox, source, item={"pid": os.getpid()})
-    if "pid_namespace" not in result.protections and "unprivileged_uid" not in result.protections:
-        pytest.skip("no PID namespace here: the grader runs as the server's uid (documented)")
+    if "pid_namespace" not in result.protections:
+        pytest.skip("no PID namespace here: the grader may read what the server's uid can (documented)")
     assert (result.score, result.error) == (0.0, None)
 
 
@@ -297,23 +357,37 @@ async def test_the_grader_cannot_signal_the_server(sandbox: PythonSandbox) -> No
     assert result.error_kind == "runtime_error", result.error
 
 
-async def test_the_audit_hook_cannot_be_switched_off(sandbox: PythonSandbox) -> None:
-    source = (
-        "import sys, builtins\n"
-        "def grade(sample, item):\n"
-        "    main = sys.modules['__main__']\n"
-        "    for name in list(vars(main)):\n"
-        "        if name.isupper():\n"
-        "            setattr(main, name, ())\n"
-        "    builtins.frozenset = lambda *a: frozenset()\n"
-        "    builtins.str = type('S', (), {'startswith': lambda *a: False})\n"
-        "    import socket\n"
-        "    socket.socket()\n"
-        "    return 1.0\n"
-    )
+@pytest.mark.parametrize(
+    "attack",
+    [
+        # the module-level tables of every module of the child and the builtins the hook might have
+        # looked up (a score of 1 when the child's modules are not where the attack looks)
+        "import socket\n"
+        "    child = [m for n, m in list(sys.modules.items()) if n.startswith('python_sandbox_child.')]\n"
+        "    if not any(hasattr(m, 'REFUSED_EVENTS') for m in child):\n"
+        "        return 1.0\n"
+        "    for module in [sys.modules['__main__'], *child]:\n"
+        "        for name in list(vars(module)):\n"
+        "            if name.isupper():\n"
+        "                setattr(module, name, ())\n"
+        "    builtins.frozenset = lambda *a: ()\n"
+        "    socket.socket()",
+        # a module name whose startswith lies
+        "class S(str):\n"
+        "        def startswith(self, *a):\n"
+        "            return False\n"
+        "    __import__(S('_posixsubprocess'))",
+        # the hook's code, replaced through the function object
+        "hook = sys.modules['python_sandbox_child.audit'].make_audit_hook()\n"
+        "    hook.__code__ = (lambda event, args: None).__code__",
+    ],
+    ids=["tables-and-builtins", "str-subclass", "replace-code"],
+)
+async def test_the_audit_hook_cannot_be_switched_off(sandbox: PythonSandbox, attack: str) -> None:
+    source = f"import sys, builtins\ndef grade(sample, item):\n    {attack}\n    return 1.0\n"
     result = await grade(sandbox, source)
     assert result.score is None
-    assert result.error_kind == "runtime_error", result.error
+    assert result.error is not None and "the python grader sandbox refuses" in result.error, result.error
 
 
 # ---------------------------------------------------------------- protections
@@ -345,6 +419,18 @@ async def test_a_missing_required_protection_refuses_to_run_the_grader() -> None
     assert "network_namespace" in result.error
     assert result.server_fault
     assert not target.exists()
+
+
+async def test_the_graders_see_a_server_fault_as_a_python_grader_server_error() -> None:
+    sandboxed = SandboxedPython(timeout_seconds=5, memory_mb=512)
+    own = await asyncio.wait_for(sandboxed.score("def grade(sample, item):\n    return 1 / 0\n", {}, {}), 30)
+    assert own == (None, "runtime_error: ZeroDivisionError: division by zero")
+    sandboxed._sandbox = PythonSandbox(LIMITS, required=STRICT_PROTECTIONS, namespaces=False)
+    score, why = await asyncio.wait_for(
+        sandboxed.score("def grade(sample, item):\n    return 1.0\n", {}, {}), 30
+    )
+    assert score is None and why is not None
+    assert why.startswith("python_grader_server_error: sandbox_unavailable: required protections"), why
 
 
 def test_unknown_required_protections_are_a_programming_error() -> None:
@@ -411,8 +497,8 @@ def test_validate_source_names_the_line_of_a_syntax_error() -> None:
 
 
 def test_validate_source_catches_compile_time_errors_too() -> None:
-    with pytest.raises(InvalidRequest, match="line 2"):
-        validate_source("def grade(sample, item):\n    return 1\nreturn 2\n".replace("return 2", "nonlocal x"))
+    with pytest.raises(InvalidRequest, match="line 3"):  # found by the compiler, not the parser
+        validate_source("def grade(sample, item):\n    return 1\nnonlocal x\n")
 
 
 def test_validate_source_rejects_more_than_256_kb() -> None:

@@ -1,8 +1,9 @@
 """``jurist doctor``: what a bug report needs, and whether each part works. CPU flags and the extra buffer
 types decision, versions, llama.cpp's system info (which kernels it was built with), the data dir, the
-database (reachable, migrated), and every model's health: an embedded model is started in its own process
-and self-tested; a remote one answers a 1-token call (skipped with ``--offline``). The exit code is 1 when
-something is broken."""
+database (reachable, migrated), the python grader (off, or on with the sandbox protections a grade gets
+here), and every model's health: an embedded model is started in its own process and self-tested; a
+remote one answers a 1-token call (skipped with ``--offline``). The exit code is 1 when something is
+broken."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from jurist.backends.cpu_features import AMX_FLAGS, cpu_flags, extra_buffers
 from jurist.backends.llama_process import EmbeddedModelProcess
 from jurist.backends.registry import build_backends, configured_models
 from jurist.errors import JuristError
+from jurist.service.evals.python_grader import STRICT_PROTECTIONS
+from jurist.service.evals.sandbox import SandboxedPython
 from jurist.settings import LlamaCppModelConfig, ModelConfig, OpenAIModelConfig, Settings
 from jurist.store.database import open_database, ping
 from jurist.store.migrations import MIGRATIONS, applied
@@ -94,6 +97,31 @@ async def database(settings: Settings) -> list[Check]:
     return [Check("database", "ok", f"{shown}: reachable, migrated ({len(done)} migrations)")]
 
 
+def python_grader(settings: Settings) -> list[Check]:
+    """Off, or on with the protections a grade gets on this machine (one probe child, as for a grade):
+    fail when a protection a grade requires is missing (every grade would be refused), warn when a
+    kernel protection is (the audit hook and rlimits hold the grader alone)."""
+    if not settings.python_grader:
+        return [Check("python grader", "skip", "off (JURIST_PYTHON_GRADER=true turns it on)")]
+    sandbox = SandboxedPython(settings.python_grader_timeout_seconds, settings.python_grader_memory_mb)
+    active = sandbox.protections()
+    unavailable = sandbox.unavailable_protections()
+    limits = f"{settings.python_grader_timeout_seconds:g} s, {settings.python_grader_memory_mb} MB"
+    missing = ", ".join(f"{name} ({why})" for name, why in unavailable.items())
+    refused = [name for name in sandbox.required if name not in active]
+    if refused:
+        status, summary = "fail", f"on ({limits}), but every grade is refused: {', '.join(refused)} missing"
+    elif any(name not in active for name in STRICT_PROTECTIONS):
+        weak = [name for name in STRICT_PROTECTIONS if name not in active]
+        status, summary = "warn", f"on ({limits}), without the kernel protections {', '.join(weak)}"
+    else:
+        status, summary = "ok", f"on ({limits}), {len(active)} sandbox protections active"
+    checks = [Check("python grader", status, summary + (f"; not active: {missing}" if missing else ""))]
+    if active:
+        checks.append(Check("python grader protections", "ok", " ".join(active)))
+    return checks
+
+
 async def _embedded(name: str, backend: EmbeddedModelProcess) -> list[Check]:
     began = time.monotonic()
     try:
@@ -166,5 +194,6 @@ async def models(settings: Settings, offline: bool) -> list[Check]:
 async def diagnose(settings: Settings, offline: bool) -> list[Check]:
     checks = versions() + cpu() + data_dir(settings)
     checks += await database(settings)
+    checks += await asyncio.to_thread(python_grader, settings)
     checks += await models(settings, offline)
     return checks

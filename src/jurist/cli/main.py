@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from jurist.cli.evals import evals_app
 from jurist.cli.keys import keys_app
 from jurist.cli.labels import labels_app
 from jurist.errors import ConfigError
@@ -26,6 +27,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(labels_app, name="labels")
 app.add_typer(db_app, name="db")
+app.add_typer(evals_app, name="evals")
 err = Console(stderr=True)
 
 

@@ -51,7 +51,8 @@ def _errors(graded: Graded) -> JSONObject:
         if why.startswith(flag) or f": {flag}" in why:
             errors[flag] = True
     if why.startswith("python_grader_server_error"):
-        errors["python_grader_server_error_type"] = "disabled"
+        parts = why.split(": ", 2)  # "python_grader_server_error: <kind>: <details>"
+        errors["python_grader_server_error_type"] = parts[1] if len(parts) == 3 else "disabled"
     if why.startswith("model_grader_error"):
         errors["model_grader_server_error"] = True
         errors["model_grader_server_error_details"] = why

@@ -225,6 +225,8 @@ class Grader:
             str(grader["source"]), context.get("sample"), context.get("item")
         )
         if score is None:
+            if why is not None and why.startswith("python_grader_server_error"):
+                return _errored(why)  # the sandbox failed this server: an error, not the grader's
             return Graded(0.0, False, sample={"python_grader_runtime_error": why})
         threshold = grader.get("pass_threshold")
         return Graded(score, score >= float(threshold) if isinstance(threshold, int | float) else score > 0)

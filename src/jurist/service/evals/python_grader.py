@@ -1,9 +1,10 @@
 """The ``python`` grader (evals §4.3): caller-supplied source defining ``grade(sample, item) -> float``.
 
 This is remote code execution by design, so the code never runs in the server process, and
-``validate_source`` (what ``graders/validate`` and eval creation use) only parses and compiles it.
-``PythonSandbox.grade`` runs each grade in a fresh child process
-(``python -I -S -B python_sandbox_child.py``; see that module for the set-up, layer by layer):
+``validate_source`` (``python_source``: what ``graders/validate`` and eval creation use) only parses and
+compiles it. ``PythonSandbox.grade`` runs each grade in a fresh child process
+(``python -I -S -B python_sandbox_child/``; see that package for the set-up, layer by layer), and
+``python_outcome`` turns what the child wrote and how it ended into a ``SandboxResult``:
 
 - an EMPTY environment (no server variables, no API keys), a fresh empty temp dir as cwd (removed
   after), stdin/stdout pipes only (stderr is ``/dev/null``), a session and process group of its own,
@@ -39,182 +40,52 @@ fails with ``sandbox_unavailable`` instead of running with less.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from jurist.errors import InvalidRequest
+from jurist.protocol.json_types import JSONObject
 from jurist.service.evals import python_sandbox_child as child
+from jurist.service.evals.python_limits import (
+    ALL_PROTECTIONS,
+    BASELINE_PROTECTIONS,
+    GRADER_ERROR_KINDS,
+    SERVER_ERROR_KINDS,
+    STRICT_PROTECTIONS,
+    SandboxLimits,
+    SandboxResult,
+)
+from jurist.service.evals.python_outcome import Outcome, interpret, json_object
+from jurist.service.evals.python_probe import Protections, run_probe
+from jurist.service.evals.python_sandbox_child.protocol import Request
+from jurist.service.evals.python_source import MAX_SOURCE_BYTES, validate_source, validation_error
+
+__all__ = [
+    "ALL_PROTECTIONS",
+    "BASELINE_PROTECTIONS",
+    "GRADER_ERROR_KINDS",
+    "MAX_SOURCE_BYTES",
+    "SERVER_ERROR_KINDS",
+    "STRICT_PROTECTIONS",
+    "PythonSandbox",
+    "SandboxLimits",
+    "SandboxResult",
+    "validate_source",
+]
 
 log = logging.getLogger(__name__)
 
-MAX_SOURCE_BYTES = 256 * 1024
-MiB = 1024 * 1024
-
-# Always available on Linux; without them the grader does not run (fail safe).
-BASELINE_PROTECTIONS: tuple[str, ...] = (
-    child.EMPTY_ENV,
-    child.FRESH_CWD,
-    child.PROCESS_GROUP,
-    child.RLIMIT_MEMORY,
-    child.RLIMIT_CPU,
-    child.RLIMIT_FSIZE,
-    child.AUDIT_HOOK,
-)
-# What a deployment running untrusted graders should require (Linux with namespaces).
-STRICT_PROTECTIONS: tuple[str, ...] = (
-    *BASELINE_PROTECTIONS,
-    child.NETWORK_NAMESPACE,
-    child.MOUNT_NAMESPACE,
-    child.PID_NAMESPACE,
-    child.MINIMAL_ROOT,
-    child.READ_ONLY_FS,
-    child.UNPRIVILEGED_UID,
-    child.CAPABILITIES_DROPPED,
-    child.NO_NEW_PRIVS,
-)
-ALL_PROTECTIONS: tuple[str, ...] = child.ALL_PROTECTIONS
-
-# Error kinds (the part of ``SandboxResult.error`` before the first colon).
-GRADER_ERROR_KINDS: tuple[str, ...] = (*child.GRADER_ERROR_KINDS, "crashed")
-SERVER_ERROR_KINDS: tuple[str, ...] = ("sandbox_unavailable", "sandbox_error")
-
 _GROUP_GONE_WAIT = 1.0  # seconds to wait, after the kill, for the last process of the group to go
 _TERM_GRACE = 1.0  # seconds the intermediate process gets to kill and reap the grader itself
-
-
-def validate_source(source: str, *, param: str = "grader.source") -> None:
-    """Check a python grader's source WITHOUT executing any of it.
-
-    Size (at most 256 kB of UTF-8), syntax (``ast.parse`` and ``compile``: neither runs the code) and a
-    top-level ``def grade(sample, item)`` callable with two positional arguments. Raises
-    ``InvalidRequest`` naming ``param``.
-    """
-    if not isinstance(source, str):
-        raise InvalidRequest("the python grader source must be a string", param=param)
-    try:
-        size = len(source.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise InvalidRequest(
-            f"the python grader source is not valid UTF-8: {exc.reason}", param=param
-        ) from None
-    if size > MAX_SOURCE_BYTES:
-        raise InvalidRequest(
-            f"the python grader source is {size} bytes; the limit is {MAX_SOURCE_BYTES} bytes (256 kB)",
-            param=param,
-        )
-    try:
-        tree = ast.parse(source, filename="<grader>", mode="exec")
-        compile(tree, "<grader>", "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        where = f" at line {exc.lineno}" if exc.lineno else ""
-        raise InvalidRequest(
-            f"the python grader source has a syntax error{where}: {exc.msg}", param=param
-        ) from None
-    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
-        raise InvalidRequest(f"the python grader source cannot be compiled: {exc}", param=param) from None
-    grade: ast.FunctionDef | ast.AsyncFunctionDef | None = None
-    for node in tree.body:  # the last top-level definition is the one a run would call
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "grade":
-            grade = node
-    if grade is None:
-        raise InvalidRequest(
-            "the python grader source must define a top-level function grade(sample, item)", param=param
-        )
-    if isinstance(grade, ast.AsyncFunctionDef):
-        raise InvalidRequest("grade(sample, item) must be a plain function, not async def", param=param)
-    if not _takes_two_positional(grade.args):
-        raise InvalidRequest(
-            f"grade must accept two positional arguments (sample, item), line {grade.lineno}", param=param
-        )
-
-
-def _takes_two_positional(args: ast.arguments) -> bool:
-    positional = len(args.posonlyargs) + len(args.args)
-    required = positional - len(args.defaults)
-    keyword_only_required = any(default is None for default in args.kw_defaults)
-    return required <= 2 and (positional >= 2 or args.vararg is not None) and not keyword_only_required
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """The limits of one grade. Hosted OpenAI allowed 2 min and 2 GB; these defaults are a server's."""
-
-    timeout_seconds: float = 10.0  # wall clock, from start to result; then the process group is killed
-    memory_bytes: int = 512 * MiB  # RLIMIT_AS: address space, so it also bounds thread stacks
-    cpu_seconds: int = 10  # RLIMIT_CPU (SIGXCPU, then SIGKILL one second later)
-    max_open_files: int = 64  # RLIMIT_NOFILE
-    max_file_bytes: int = 0  # RLIMIT_FSIZE: no file may grow (the file system is read-only anyway)
-    max_processes: int = 64  # RLIMIT_NPROC (threads count); forks are refused anyway
-    max_output_bytes: int = 64 * 1024  # what the child may write back before it is killed
-    max_message_chars: int = 2000  # an error message from the grader is cut to this
-
-    def __post_init__(self) -> None:
-        checks = (
-            ("timeout_seconds", self.timeout_seconds > 0),
-            ("memory_bytes", self.memory_bytes >= 64 * MiB),
-            ("cpu_seconds", self.cpu_seconds >= 1),
-            ("max_open_files", self.max_open_files >= 16),
-            ("max_file_bytes", self.max_file_bytes >= 0),
-            ("max_processes", self.max_processes >= 1),
-            ("max_output_bytes", self.max_output_bytes >= 4096),
-            ("max_message_chars", self.max_message_chars >= 80),
-        )
-        for name, ok in checks:
-            if not ok:
-                raise ValueError(f"SandboxLimits.{name} is out of range: {getattr(self, name)!r}")
-
-    def to_child(self) -> dict[str, int]:
-        return {
-            "memory_bytes": self.memory_bytes,
-            "cpu_seconds": self.cpu_seconds,
-            "max_open_files": self.max_open_files,
-            "max_file_bytes": self.max_file_bytes,
-            "max_processes": self.max_processes,
-            "max_message_chars": self.max_message_chars,
-        }
-
-
-@dataclass(frozen=True)
-class SandboxResult:
-    """One grade. ``score`` is a finite float, or None with ``error`` set (the caller scores 0 and
-    flags it): ``"kind: detail"``, kind one of ``GRADER_ERROR_KINDS`` (the grader's fault:
-    runtime_error, invalid_result, timeout, memory, crashed, invalid_source) or ``SERVER_ERROR_KINDS``
-    (sandbox_unavailable, sandbox_error: this server's fault, ``python_grader_server_error``)."""
-
-    score: float | None
-    error: str | None
-    duration: float
-    protections: tuple[str, ...] = ()
-
-    @property
-    def error_kind(self) -> str | None:
-        return None if self.error is None else self.error.split(":", 1)[0]
-
-    @property
-    def server_fault(self) -> bool:
-        return self.error_kind in SERVER_ERROR_KINDS
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    output: bytes
-    timed_out: bool
-    overflowed: bool
-    returncode: int | None
+_READ_CHUNK = 65536
 
 
 class PythonSandbox:
@@ -224,7 +95,8 @@ class PythonSandbox:
     run with less; defaults to ``BASELINE_PROTECTIONS``. ``namespaces=False`` skips the Linux
     namespace steps (for hosts where they misbehave; everything else stays). ``import_paths``:
     directories (say, a site-packages with numpy) bound read-only into the sandbox and put on the
-    grader's ``sys.path``; by default the grader has the standard library only.
+    grader's ``sys.path`` (a server running as root grades as ``nobody``, who must be able to read
+    them); by default the grader has the standard library only.
     """
 
     def __init__(
@@ -247,18 +119,18 @@ class PythonSandbox:
             if not os.path.isabs(path):
                 raise ValueError(f"import_paths must be absolute: {path!r}")
         self.python = python if python is not None else sys.executable
-        self.child_path = os.path.abspath(child.__file__)
-        self._probe: tuple[list[str], dict[str, str]] | None = None
+        # The child is a directory, run by path (its __main__.py): python_sandbox_child/__init__.py.
+        self.child_path = os.path.dirname(os.path.abspath(child.__file__))
+        self._probe: Protections | None = None
 
     # ---------------------------------------------------------------- grading
 
-    async def grade(self, source: str, sample: dict[str, Any], item: dict[str, Any]) -> SandboxResult:
+    async def grade(self, source: str, sample: JSONObject, item: JSONObject) -> SandboxResult:
         """Run ``grade(sample, item)`` from ``source``. Never raises for the grader's own faults."""
         started = time.monotonic()
-        try:
-            validate_source(source)
-        except InvalidRequest as exc:
-            return SandboxResult(None, f"invalid_source: {exc.message}", time.monotonic() - started)
+        invalid = validation_error(source)
+        if invalid is not None:
+            return SandboxResult(None, f"invalid_source: {invalid}", time.monotonic() - started)
         payload = self._request(source, sample, item, probe=False)
         unavailable = self._cannot_start()
         if unavailable:
@@ -273,21 +145,20 @@ class PythonSandbox:
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        return self._interpret(outcome, time.monotonic() - started)
+        return interpret(outcome, self.limits, time.monotonic() - started)
 
-    def _request(self, source: str, sample: Any, item: Any, *, probe: bool) -> bytes:
-        return json.dumps(
-            {
-                "source": source,
-                "sample": sample,
-                "item": item,
-                "limits": self.limits.to_child(),
-                "required": list(self.required),
-                "import_paths": list(self.import_paths),
-                "namespaces": self.namespaces,
-                "probe": probe,
-            }
-        ).encode("utf-8")
+    def _request(self, source: str, sample: JSONObject, item: JSONObject, *, probe: bool) -> bytes:
+        request: Request = {
+            "source": source,
+            "sample": sample,
+            "item": item,
+            "limits": self.limits.to_child(),
+            "required": list(self.required),
+            "import_paths": list(self.import_paths),
+            "namespaces": self.namespaces,
+            "probe": probe,
+        }
+        return json.dumps(request).encode("utf-8")
 
     def _command(self) -> list[str]:
         return [self.python, "-I", "-S", "-B", self.child_path]
@@ -295,11 +166,11 @@ class PythonSandbox:
     def _cannot_start(self) -> str | None:
         if not self.python:
             return "no Python interpreter to run the sandbox with (sys.executable is empty)"
-        if not os.path.isfile(self.child_path):
-            return f"the sandbox child script is missing: {self.child_path}"
+        if not os.path.isfile(os.path.join(self.child_path, "__main__.py")):
+            return f"the sandbox child is missing: {self.child_path}"
         return None
 
-    async def _run(self, payload: bytes, workdir: str) -> _Outcome:
+    async def _run(self, payload: bytes, workdir: str) -> Outcome:
         proc = await asyncio.create_subprocess_exec(
             *self._command(),
             stdin=asyncio.subprocess.PIPE,
@@ -326,10 +197,10 @@ class PythonSandbox:
 
         async def read() -> None:
             nonlocal overflowed, forked
-            while chunk := await stdout.read(65536):
+            while chunk := await stdout.read(_READ_CHUNK):
                 output.extend(chunk)
                 if not forked and b"\n" in output:
-                    header = _json_object(bytes(output.split(b"\n", 1)[0]))
+                    header = json_object(bytes(output.split(b"\n", 1)[0]))
                     forked = header is not None and header.get("forked") is True
                 if len(output) > self.limits.max_output_bytes:
                     overflowed = True
@@ -345,7 +216,7 @@ class PythonSandbox:
                 timed_out = True
         finally:
             await self._kill(proc, forked)
-        return _Outcome(bytes(output), timed_out, overflowed, proc.returncode)
+        return Outcome(bytes(output), timed_out, overflowed, proc.returncode)
 
     async def _kill(self, proc: asyncio.subprocess.Process, forked: bool) -> None:
         """Leave nothing of the child's process group behind (also when the grade is cancelled)."""
@@ -368,69 +239,6 @@ class PythonSandbox:
             await asyncio.sleep(0.02)
         log.warning("a process of the python grader sandbox group %d outlived its SIGKILL", proc.pid)
 
-    def _interpret(self, outcome: _Outcome, duration: float) -> SandboxResult:
-        lines = outcome.output.split(b"\n")
-        header = _json_object(lines[0])
-
-        def result(score: float | None, error: str | None) -> SandboxResult:
-            if error is not None and error.split(":", 1)[0] in SERVER_ERROR_KINDS:
-                log.error("python grader sandbox: %s", error)
-            return SandboxResult(score, error, duration, protections)
-
-        protections: tuple[str, ...] = ()
-        if header is not None:
-            raw = header.get("protections")
-            if isinstance(raw, list):
-                protections = tuple(p for p in raw if isinstance(p, str) and p in ALL_PROTECTIONS)
-        if header is None or not (header.get("ready") is True or "refused" in header):
-            if outcome.timed_out:
-                return result(
-                    None, f"timeout: the sandbox did not start within {self.limits.timeout_seconds} s"
-                )
-            detail = header.get("setup_error") if header is not None else None
-            return result(
-                None,
-                f"sandbox_error: the sandbox failed before running the grader "
-                f"({detail or f'exit status {outcome.returncode}'})",
-            )
-        if "refused" in header:
-            return result(None, f"sandbox_unavailable: {header['refused']}")
-        if outcome.timed_out:
-            return result(
-                None, f"timeout: the grader ran longer than {self.limits.timeout_seconds:g} s (wall clock)"
-            )
-        if outcome.overflowed:
-            return result(
-                None, f"invalid_result: the grader wrote more than {self.limits.max_output_bytes} bytes"
-            )
-        answer = _json_object(lines[1]) if len(lines) > 1 else None
-        if answer is None:
-            return result(None, self._death(outcome.returncode, duration))
-        if "score" in answer:
-            score = answer["score"]
-            if type(score) in (int, float) and math.isfinite(score):
-                return result(float(score), None)
-        error = answer.get("error")
-        if isinstance(error, str) and error.split(":", 1)[0] in child.GRADER_ERROR_KINDS:
-            text = error.encode("utf-8", "replace").decode("utf-8")
-            return result(None, text[: self.limits.max_message_chars + 200])
-        return result(None, "invalid_result: the sandbox returned a malformed result")
-
-    def _death(self, returncode: int | None, duration: float) -> str:
-        """Why a child that was ready died without a result."""
-        if returncode is not None and returncode < 0:
-            sig = -returncode
-            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and duration >= self.limits.cpu_seconds):
-                return f"timeout: the grader used more than {self.limits.cpu_seconds} s of CPU time"
-            if sig == signal.SIGKILL:
-                return "memory: the grader was killed (SIGKILL), most likely out of memory"
-            try:
-                name = signal.Signals(sig).name
-            except ValueError:
-                name = f"signal {sig}"
-            return f"crashed: the grader process died of {name}"
-        return f"crashed: the grader process exited with status {returncode} without a result"
-
     # ---------------------------------------------------------------- reporting
 
     def protections(self) -> list[str]:
@@ -442,48 +250,12 @@ class PythonSandbox:
         """Each protection that is not active here, and why."""
         return dict(self._probe_once()[1])
 
-    def _probe_once(self) -> tuple[list[str], dict[str, str]]:
+    def _probe_once(self) -> Protections:
         if self._probe is None:
-            self._probe = self._run_probe()
+            unavailable = self._cannot_start()
+            if unavailable:
+                self._probe = [], {"sandbox": unavailable}
+            else:
+                request = self._request("", {}, {}, probe=True)
+                self._probe = run_probe(self._command(), request, max(self.limits.timeout_seconds, 10.0))
         return self._probe
-
-    def _run_probe(self) -> tuple[list[str], dict[str, str]]:
-        unavailable = self._cannot_start()
-        if unavailable:
-            return [], {"sandbox": unavailable}
-        workdir = tempfile.mkdtemp(prefix="jurist-grader-")
-        try:
-            done = subprocess.run(
-                self._command(),
-                input=self._request("", {}, {}, probe=True),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env={},
-                cwd=workdir,
-                start_new_session=True,
-                timeout=max(self.limits.timeout_seconds, 10.0),
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            return [], {"sandbox": f"the probe failed: {exc}"}
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        header = _json_object(done.stdout.split(b"\n")[0])
-        if header is None:
-            return [], {"sandbox": f"the probe failed (exit status {done.returncode})"}
-        if "setup_error" in header:
-            return [], {"sandbox": f"the probe failed: {header['setup_error']}"}
-        active = header.get("protections")
-        why = header.get("unavailable")
-        return (
-            [p for p in active if isinstance(p, str)] if isinstance(active, list) else [],
-            {str(k): str(v) for k, v in why.items()} if isinstance(why, dict) else {},
-        )
-
-
-def _json_object(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
