@@ -195,7 +195,7 @@ class Services:
         worker = Worker(
             stores.files, stores.tasks, stores.queue, self.blobs, self.chat, models, config, self.clock,
             self.metrics, self.usage, queue_limits=self.batches.limits, gate=self.upstream,
-            evals=EvalLines(self.stores.evals, self.chat, self.clock, self.python_sandbox),
+            evals=EvalLines(self.stores.evals, self.chat, self.clock, self.python_sandbox, self.usage),
         )  # fmt: skip
         worker.listener = listener_for(self.db, s.notify, worker.nudge, worker.nudge_lines)
         sweep = SweepConfig(s.sweep_seconds, s.batch_rows_retention_days * 86400)

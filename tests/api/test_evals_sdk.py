@@ -151,6 +151,10 @@ def test_a_completions_run_samples_the_model_and_a_score_model_grades_it(
     assert done.model == "pai-judge"
     used = {u.model_name: u.invocation_count for u in done.per_model_usage}  # type: ignore[union-attr]
     assert used == {"pai-judge": 2, "pai-judge-plus": 2}
+    report = client.get("/usage?group_by=model", cast_to=object)  # each model's calls in its own usage
+    rows = {row["model"]: row for row in raw(report)["data"]}  # type: ignore[arg-type]
+    assert rows["pai-judge"]["judge_calls"] == 2 and rows["pai-judge-plus"]["judge_calls"] == 2
+    assert rows["pai-judge"]["batch_lines"] == 2 and rows["pai-judge-plus"]["batch_lines"] == 0
     item = next(iter(client.evals.runs.output_items.list(run.id, eval_id=made.id)))
     assert item.sample.model == "pai-judge" and item.sample.seed == 7
     assert item.sample.input[0].content == "Answer: 2+2?"

@@ -3,8 +3,10 @@
 - ``string_check``: 1 or 0 (``evaluation.graders.string_check``); passes on 1.
 - ``text_similarity``: the metric's score in [0, 1]; passes at ``pass_threshold`` or above.
 - ``score_model``: the model is asked, through Jurist's chat pipeline (judge cache, tenant and upstream
-  limits, usage), for ``{"steps": [...], "result": <number>}`` under a JSON schema; ``result`` is clamped
-  into ``range`` (default [0, 1]); an answer without a number scores the range's low end and is flagged.
+  limits, usage), for ``{"steps": [...], "result": <number>}`` under a JSON schema, and the answer is read
+  down a parse ladder (``evaluation.graders.answers``: JSON, JSON in text, the text; ``parsed_by`` says
+  which); ``result`` is clamped into ``range`` (default [0, 1]); an answer without a number scores the
+  range's low end and is flagged.
   Passes at ``pass_threshold`` (default: the range's middle) or above.
 - ``label_model``: the model picks one of ``labels`` (an enum in the schema); passes when the label is
   one of ``passing_labels``; score 1 or 0.
@@ -17,15 +19,13 @@ A template naming a field the row lacks makes the result an error naming the pat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import orjson
-
 from jurist.errors import JuristError
 from jurist.evaluation.graders import template
+from jurist.evaluation.graders.answers import label_answer, score_answer
 from jurist.evaluation.graders.formula import FormulaError, parse
 from jurist.evaluation.graders.string_check import string_check
 from jurist.evaluation.graders.text_similarity import similarity
@@ -168,7 +168,8 @@ class Grader:
 
     async def _ask(
         self, grader: Mapping[str, JsonValue], context: Context, schema: JSONObject
-    ) -> tuple[JSONObject | None, Graded]:
+    ) -> tuple[str, Graded]:
+        """The model's answer text (asked for JSON under ``schema``), and a result to fill in."""
         model = str(grader["model"])
         body: JSONObject = {
             "model": model,
@@ -181,23 +182,19 @@ class Grader:
         }
         completion = await self.chat.complete(parse_chat_request(body), self.tenant)
         text = completion.choices[0].message.content or ""
-        used = [usage_of(model, completion)]
-        try:
-            answer = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            answer = None
         said: JSONObject = {"model": model, "output_text": text}
-        return (answer if isinstance(answer, dict) else None), Graded(0.0, False, sample=said, usage=used)
+        return text, Graded(0.0, False, sample=said, usage=[usage_of(model, completion)])
 
     async def _score_model(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
         low, high = (float(b) for b in grader.get("range") or [0, 1])  # type: ignore[union-attr, arg-type]
-        answer, graded = await self._ask(grader, context, SCORE_SCHEMA)
-        result = None if answer is None else answer.get("result")
-        if isinstance(result, bool) or not isinstance(result, int | float) or not math.isfinite(result):
+        text, graded = await self._ask(grader, context, SCORE_SCHEMA)
+        found = score_answer(text)
+        if found is None:
             graded.score, graded.passed = low, False
             graded.sample = {**(graded.sample or {}), "parse_error": "the answer holds no numeric result"}
             return graded
-        graded.score = min(high, max(low, float(result)))
+        graded.sample = {**(graded.sample or {}), "parsed_by": found[1]}
+        graded.score = min(high, max(low, found[0]))
         threshold = grader.get("pass_threshold")
         cut = float(threshold) if isinstance(threshold, int | float) else (low + high) / 2
         graded.passed = graded.score >= cut
@@ -206,15 +203,19 @@ class Grader:
     async def _label_model(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
         labels = [str(x) for x in grader.get("labels") or []]  # type: ignore[union-attr]
         passing = {str(x) for x in grader.get("passing_labels") or []}  # type: ignore[union-attr]
-        schema: JSONObject = {"type": "object", "properties": {"label": {"type": "string", "enum": labels}},  # type: ignore[dict-item]
-                              "required": ["label"], "additionalProperties": False}  # fmt: skip
-        answer, graded = await self._ask(grader, context, schema)
-        label = None if answer is None else answer.get("label")
-        if label not in labels:
+        schema: JSONObject = {
+            "type": "object",
+            "properties": {"label": {"type": "string", "enum": labels}},  # type: ignore[dict-item]
+            "required": ["label"],
+            "additionalProperties": False,
+        }
+        text, graded = await self._ask(grader, context, schema)
+        found = label_answer(text, labels)
+        if found is None:
             graded.sample = {**(graded.sample or {}), "parse_error": f"the answer picks no label of {labels}"}
             return graded
-        graded.sample = {**(graded.sample or {}), "label": label}
-        graded.passed = label in passing
+        graded.sample = {**(graded.sample or {}), "label": found[0], "parsed_by": found[1]}
+        graded.passed = found[0] in passing
         graded.score = 1.0 if graded.passed else 0.0
         return graded
 

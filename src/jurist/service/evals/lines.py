@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from jurist.errors import InvalidRequest
 from jurist.ids import Clock
@@ -21,6 +22,11 @@ from jurist.service.evals.service import row_of
 from jurist.service.judging.pipeline import ChatService
 from jurist.store.evals import EvalStore, ModelUsage, OutputItemRecord
 from jurist.store.usage import UsageCounts
+
+
+class UsageRecorder(Protocol):
+    def record(self, tenant: str, model: str, counts: UsageCounts) -> None: ...
+
 
 KEPT_RUNS = 32  # runs whose graders are kept ready
 
@@ -38,12 +44,18 @@ def judged(record: OutputItemRecord) -> JSONObject:
 
 class EvalLines:
     def __init__(
-        self, store: EvalStore, chat: ChatService, clock: Clock, sandbox: Callable[[], Sandbox | None]
+        self,
+        store: EvalStore,
+        chat: ChatService,
+        clock: Clock,
+        sandbox: Callable[[], Sandbox | None],
+        usage: UsageRecorder | None = None,
     ) -> None:
         self.store = store
         self.chat = chat
         self.clock = clock
         self._sandbox = sandbox
+        self._usage = usage  # each model's calls go to its own usage (the line counts for its lane's)
         self._graders: OrderedDict[str, RowGrader] = OrderedDict()
         self._loading = asyncio.Lock()
         self._pending: list[tuple[OutputItemRecord, list[ModelUsage], asyncio.Future[None]]] = []
@@ -107,11 +119,17 @@ class EvalLines:
         grader = await self._grader(tenant, batch_id, run_id)
         outcome = await grader.grade(tenant, run_id, index, data, int(self.clock.now()))
         await self._commit(outcome.record, outcome.usage)
+        record = outcome.record
+        note: JSONObject = {"object": "eval.run.output_item", "id": record.id, "status": record.status}
+        note |= judged(record)
+        if self._usage is not None:  # each model's own usage; the runner counts the line for its lane
+            for used in outcome.usage:
+                hit = int(used.invocations == 0)
+                counts = UsageCounts(0, used.invocations, used.prompt_tokens, used.completion_tokens, hit)
+                self._usage.record(tenant, used.model, counts)
+            return note, UsageCounts()
         calls = sum(u.invocations for u in outcome.usage)
         prompt = sum(u.prompt_tokens for u in outcome.usage)
         completion = sum(u.completion_tokens for u in outcome.usage)
         hits = sum(1 for u in outcome.usage if u.invocations == 0)
-        record = outcome.record
-        note: JSONObject = {"object": "eval.run.output_item", "id": record.id, "status": record.status}
-        note |= judged(record)
         return note, UsageCounts(0, calls, prompt, completion, hits)
