@@ -159,6 +159,8 @@ def test_a_completions_run_samples_the_model_and_a_score_model_grades_it(
     assert item.sample.model == "pai-judge" and item.sample.seed == 7
     assert item.sample.input[0].content == "Answer: 2+2?"
     assert item.results[0].score == pytest.approx(0.75)
+    judged = item.results[0].sample
+    assert judged["parsed_by"] == "json" and judged["confidence"] == 0.5  # type: ignore[index]  # no logprobs here
     prompts = [m["content"] for request in fake.history for m in request.messages if m["role"] == "user"]
     assert "Answer: 2+2?" in prompts and any(str(p).startswith("Rate {") for p in prompts)
 

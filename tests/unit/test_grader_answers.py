@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from jurist.evaluation.graders.answers import label_answer, score_answer
+from jurist.evaluation.graders.answers import answer_confidence, label_answer, score_answer
 
 
 @pytest.mark.parametrize(
@@ -32,3 +34,20 @@ def test_a_label_answer_is_one_of_its_labels() -> None:
     assert label_answer('{"label": "wrong"}', labels) is None  # not a label, and the text names none
     assert label_answer("The answer is incorrect.", labels) == ("incorrect", "text")
     assert label_answer("correct or incorrect?", labels) is None  # two named: no guess
+
+
+def test_a_model_graders_confidence_is_its_rung_times_its_values_token_probability() -> None:
+    text = '{"steps": [], "result": 0.8}'
+    tokens = ['{"steps": [], "result": ', "0", ".8", "}"]
+    logprobs = {"content": [{"token": t, "logprob": -0.1 if t == "0" else -2.0} for t in tokens]}
+    assert answer_confidence(text, "result", "0.8", "json", logprobs) == pytest.approx(
+        math.exp(-0.1), abs=1e-4
+    )
+    assert answer_confidence(text, "result", "0.8", "embedded_json", None) == 0.45  # no token probabilities
+    label = 'Sure. {"label": "correct"}'
+    pieces = ['Sure. {"label": "', "cor", "rect", '"}']
+    said = {"content": [{"token": t, "logprob": -0.5} for t in pieces]}
+    assert answer_confidence(label, "label", "correct", "embedded_json", said) == pytest.approx(
+        0.9 * math.exp(-0.5), abs=1e-4
+    )
+    assert answer_confidence("it is correct", "label", "correct", "text", {"content": "bad"}) == 0.4

@@ -83,3 +83,45 @@ def label_answer(text: str, labels: Sequence[str]) -> tuple[str, ParsedBy] | Non
     if len(named) == 1:
         return named[0], "text"
     return None
+
+
+RUNG: dict[str, float] = {"json": 1.0, "embedded_json": 0.9, "text": 0.8}  # as the judge's parse rungs
+_VALUE_AT = {
+    "result": re.compile(r"\"result\"\s*:\s*\"?"),
+    "label": re.compile(r"\"label\"\s*:\s*\""),
+}
+
+
+def _value_start(text: str, field: str, value: str) -> int | None:
+    """Where in ``text`` the answer's value begins: after the last ``"field":``, else the value itself."""
+    found = list(_VALUE_AT[field].finditer(text))
+    if found:
+        return found[-1].end()
+    at = text.rfind(value)
+    return at if at >= 0 else None
+
+
+def _token_probability(logprobs: object, at: int) -> float | None:
+    """The probability of the token covering character ``at`` of the answer (OpenAI's logprobs shape)."""
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list):
+        return None
+    offset = 0
+    for entry in content:
+        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
+            return None
+        end = offset + len(entry["token"])
+        if offset <= at < end:
+            logprob = entry.get("logprob")
+            return math.exp(logprob) if isinstance(logprob, int | float) and logprob <= 0 else None
+        offset = end
+    return None
+
+
+def answer_confidence(text: str, field: str, value: str, parsed_by: ParsedBy, logprobs: object) -> float:
+    """A model grader's raw confidence signal, as a judgment's (``evaluation.confidence``): the parse rung
+    times the probability the model gave the first token of its value, or times 0.5 without token
+    probabilities. Not a probability (``calibrated: false``)."""
+    at = _value_start(text, field, value)
+    probability = None if at is None else _token_probability(logprobs, at)
+    return round(RUNG[parsed_by] * (0.5 if probability is None else probability), 4)

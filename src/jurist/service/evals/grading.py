@@ -10,6 +10,9 @@
   Passes at ``pass_threshold`` (default: the range's middle) or above.
 - ``label_model``: the model picks one of ``labels`` (an enum in the schema); passes when the label is
   one of ``passing_labels``; score 1 or 0.
+- Both model graders' results carry ``sample.confidence``, a raw signal like a judgment's
+  (``evaluation.graders.answers.answer_confidence``: the parse rung times the probability of the value's
+  first token, when the model gives token probabilities to its judge path).
 - ``python``: the caller's ``grade(sample, item)`` in the sandbox; an error or a non-number scores 0.
 - ``multi``: each sub-grader, then ``calculate_output`` over their scores.
 - ``jurist_judge``: a PAI judge item (single or pairwise) through the judge path; the score is the
@@ -25,7 +28,7 @@ from typing import Protocol
 
 from jurist.errors import JuristError
 from jurist.evaluation.graders import template
-from jurist.evaluation.graders.answers import label_answer, score_answer
+from jurist.evaluation.graders.answers import answer_confidence, label_answer, score_answer
 from jurist.evaluation.graders.formula import FormulaError, parse
 from jurist.evaluation.graders.string_check import string_check
 from jurist.evaluation.graders.text_similarity import similarity
@@ -62,6 +65,7 @@ class Graded:
     passed: bool
     error: str | None = None  # the result is an error (the row errored), with why
     sample: JSONObject | None = None  # what the grader saw or said (the model's answer, say)
+    logprobs: JSONObject | None = None  # a model grader's token probabilities (not shown)
     usage: list[ModelUsage] = field(default_factory=list)
 
     def result(self, grader: Mapping[str, JsonValue]) -> JSONObject:
@@ -109,6 +113,10 @@ def _sampling(grader: Mapping[str, JsonValue]) -> JSONObject:
         if tokens is not None:
             body["max_completion_tokens"] = tokens
     return body
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def usage_of(model: str, completion: ChatCompletion) -> ModelUsage:
@@ -169,8 +177,11 @@ class Grader:
     async def _ask(
         self, grader: Mapping[str, JsonValue], context: Context, schema: JSONObject
     ) -> tuple[str, Graded]:
-        """The model's answer text (asked for JSON under ``schema``), and a result to fill in."""
+        """The model's answer text (asked for JSON under ``schema``; with token probabilities when the
+        model gives them to its judge path), and a result to fill in (its ``sample._logprobs`` apart)."""
         model = str(grader["model"])
+        judge = self.chat.models.get(model)
+        wants = judge is not None and judge.config.wants_logprobs
         body: JSONObject = {
             "model": model,
             "messages": _messages(grader, context),  # type: ignore[dict-item]
@@ -179,11 +190,14 @@ class Grader:
                 "json_schema": {"name": "grade", "strict": True, "schema": schema},
             },
             **_sampling(grader),
+            **({"logprobs": True, "top_logprobs": 5} if wants else {}),
         }
         completion = await self.chat.complete(parse_chat_request(body), self.tenant)
         text = completion.choices[0].message.content or ""
         said: JSONObject = {"model": model, "output_text": text}
-        return text, Graded(0.0, False, sample=said, usage=[usage_of(model, completion)])
+        graded = Graded(0.0, False, sample=said, usage=[usage_of(model, completion)])
+        graded.logprobs = completion.choices[0].logprobs
+        return text, graded
 
     async def _score_model(self, grader: Mapping[str, JsonValue], context: Context) -> Graded:
         low, high = (float(b) for b in grader.get("range") or [0, 1])  # type: ignore[union-attr, arg-type]
@@ -193,7 +207,8 @@ class Grader:
             graded.score, graded.passed = low, False
             graded.sample = {**(graded.sample or {}), "parse_error": "the answer holds no numeric result"}
             return graded
-        graded.sample = {**(graded.sample or {}), "parsed_by": found[1]}
+        confidence = answer_confidence(text, "result", _number_text(found[0]), found[1], graded.logprobs)
+        graded.sample = {**(graded.sample or {}), "parsed_by": found[1], "confidence": confidence}
         graded.score = min(high, max(low, found[0]))
         threshold = grader.get("pass_threshold")
         cut = float(threshold) if isinstance(threshold, int | float) else (low + high) / 2
@@ -214,7 +229,13 @@ class Grader:
         if found is None:
             graded.sample = {**(graded.sample or {}), "parse_error": f"the answer picks no label of {labels}"}
             return graded
-        graded.sample = {**(graded.sample or {}), "label": found[0], "parsed_by": found[1]}
+        confidence = answer_confidence(text, "label", found[0], found[1], graded.logprobs)
+        graded.sample = {
+            **(graded.sample or {}),
+            "label": found[0],
+            "parsed_by": found[1],
+            "confidence": confidence,
+        }
         graded.passed = found[0] in passing
         graded.score = 1.0 if graded.passed else 0.0
         return graded
