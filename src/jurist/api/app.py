@@ -34,6 +34,7 @@ from jurist.api.console.templating import ConsolePages
 from jurist.api.errors import handle_client_disconnect, handle_http_exception, handle_jurist_error
 from jurist.api.evals import (
     cancel_run,
+    compare_runs,
     create_eval,
     create_run,
     delete_eval,
@@ -88,6 +89,7 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/evals/{eval_id}", delete_eval, methods=["DELETE"]),
         Route("/v1/evals/{eval_id}/runs", create_run, methods=["POST"]),
         Route("/v1/evals/{eval_id}/runs", list_runs, methods=["GET"]),
+        Route("/v1/evals/{eval_id}/runs/compare", compare_runs, methods=["GET"]),
         Route("/v1/evals/{eval_id}/runs/{run_id}", retrieve_run, methods=["GET"]),
         Route("/v1/evals/{eval_id}/runs/{run_id}", cancel_run, methods=["POST"]),
         Route("/v1/evals/{eval_id}/runs/{run_id}/cancel", cancel_run, methods=["POST"]),

@@ -10,6 +10,7 @@ from jurist.api.deps import json_object_body, services_of, tenant_of
 from jurist.api.params import choice_param, int_param
 from jurist.errors import InvalidRequest
 from jurist.protocol.json_types import JSONObject
+from jurist.service.evals.compare import DIFFS_SHOWN, Settings, check_settings
 from jurist.service.evals.definitions import eval_object
 from jurist.service.evals.service import EvalService
 from jurist.service.evals.wire import item_object, listing, run_object
@@ -146,3 +147,39 @@ async def retrieve_output_item(request: Request) -> Response:
         tenant, params["eval_id"], params["run_id"], params["output_item_id"]
     )
     return _json(item_object(item, params["eval_id"]))
+
+
+def _float_param(request: Request, name: str, default: float) -> float:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidRequest(f"Invalid '{name}': expected a number, got {raw[:40]!r}.", param=name) from None
+
+
+async def compare_runs(request: Request) -> Response:
+    """``GET /v1/evals/{eval_id}/runs/compare?base=RUN&candidate=RUN`` (Jurist's extension): is the
+    candidate better? ``margin`` (0.02), ``alpha`` (0.05), ``criterion``, ``allow_mismatch``, ``diffs``."""
+    services = services_of(request)
+    tenant = (await tenant_of(request)).id
+    query = request.query_params
+    ids = {}
+    for param in ("base", "candidate"):
+        value = query.get(param)
+        if not value:
+            raise InvalidRequest(f"{param} must name a run of this eval.", param=param)
+        ids[param] = value
+    margin, alpha = _float_param(request, "margin", 0.02), _float_param(request, "alpha", 0.05)
+    check_settings(margin, alpha)
+    mismatch = choice_param(request, "allow_mismatch", "false", ("true", "false")) == "true"
+    settings = Settings(
+        margin,
+        alpha,
+        mismatch,
+        query.get("criterion") or None,
+        int_param(request, "diffs", DIFFS_SHOWN, 0, 10_000),
+    )
+    found = await services.evals.compare_runs(tenant, request.path_params["eval_id"], ids, settings)
+    return _json(found)

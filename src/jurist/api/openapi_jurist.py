@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
+from jurist.api.openapi_compare import EvalRunsComparison
 from jurist.api.openapi_models import (
     BatchLabelDeleted,
     BatchLabelList,
@@ -109,6 +110,16 @@ OPERATIONS: tuple[Op, ...] = (
        CalibrationList, query=(_str("model", "Only this model's."),)),
     Op("get", "/calibrations/{calibration_id}", "retrieveCalibration", "Calibrations", "One calibration.",
        Calibration),
+    Op("get", "/evals/{eval_id}/runs/compare", "compareEvalRuns", "Evals",
+       "Is the candidate run better than the base? Paired statistics per criterion and overall.",
+       EvalRunsComparison, response_mode="validation",
+       query=(_str("base", "The base run's id."), _str("candidate", "The candidate run's id."),
+              Param("margin", "The practical margin (0, 1).", {"type": "number", "default": 0.02}),
+              Param("alpha", "The significance level (0, 0.5].", {"type": "number", "default": 0.05}),
+              _str("criterion", "Only this testing criterion."),
+              Param("allow_mismatch", "Compare runs graded differently.",
+                    {"type": "boolean", "default": False}),
+              _int("diffs", 100, 0, 10000, "Changed rows listed."))),
     Op("get", "/usage", "usage", "Usage", "The key's tenant's usage (and its sub-tenants').",
        UsageReport, query=(_START, _END, _group_by("day", "model"))),
     Op("get", "/admin/usage", "adminUsage", "Admin", "Every tenant's usage, or one tenant's.",

@@ -15,6 +15,8 @@ from rich.panel import Panel
 from rich.text import Text
 
 from jurist.cli.evals import evals_app
+from jurist.cli.gate import EXAMPLE as GATE_EXAMPLE
+from jurist.cli.gate import gate_command
 from jurist.cli.keys import keys_app
 from jurist.cli.labels import labels_app
 from jurist.errors import ConfigError
@@ -28,6 +30,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(labels_app, name="labels")
 app.add_typer(db_app, name="db")
 app.add_typer(evals_app, name="evals")
+app.command("gate", epilog=GATE_EXAMPLE)(gate_command)
 err = Console(stderr=True)
 
 

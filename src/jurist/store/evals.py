@@ -57,6 +57,19 @@ class OutputItemRecord:
     verdicts: str  # one of P, F, E per testing criterion
     body: JSONObject  # datasource_item, results, sample
     created_at: int
+    item_key: str = ""  # a digest of the row's item: rows of two runs are paired by it
+    scores: tuple[float | None, ...] = ()  # each criterion's score (None: it errored)
+
+
+@dataclass(frozen=True)
+class GradedRow:
+    """What a comparison reads of an output item (its body is not parsed)."""
+
+    index: int
+    item_key: str
+    status: str
+    verdicts: str
+    scores: tuple[float | None, ...]
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,10 @@ class EvalStore(Protocol):
 
     async def counts(self, run_id: str) -> RunCounts: ...
 
+    async def graded_rows(self, tenant: str, run_id: str) -> list[GradedRow]:
+        """Every output item of the run, in row order, as a comparison needs it."""
+        ...
+
     async def usage(self, run_id: str) -> list[ModelUsage]: ...
 
 
@@ -151,10 +168,14 @@ def _run(row: Row) -> EvalRunRecord:
     )  # fmt: skip
 
 
+def _scores(text: str) -> tuple[float | None, ...]:
+    return tuple(None if s is None else float(s) for s in orjson.loads(text))
+
+
 def _item(row: Row) -> OutputItemRecord:
     return OutputItemRecord(
         row["id"], row["tenant"], row["run_id"], int(row["item_index"]), row["status"], row["verdicts"],
-        orjson.loads(row["body"]), int(row["created_at"]),
+        orjson.loads(row["body"]), int(row["created_at"]), row["item_key"], _scores(row["scores"]),
     )  # fmt: skip
 
 
@@ -181,9 +202,10 @@ def _usage(row: Row) -> ModelUsage:
 
 
 _PUT_ITEM = (
-    "INSERT INTO eval_output_items (id, tenant, run_id, item_index, status, verdicts, body, created_at)"
-    " VALUES (:id, :t, :r, :i, :s, :v, :b, :c) ON CONFLICT (run_id, item_index) DO UPDATE SET"
-    " id = excluded.id, status = excluded.status, verdicts = excluded.verdicts, body = excluded.body,"
+    "INSERT INTO eval_output_items (id, tenant, run_id, item_index, item_key, status, verdicts, scores, body,"
+    " created_at) VALUES (:id, :t, :r, :i, :k, :s, :v, :sc, :b, :c)"
+    " ON CONFLICT (run_id, item_index) DO UPDATE SET id = excluded.id, item_key = excluded.item_key,"
+    " status = excluded.status, verdicts = excluded.verdicts, scores = excluded.scores, body = excluded.body,"
     " created_at = excluded.created_at"
 )
 _RUN_HEAD = "id, tenant, eval_id, name, status, batch_id, body, error, created_at, updated_at"
@@ -326,8 +348,8 @@ class SqlEvalStore:
 
     async def put_items(self, graded: Sequence[tuple[OutputItemRecord, Sequence[ModelUsage]]]) -> None:
         items = [
-            {"id": r.id, "t": r.tenant, "r": r.run_id, "i": r.index, "s": r.status, "v": r.verdicts,
-             "b": _json(r.body), "c": r.created_at}
+            {"id": r.id, "t": r.tenant, "r": r.run_id, "i": r.index, "k": r.item_key, "s": r.status,
+             "v": r.verdicts, "sc": _json(list(r.scores)), "b": _json(r.body), "c": r.created_at}
             for r, _ in graded
         ]  # fmt: skip
         totals: dict[tuple[str, str], list[int]] = {}
@@ -380,6 +402,18 @@ class SqlEvalStore:
             counts.statuses[row["status"]] = counts.statuses.get(row["status"], 0) + n
             counts.verdicts[row["verdicts"]] = counts.verdicts.get(row["verdicts"], 0) + n
         return counts
+
+    async def graded_rows(self, tenant: str, run_id: str) -> list[GradedRow]:
+        async with self._db.read() as tx:
+            rows = await tx.fetchall(
+                "SELECT item_index, item_key, status, verdicts, scores FROM eval_output_items"
+                " WHERE tenant = :t AND run_id = :r ORDER BY item_index",
+                {"t": tenant, "r": run_id},
+            )
+        return [
+            GradedRow(int(r["item_index"]), r["item_key"], r["status"], r["verdicts"], _scores(r["scores"]))
+            for r in rows
+        ]
 
     async def usage(self, run_id: str) -> list[ModelUsage]:
         async with self._db.read() as tx:

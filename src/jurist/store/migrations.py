@@ -309,8 +309,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             tenant TEXT NOT NULL,
             run_id TEXT NOT NULL,
             item_index INTEGER NOT NULL,
+            item_key TEXT NOT NULL,
             status TEXT NOT NULL,
             verdicts TEXT NOT NULL,
+            scores TEXT NOT NULL,
             body TEXT NOT NULL,
             created_at {bigint} NOT NULL,
             UNIQUE (run_id, item_index)

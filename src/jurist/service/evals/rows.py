@@ -21,6 +21,7 @@ from jurist.protocol.chat import ChatCompletion
 from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.service.evals.data_sources import sampling_params
 from jurist.service.evals.definitions import item_schema
+from jurist.service.evals.digests import digest
 from jurist.service.evals.grading import Graded, Grader, usage_of
 from jurist.service.judging.requests import parse_chat_request
 from jurist.store.evals import ModelUsage, OutputItemRecord
@@ -184,8 +185,20 @@ class RowGrader:
             sample_out = {**sample_out, "error": error}
         body: JSONObject = {"datasource_item": item if isinstance(item, dict) else {}, "results": results,
                             "sample": sample_out}  # fmt: skip
-        record = OutputItemRecord(new_id("outputitem_"), tenant, run_id, index, status, verdicts, body, now)
+        key = digest(item) if isinstance(item, dict) else digest(row)
+        scores = tuple(_score(r) for r in results)
+        record = OutputItemRecord(
+            new_id("outputitem_"), tenant, run_id, index, status, verdicts, body, now, key, scores
+        )
         return RowOutcome(record, used)
+
+
+def _score(result: JsonValue) -> float | None:
+    """A criterion's score for comparisons: None when it errored."""
+    if not isinstance(result, dict) or result.get("error") is not None:
+        return None
+    score = result.get("score")
+    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
 
 
 def _shown_given(sample: Mapping[str, JsonValue]) -> JSONObject:

@@ -11,6 +11,7 @@ are kept)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Collection, Mapping
@@ -21,6 +22,7 @@ from jurist.errors import InvalidRequest, NotFound
 from jurist.ids import Clock, new_id
 from jurist.protocol.batches import BatchStatus
 from jurist.protocol.json_types import JSONObject, JsonValue
+from jurist.service.evals.compare import Settings, compare, runs_of
 from jurist.service.evals.criteria import GraderRules, testing_criteria
 from jurist.service.evals.data_sources import MAX_ROWS, Row, check_data_source, rows_of_content, rows_of_lines
 from jurist.service.evals.definitions import CREATE_FIELDS, check_metadata, check_name, data_source_config
@@ -277,6 +279,19 @@ class EvalService:
             await self._cancel_batch(tenant, run.batch_id)
         if not await self.store.delete_run(tenant, eval_id, run_id):
             raise run_not_found(run_id)
+
+    async def compare_runs(
+        self, tenant: str, eval_id: str, ids: Mapping[str, str], settings: Settings
+    ) -> JSONObject:
+        """Base against candidate, row by row (``compare``; a run of another eval or tenant is a 404)."""
+        record = await self.get(tenant, eval_id)
+        found = {param: await self.store.get_run(tenant, eval_id, run_id) for param, run_id in ids.items()}
+        base, candidate = runs_of(found, ids)
+        base, candidate = await self._synced(base), await self._synced(candidate)
+        rows = [await self.store.graded_rows(tenant, run.id) for run in (base, candidate)]
+        criteria = record.body.get("testing_criteria")
+        listed = criteria if isinstance(criteria, list) else []
+        return await asyncio.to_thread(compare, base, candidate, listed, rows[0], rows[1], settings)
 
     # ----------------------------------------------------- output items
     async def list_items(
