@@ -62,14 +62,14 @@ class OutputItemRecord:
 
 
 @dataclass(frozen=True)
-class GradedRow:
-    """What a comparison reads of an output item (its body is not parsed)."""
+class GradedRows:
+    """What a comparison reads of a run's output items, by column, in row order (bodies not parsed)."""
 
-    index: int
-    item_key: str
-    status: str
-    verdicts: str
-    scores: tuple[float | None, ...]
+    indexes: list[int]
+    keys: list[str]
+    statuses: list[str]
+    verdicts: list[str]
+    scores: list[list[float | None]]
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class EvalStore(Protocol):
 
     async def counts(self, run_id: str) -> RunCounts: ...
 
-    async def graded_rows(self, tenant: str, run_id: str) -> list[GradedRow]:
+    async def graded_rows(self, tenant: str, run_id: str) -> GradedRows:
         """Every output item of the run, in row order, as a comparison needs it."""
         ...
 
@@ -403,17 +403,18 @@ class SqlEvalStore:
             counts.verdicts[row["verdicts"]] = counts.verdicts.get(row["verdicts"], 0) + n
         return counts
 
-    async def graded_rows(self, tenant: str, run_id: str) -> list[GradedRow]:
+    async def graded_rows(self, tenant: str, run_id: str) -> GradedRows:
         async with self._db.read() as tx:
             rows = await tx.fetchall(
                 "SELECT item_index, item_key, status, verdicts, scores FROM eval_output_items"
                 " WHERE tenant = :t AND run_id = :r ORDER BY item_index",
                 {"t": tenant, "r": run_id},
             )
-        return [
-            GradedRow(int(r["item_index"]), r["item_key"], r["status"], r["verdicts"], _scores(r["scores"]))
-            for r in rows
-        ]
+        scores = orjson.loads("[" + ",".join(r["scores"] for r in rows) + "]")  # one parse, not one per row
+        return GradedRows(
+            [int(r["item_index"]) for r in rows], [r["item_key"] for r in rows], [r["status"] for r in rows],
+            [r["verdicts"] for r in rows], scores,
+        )  # fmt: skip
 
     async def usage(self, run_id: str) -> list[ModelUsage]:
         async with self._db.read() as tx:

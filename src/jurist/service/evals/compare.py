@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from jurist.errors import InvalidRequest, NotFound
 from jurist.evaluation.paired import Paired, adjusted, compare_pass, compare_scores
 from jurist.protocol.json_types import JSONObject, JsonValue
-from jurist.store.evals import EvalRunRecord, GradedRow
+from jurist.store.evals import EvalRunRecord, GradedRows
 
 DIFFS_SHOWN = 100  # changed rows listed by default
 
@@ -55,43 +57,79 @@ def mismatches(base: EvalRunRecord, candidate: EvalRunRecord) -> list[str]:
     return found
 
 
-def _pairs(
-    base: Sequence[GradedRow], candidate: Sequence[GradedRow]
-) -> tuple[list[tuple[GradedRow, GradedRow]], int, int]:
-    mine = {row.item_key: row for row in base}
-    theirs = {row.item_key: row for row in candidate}
-    pairs = [(mine[key], theirs[key]) for key in mine if key in theirs]
-    return pairs, len(set(mine) - set(theirs)), len(set(theirs) - set(mine))
+@dataclass(frozen=True)
+class _Run:
+    """A run's graded rows as arrays: verdict characters and scores (NaN: errored) per criterion."""
+
+    rows: GradedRows
+    verdicts: np.ndarray  # (rows, criteria) of b"P" / b"F" / b"E"
+    scores: np.ndarray  # (rows, criteria) float, NaN where there is none
+
+    @classmethod
+    def of(cls, rows: GradedRows, k: int) -> _Run:
+        text = "".join(v[:k].ljust(k, "E") for v in rows.verdicts).encode("ascii", "replace")
+        verdicts = np.frombuffer(text, dtype="S1").reshape(len(rows.verdicts), k)
+        nan = float("nan")
+        scores = np.array(
+            [[nan if x is None else x for x in (row[:k] + [None] * (k - len(row)))] for row in rows.scores],
+            dtype=np.float64,
+        ).reshape(len(rows.scores), k)
+        return cls(rows, verdicts, scores)
+
+
+def _keys(keys: Sequence[str]) -> list[str]:
+    """Item keys made unique by occurrence (a dataset may hold the same item twice)."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(f"{key}#{seen[key]}")
+    return out
+
+
+def _pairs(base: GradedRows, candidate: GradedRows) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Row positions in each run of the items both hold, and the counts held by one only."""
+    theirs = {key: j for j, key in enumerate(_keys(candidate.keys))}
+    mine, ours = [], []
+    for i, key in enumerate(_keys(base.keys)):
+        j = theirs.get(key)
+        if j is not None:
+            mine.append(i)
+            ours.append(j)
+    n = len(mine)
+    return (
+        np.array(mine, dtype=np.int64),
+        np.array(ours, dtype=np.int64),
+        len(base.keys) - n,
+        len(candidate.keys) - n,
+    )
 
 
 def _criterion(
-    pairs: Sequence[tuple[GradedRow, GradedRow]], k: int, s: Settings
+    a: _Run, b: _Run, ia: np.ndarray, ib: np.ndarray, k: int, s: Settings
 ) -> tuple[Paired, Paired, int]:
-    graded = [
-        (a, b)
-        for a, b in pairs
-        if len(a.verdicts) > k and len(b.verdicts) > k and "E" not in (a.verdicts[k], b.verdicts[k])
-    ]
-    base = [a.verdicts[k] == "P" for a, _ in graded]
-    passed = compare_pass(base, [b.verdicts[k] == "P" for _, b in graded], alpha=s.alpha, margin=s.margin)
-    scored = [(a.scores[k], b.scores[k]) for a, b in graded if len(a.scores) > k and len(b.scores) > k]
-    both = [(x, y) for x, y in scored if x is not None and y is not None]
-    scores = compare_scores([x for x, _ in both], [y for _, y in both], alpha=s.alpha, margin=s.margin)
-    return passed, scores, len(pairs) - len(graded)
+    va, vb = a.verdicts[ia, k], b.verdicts[ib, k]
+    graded = (va != b"E") & (vb != b"E")
+    passed = compare_pass(va[graded] == b"P", vb[graded] == b"P", alpha=s.alpha, margin=s.margin)
+    sa, sb = a.scores[ia, k], b.scores[ib, k]
+    both = graded & ~np.isnan(sa) & ~np.isnan(sb)
+    scores = compare_scores(sa[both], sb[both], alpha=s.alpha, margin=s.margin)
+    return passed, scores, int(len(ia) - graded.sum())
 
 
 def _stats(found: Paired) -> JSONObject:
     return dict(found.as_dict())
 
 
-def _diff(a: GradedRow, b: GradedRow) -> JSONObject:
-    return {"item_key": a.item_key, "base_index": a.index, "candidate_index": b.index, "base": a.status,
-            "candidate": b.status, "base_verdicts": a.verdicts, "candidate_verdicts": b.verdicts}  # fmt: skip
+def _diff(a: GradedRows, b: GradedRows, i: int, j: int) -> JSONObject:
+    return {"item_key": a.keys[i], "base_index": a.indexes[i], "candidate_index": b.indexes[j],
+            "base": a.statuses[i], "candidate": b.statuses[j], "base_verdicts": a.verdicts[i],
+            "candidate_verdicts": b.verdicts[j]}  # fmt: skip
 
 
 def compare(
     base: EvalRunRecord, candidate: EvalRunRecord, criteria: Sequence[JsonValue],
-    base_rows: Sequence[GradedRow], candidate_rows: Sequence[GradedRow], s: Settings,
+    base_rows: GradedRows, candidate_rows: GradedRows, s: Settings,
 ) -> JSONObject:  # fmt: skip
     """The comparison as ``GET /v1/evals/{id}/runs/compare`` answers it."""
     names = [str(c.get("name")) for c in criteria if isinstance(c, dict)]
@@ -108,17 +146,18 @@ def compare(
             param="candidate",
             code="runs_not_comparable",
         )
-    pairs, only_base, only_candidate = _pairs(base_rows, candidate_rows)
+    ia, ib, only_base, only_candidate = _pairs(base_rows, candidate_rows)
+    a, b = _Run.of(base_rows, len(names)), _Run.of(candidate_rows, len(names))
     chosen = [k for k, name in enumerate(names) if s.criterion in (None, name)]
-    per = [_criterion(pairs, k, s) for k in chosen]
+    per = [_criterion(a, b, ia, ib, k, s) for k in chosen]
     passes = adjusted([p for p, _, _ in per], s.alpha, s.margin)
     scores = adjusted([q for _, q, _ in per], s.alpha, s.margin)
-    overall = compare_pass([a.status == "pass" for a, _ in pairs], [b.status == "pass" for _, b in pairs],
-                           alpha=s.alpha, margin=s.margin)  # fmt: skip
-    order = {"pass": 2, "fail": 1, "error": 0}
-    changed = [(a, b) for a, b in pairs if a.status != b.status]
-    improved = [(a, b) for a, b in changed if order[b.status] > order[a.status]]
-    regressed = [(a, b) for a, b in changed if order[b.status] < order[a.status]]
+    rank = {"pass": 2, "fail": 1, "error": 0}
+    ra = np.array([rank.get(x, 0) for x in base_rows.statuses], dtype=np.int8)[ia]
+    rb = np.array([rank.get(x, 0) for x in candidate_rows.statuses], dtype=np.int8)[ib]
+    overall = compare_pass(ra == 2, rb == 2, alpha=s.alpha, margin=s.margin)
+    up, down = np.flatnonzero(rb > ra), np.flatnonzero(rb < ra)
+    listed = [*down.tolist(), *up.tolist()][: s.diffs]  # regressions first
     return {
         "object": "eval.runs.comparison",
         "base": base.id,
@@ -128,19 +167,19 @@ def compare(
         "alpha": s.alpha,
         "mismatches": differ,  # type: ignore[dict-item]
         "items": {
-            "paired": len(pairs),
+            "paired": len(ia),
             "only_in_base": only_base,
             "only_in_candidate": only_candidate,
-            "improved": len(improved),
-            "regressed": len(regressed),
-            "same": len(pairs) - len(changed),
+            "improved": len(up),
+            "regressed": len(down),
+            "same": len(ia) - len(up) - len(down),
         },
         "overall": _stats(overall),
         "criteria": [
             {"name": names[k], "pass": _stats(p), "score": _stats(q), "errored": errored}
             for k, p, q, (_, _, errored) in zip(chosen, passes, scores, per, strict=True)
         ],
-        "diffs": [_diff(a, b) for a, b in (regressed + improved)[: s.diffs]],
+        "diffs": [_diff(base_rows, candidate_rows, int(ia[x]), int(ib[x])) for x in listed],
     }
 
 
