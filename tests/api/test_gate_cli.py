@@ -81,7 +81,7 @@ def test_assert_no_regression_in_a_test_suite(tmp_path: Path) -> None:
         "    jurist_no_regression([0.9] * 50, [0.2] * 50, margin=0.05)\n"
     )
     source = str(Path(jurist.__file__).parents[1])  # this checkout's package, wherever pytest runs
-    env = {**os.environ, "PYTHONPATH": source}
+    env = {**os.environ, "PYTHONPATH": source, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # only -p loads it
     found = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "jurist.testing", str(suite)],
                            capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)  # fmt: skip
     assert found.returncode == 1 and "AssertionError" in found.stdout, found.stdout
