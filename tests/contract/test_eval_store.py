@@ -101,3 +101,20 @@ async def test_a_row_graded_twice_is_one_item_and_counts_and_usage_add_up(stores
     assert await evals.get_run("t1", "eval_a", "run_1") is None and await evals.usage("run_1") == []
     assert (await evals.list_items("t1", "run_1", None, 10, "asc", None)).items == []
     assert not await evals.delete_eval("t1", "eval_a")
+
+
+async def test_graded_rows_are_read_by_column_in_row_order(stores: Stores) -> None:
+    evals = stores.evals
+    await evals.add_eval(an_eval("eval_a"))
+    await evals.add_run(a_run("run_1"))
+    records = [
+        OutputItemRecord(f"oi_{i}", "t1", "run_1", i, "pass" if i % 2 else "error", "PE" if i % 2 else "EE", {}, 1,
+                         f"key|{i}" if i else "k0", (0.5, None) if i % 2 else (None, None))
+        for i in (3, 0, 2, 1)
+    ]  # fmt: skip
+    await evals.put_items([(r, []) for r in records])
+    found = await evals.graded_rows("t1", "run_1")
+    assert found.indexes == [0, 1, 2, 3] and found.statuses == ["error", "pass", "error", "pass"]
+    assert found.verdicts == ["EE", "PE", "EE", "PE"] and found.scores[1] == [0.5, None]
+    assert found.keys[0] == "k0" and found.keys[1] == "key|1"  # a key holding the separator survives
+    assert (await evals.graded_rows("t2", "run_1")).indexes == []

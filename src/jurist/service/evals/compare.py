@@ -69,16 +69,24 @@ class _Run:
     def of(cls, rows: GradedRows, k: int) -> _Run:
         text = "".join(v[:k].ljust(k, "E") for v in rows.verdicts).encode("ascii", "replace")
         verdicts = np.frombuffer(text, dtype="S1").reshape(len(rows.verdicts), k)
-        nan = float("nan")
-        scores = np.array(
-            [[nan if x is None else x for x in (row[:k] + [None] * (k - len(row)))] for row in rows.scores],
-            dtype=np.float64,
-        ).reshape(len(rows.scores), k)
+        try:  # every row scored on every criterion: one conversion
+            scores = np.array(rows.scores, dtype=np.float64).reshape(len(rows.scores), k)
+        except (TypeError, ValueError):  # an errored criterion (None) or a row of another length
+            nan = float("nan")
+            scores = np.array(
+                [
+                    [nan if x is None else x for x in (row[:k] + [None] * (k - len(row)))]
+                    for row in rows.scores
+                ],
+                dtype=np.float64,
+            ).reshape(len(rows.scores), k)
         return cls(rows, verdicts, scores)
 
 
 def _keys(keys: Sequence[str]) -> list[str]:
     """Item keys made unique by occurrence (a dataset may hold the same item twice)."""
+    if len(set(keys)) == len(keys):
+        return list(keys)
     seen: dict[str, int] = {}
     out = []
     for key in keys:
