@@ -3,6 +3,7 @@ a Markdown summary and JUnit XML; and ``jurist.testing``'s ``assert_no_regressio
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -61,6 +62,12 @@ def test_the_gate_fails_only_an_established_regression(
     missing = gate(*remote, "--base", good, "--candidate", "evalrun_missing")
     assert missing.returncode == 2 and "param: candidate" in missing.stderr
     assert gate(*remote, "--base", good, "--candidate", worse, "--max-regression", "2").returncode == 2
+    shown = subprocess.run([sys.executable, "-m", "jurist", "compare", *remote, "--base", good, "--candidate", worse],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert shown.returncode == 0 and "| overall |" in shown.stdout and "| worse |" in shown.stdout
+    as_json = subprocess.run([sys.executable, "-m", "jurist", "compare", *remote, "--base", good, "--candidate",
+                              worse, "--json"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert json.loads(as_json.stdout)["overall"]["decision"] == "worse"
     env = {
         **os.environ,
         "JURIST_DATA_DIR": str(server.services.settings.data_dir),

@@ -55,16 +55,9 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.1f}".replace("+-", "-")
 
 
-def markdown(comparison: JSONObject, on: str, outcome: GateOutcome) -> str:
-    """The summary a pull request comment shows."""
-    verdict = "✅ passed" if outcome.passed else "❌ failed"
+def table(comparison: JSONObject) -> list[str]:
+    """The comparison as a Markdown table, with its row counts."""
     lines = [
-        f"### Jurist gate: {verdict}",
-        "",
-        f"{outcome.reason}",
-        "",
-        f"Base `{comparison.get('base')}` → candidate `{comparison.get('candidate')}`, gated on **{on}**.",
-        "",
         "| criterion | base | candidate | Δ (pts) | CI (pts) | p (Holm) | decision |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
@@ -79,8 +72,24 @@ def markdown(comparison: JSONObject, on: str, outcome: GateOutcome) -> str:
     items = comparison.get("items") or {}
     if isinstance(items, dict):
         lines += ["", f"{items.get('paired')} rows paired: {items.get('improved')} improved, "
-                  f"{items.get('regressed')} regressed, {items.get('same')} the same."]  # fmt: skip
-    return "\n".join(lines) + "\n"
+                  f"{items.get('regressed')} regressed, {items.get('same')} the same; "
+                  f"{items.get('only_in_base')} in the base only, {items.get('only_in_candidate')} in the "
+                  "candidate only."]  # fmt: skip
+    return lines
+
+
+def markdown(comparison: JSONObject, on: str, outcome: GateOutcome) -> str:
+    """The summary a pull request comment shows."""
+    verdict = "✅ passed" if outcome.passed else "❌ failed"
+    head = [
+        f"### Jurist gate: {verdict}",
+        "",
+        f"{outcome.reason}",
+        "",
+        f"Base `{comparison.get('base')}` → candidate `{comparison.get('candidate')}`, gated on **{on}**.",
+        "",
+    ]
+    return "\n".join(head + table(comparison)) + "\n"
 
 
 def junit(comparison: JSONObject, on: str, outcome: GateOutcome) -> str:
@@ -136,6 +145,15 @@ async def _remote(
         return body  # type: ignore[no-any-return]
 
 
+async def fetch(
+    eval_id: str, base: str, candidate: str, criterion: str | None, server: str | None, key: str | None
+) -> JSONObject:
+    """The comparison, from ``server`` (with ``key``) or from this data dir."""
+    if server is not None and key:
+        return await _remote(server, key, eval_id, base, candidate, criterion)
+    return await _local(eval_id, base, candidate, criterion, key)
+
+
 def gate_command(
     eval_id: Annotated[str, typer.Option("--eval", help="The eval whose runs are compared.")],
     base: Annotated[str, typer.Option(help="The base run (say, the main branch's).")],
@@ -161,10 +179,7 @@ def gate_command(
         typer.echo("--key is needed with --server.", err=True)
         raise typer.Exit(2)
     try:
-        if server is not None and key:
-            comparison = asyncio.run(_remote(server, key, eval_id, base, candidate, criterion))
-        else:
-            comparison = asyncio.run(_local(eval_id, base, candidate, criterion, key))
+        comparison = asyncio.run(fetch(eval_id, base, candidate, criterion, server, key))
         on, stats = chosen(comparison, criterion)
     except (JuristError, OSError) as exc:
         message = getattr(exc, "message", str(exc))

@@ -14,6 +14,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from jurist.cli.compare import EXAMPLE as COMPARE_EXAMPLE
+from jurist.cli.compare import compare_command
 from jurist.cli.evals import evals_app
 from jurist.cli.gate import EXAMPLE as GATE_EXAMPLE
 from jurist.cli.gate import gate_command
@@ -31,6 +33,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(db_app, name="db")
 app.add_typer(evals_app, name="evals")
 app.command("gate", epilog=GATE_EXAMPLE)(gate_command)
+app.command("compare", epilog=COMPARE_EXAMPLE)(compare_command)
 err = Console(stderr=True)
 
 
