@@ -18,7 +18,8 @@ from pathlib import Path
 
 from jurist.service.evals.compare import Settings, compare
 from jurist.store.database import open_database
-from jurist.store.evals import EvalRecord, EvalRunRecord, OutputItemRecord, SqlEvalStore
+from jurist.store.eval_records import EvalRecord, EvalRunRecord, OutputItemRecord
+from jurist.store.evals import SqlEvalStore
 from jurist.store.migrations import upgrade
 
 

@@ -48,7 +48,8 @@ from jurist.store.calibrations import CalibrationStore, SqlCalibrationStore
 from jurist.store.chunks import ChunkStore, SqlChunkStore
 from jurist.store.console_sessions import SessionStore, SqlSessionStore
 from jurist.store.database import Database, open_database
-from jurist.store.evals import EvalStore, SqlEvalStore
+from jurist.store.eval_records import EvalStore
+from jurist.store.evals import SqlEvalStore
 from jurist.store.fair import FairShare
 from jurist.store.files import FileStore, SqlFileStore
 from jurist.store.housekeeping import SqlHousekeeping

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jurist.composition import Stores
-from jurist.store.evals import EvalRecord, EvalRunRecord, ModelUsage, OutputItemRecord
+from jurist.store.eval_records import EvalRecord, EvalRunRecord, ModelUsage, OutputItemRecord
 
 
 def an_eval(eval_id: str, tenant: str = "t1", at: int = 1) -> EvalRecord:

@@ -14,7 +14,7 @@ from jurist.service.evals.compare import DIFFS_SHOWN, Settings, check_settings
 from jurist.service.evals.definitions import eval_object
 from jurist.service.evals.service import EvalService
 from jurist.service.evals.wire import item_object, listing, run_object
-from jurist.store.evals import EvalRunRecord, Order
+from jurist.store.eval_records import EvalRunRecord, Order
 
 _JSON = "application/json"
 RUN_STATUSES = ("queued", "in_progress", "completed", "canceled", "failed")

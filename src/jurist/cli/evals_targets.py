@@ -17,7 +17,7 @@ import orjson
 from jurist.errors import JuristError, NotFound
 from jurist.protocol.json_types import JSONObject
 from jurist.service.evals.wire import item_object, run_object
-from jurist.store.evals import EvalRunRecord
+from jurist.store.eval_records import EvalRunRecord
 
 if TYPE_CHECKING:
     import aiohttp

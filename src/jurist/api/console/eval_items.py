@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from jurist.api.console.numbers import as_int
 from jurist.errors import InvalidRequest
 from jurist.service.evals.service import EvalService
-from jurist.store.evals import OutputItemRecord, RunCounts
+from jurist.store.eval_records import OutputItemRecord, RunCounts
 
 PAGE_SIZE = 50  # rows a page shows
 SCAN_LIMIT = 2_000  # rows a criterion filter reads for one page at most

@@ -13,7 +13,7 @@ import orjson
 
 from jurist.api.console.batches import when
 from jurist.protocol.json_types import JsonValue
-from jurist.store.evals import EvalRecord, EvalRunRecord, OutputItemRecord, RunCounts
+from jurist.store.eval_records import EvalRecord, EvalRunRecord, OutputItemRecord, RunCounts
 
 CLIP = 160  # characters of a long value shown before "more"
 SETTING_CLIP = 120

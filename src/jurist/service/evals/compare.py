@@ -20,7 +20,7 @@ import numpy as np
 from jurist.errors import InvalidRequest, NotFound
 from jurist.evaluation.paired import Paired, adjusted, compare_pass, compare_scores
 from jurist.protocol.json_types import JSONObject, JsonValue
-from jurist.store.evals import EvalRunRecord, GradedRows
+from jurist.store.eval_records import EvalRunRecord, GradedRows
 
 DIFFS_SHOWN = 100  # changed rows listed by default
 

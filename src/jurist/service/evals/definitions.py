@@ -15,7 +15,7 @@ from jsonschema.exceptions import SchemaError
 
 from jurist.errors import InvalidRequest
 from jurist.protocol.json_types import JSONObject, JsonValue
-from jurist.store.evals import EvalRecord
+from jurist.store.eval_records import EvalRecord
 
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64

@@ -37,7 +37,7 @@ from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.service.evals.criteria import sub_graders
 from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
-from jurist.store.evals import ModelUsage
+from jurist.store.eval_records import ModelUsage
 
 Context = Mapping[str, object]
 _STEP: JSONObject = {

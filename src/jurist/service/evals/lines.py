@@ -20,7 +20,7 @@ from jurist.service.evals.grading import Grader, Sandbox
 from jurist.service.evals.rows import RowGrader
 from jurist.service.evals.service import row_of
 from jurist.service.judging.pipeline import ChatService
-from jurist.store.evals import EvalStore, ModelUsage, OutputItemRecord
+from jurist.store.eval_records import EvalStore, ModelUsage, OutputItemRecord
 from jurist.store.usage import UsageCounts
 
 

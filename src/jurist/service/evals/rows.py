@@ -24,7 +24,7 @@ from jurist.service.evals.definitions import item_schema
 from jurist.service.evals.digests import digest
 from jurist.service.evals.grading import Graded, Grader, usage_of
 from jurist.service.judging.requests import parse_chat_request
-from jurist.store.evals import ModelUsage, OutputItemRecord
+from jurist.store.eval_records import ModelUsage, OutputItemRecord
 
 
 @dataclass

@@ -30,7 +30,7 @@ from jurist.service.evals.digests import run_digests
 from jurist.service.jobs.batches import BatchService
 from jurist.service.jobs.files import FileService
 from jurist.store.blobs import BlobStore, split_lines
-from jurist.store.evals import EvalRecord, EvalRunRecord, EvalStore, Order, OutputItemRecord
+from jurist.store.eval_records import EvalRecord, EvalRunRecord, EvalStore, Order, OutputItemRecord
 from jurist.store.records import Page
 
 EVAL_ENDPOINT = "/v1/evals/runs"  # the internal batches that run evals

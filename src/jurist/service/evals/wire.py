@@ -13,7 +13,7 @@ from typing import cast
 import orjson
 
 from jurist.protocol.json_types import JSONObject, JsonValue
-from jurist.store.evals import EvalRunRecord, ModelUsage, OutputItemRecord, RunCounts
+from jurist.store.eval_records import EvalRunRecord, ModelUsage, OutputItemRecord, RunCounts
 
 
 def criteria_results(criteria: Sequence[JsonValue], counts: RunCounts) -> list[JsonValue]:
