@@ -278,9 +278,12 @@ async def test_the_grader_sees_no_server_environment(
     assert "empty_env" in result.protections
 
 
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
 async def test_with_a_pid_namespace_the_server_process_is_out_of_sight(
-    default_sandbox: PythonSandbox, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, namespaces: bool
 ) -> None:
+    """Requiring the PID namespace: either it is there and the server's /proc is out of sight, or the grade
+    is refused as a server fault before the grader runs. Either way the server's environment never leaks."""
     monkeypatch.setenv("PYGRADER_TEST_CANARY", "canary-secret-value")
     source = (
         "import os\n"
@@ -292,10 +295,13 @@ async def test_with_a_pid_namespace_the_server_process_is_out_of_sight(
         "        return 0.0\n"
         "    return 1.0 if b'canary-secret-value' in data else 0.5\n"
     )
-    result = await grade(default_sandbox, source, item={"pid": os.getpid()})
-    if "pid_namespace" not in result.protections:
-        pytest.skip("no PID namespace here: the grader may read what the server's uid can (documented)")
-    assert (result.score, result.error) == (0.0, None)
+    required = (*BASELINE_PROTECTIONS, "pid_namespace")
+    strict = PythonSandbox(LIMITS, required=required, namespaces=namespaces)
+    result = await grade(strict, source, item={"pid": os.getpid()})
+    if "pid_namespace" in result.protections:
+        assert (result.score, result.error) == (0.0, None)
+    else:  # a machine without user or PID namespaces
+        assert result.score is None and result.server_fault and result.error_kind == "sandbox_unavailable"
 
 
 @pytest.mark.parametrize(
