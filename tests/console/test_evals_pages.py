@@ -140,6 +140,7 @@ def test_the_run_page_shows_counts_rates_and_filters_its_rows(
     assert [c[:3] for c in criteria] == [["1", "exact", "string_check"], ["2", "close", "text_similarity"]]
     assert "operation\neq" in criteria[0][3] and "pass_threshold\n0.8" in criteria[1][3]
     expect(page.locator("#data-source-config")).to_contain_text("custom")
+    screenshot(page, "eval-page")
     expect(page.locator("#eval-metadata")).to_contain_text(MARKUP)  # as text
     listed = page.locator(f"#run-list tr[data-run='{run.id}']")
     expect(listed.locator("[data-field='rows']")).to_have_text(str(ROWS))
@@ -179,6 +180,7 @@ def test_the_run_page_shows_counts_rates_and_filters_its_rows(
     expect(whole).not_to_be_visible()
     second.locator("[data-field='item'] summary").click()
     expect(whole).to_contain_text(LONG.strip())  # the markup, as text
+    screenshot(page, "eval-run-page")  # a long item expanded, a row that errored
     errored = page.locator("#items tr[data-row='3']")
     expect(errored.locator("[data-field='row-error']")).to_contain_text("item_schema")
     screenshot(page, "eval-run-page")
