@@ -49,13 +49,13 @@ class EvalLines:
         chat: ChatService,
         clock: Clock,
         sandbox: Callable[[], Sandbox | None],
-        usage: UsageRecorder | None = None,
+        usage: UsageRecorder,
     ) -> None:
         self.store = store
         self.chat = chat
         self.clock = clock
         self._sandbox = sandbox
-        self._usage = usage  # each model's calls go to its own usage (the line counts for its lane's)
+        self._usage = usage
         self._graders: OrderedDict[str, RowGrader] = OrderedDict()
         self._loading = asyncio.Lock()
         self._pending: list[tuple[OutputItemRecord, list[ModelUsage], asyncio.Future[None]]] = []
@@ -122,14 +122,8 @@ class EvalLines:
         record = outcome.record
         note: JSONObject = {"object": "eval.run.output_item", "id": record.id, "status": record.status}
         note |= judged(record)
-        if self._usage is not None:  # each model's own usage; the runner counts the line for its lane
-            for used in outcome.usage:
-                hit = int(used.invocations == 0)
-                counts = UsageCounts(0, used.invocations, used.prompt_tokens, used.completion_tokens, hit)
-                self._usage.record(tenant, used.model, counts)
-            return note, UsageCounts()
-        calls = sum(u.invocations for u in outcome.usage)
-        prompt = sum(u.prompt_tokens for u in outcome.usage)
-        completion = sum(u.completion_tokens for u in outcome.usage)
-        hits = sum(1 for u in outcome.usage if u.invocations == 0)
-        return note, UsageCounts(0, calls, prompt, completion, hits)
+        for used in outcome.usage:  # each model's own usage; the runner counts the line for its lane's
+            hit = int(used.invocations == 0)
+            counts = UsageCounts(0, used.invocations, used.prompt_tokens, used.completion_tokens, hit)
+            self._usage.record(tenant, used.model, counts)
+        return note, UsageCounts()
