@@ -17,6 +17,7 @@ from jurist.ids import Clock, SystemClock
 from jurist.runner.sweep import SweepConfig, Sweeper
 from jurist.runner.worker import RunnerConfig, Worker
 from jurist.service.evals.criteria import GraderRules
+from jurist.service.evals.experiments import ExperimentService
 from jurist.service.evals.grading import Sandbox
 from jurist.service.evals.lines import EvalLines
 from jurist.service.evals.sandbox import SandboxedPython, check_python_source
@@ -34,6 +35,7 @@ from jurist.service.tenancy.console_sessions import ConsoleSessions
 from jurist.service.tenancy.key_admin import KeyAdmin
 from jurist.service.tenancy.limits import BatchLimits, StoredPolicies, TenantLimiter
 from jurist.service.tenancy.usage import Prices, UsageRecorder
+from jurist.service.trust.batch_compare import BatchCompareService
 from jurist.service.trust.calibrations import CalibrationService
 from jurist.service.trust.labels import LabelService
 from jurist.service.trust.line_facts import LineFactsIndex
@@ -136,6 +138,10 @@ class Services:
         return ReportService(self.stores.files, self.blobs, self.batches, self.labels)
 
     @property
+    def batch_compare(self) -> BatchCompareService:
+        return BatchCompareService(self.stores.files, self.blobs, self.batches, self.offload)
+
+    @property
     def labels(self) -> LabelService:
         stores = self.stores
         return LabelService(
@@ -158,8 +164,13 @@ class Services:
         digests = {name: config_digest(model.config) for name, model in self.chat.models.items()}
         names = frozenset(self.chat.models)
         return EvalService(
-            self.stores.evals, self.files, self.blobs, self.batches, names, rules, self.clock, digests
+            self.stores.evals, self.files, self.blobs, self.batches, names, rules, self.clock, digests,
+            self.stores.labels,
         )  # fmt: skip
+
+    @property
+    def experiments(self) -> ExperimentService:
+        return ExperimentService(self.evals, self.stores.labels)
 
     def python_sandbox(self) -> Sandbox | None:
         """The sandbox python graders run in (None: they are off)."""

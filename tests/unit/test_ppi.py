@@ -7,6 +7,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
+from scipy.stats import t as student_t
 
 from jurist.evaluation.ppi import (
     Estimate,
@@ -16,6 +17,7 @@ from jurist.evaluation.ppi import (
     pass_value,
     power_tuned_lambda,
     ppi_mean,
+    t_quantile,
     win_value,
 )
 
@@ -38,8 +40,10 @@ def test_lambda_zero_is_the_classical_estimate() -> None:
     assert ppi.ci_low == pytest.approx(classical.ci_low)
     assert ppi.ci_high == pytest.approx(classical.ci_high)
     assert ppi.effective_labels == pytest.approx(40.0)
-    half = NormalDist().inv_cdf(0.95) * float(np.std(y, ddof=1)) / math.sqrt(40)
-    assert classical.ci_high - classical.estimate == pytest.approx(half)
+    # Student's t with n − 1 degrees of freedom (the small-sample correction), not the normal quantile
+    half = student_t.ppf(0.95, 39) * float(np.std(y, ddof=1)) / math.sqrt(40)
+    assert classical.ci_high - classical.estimate == pytest.approx(half, rel=1e-4)
+    assert half > NormalDist().inv_cdf(0.95) * float(np.std(y, ddof=1)) / math.sqrt(40)
 
 
 def test_plain_ppi_matches_the_formula() -> None:
@@ -48,7 +52,7 @@ def test_plain_ppi_matches_the_formula() -> None:
     rect = np.array(y) - np.array(f)
     assert got.estimate == pytest.approx(rect.mean() + np.mean(unl))
     var = np.var(rect, ddof=1) / 4 + np.var(unl, ddof=1) / 5
-    assert got.ci_high - got.estimate == pytest.approx(1.959964 * math.sqrt(var), rel=1e-6)
+    assert got.ci_high - got.estimate == pytest.approx(student_t.ppf(0.975, 3) * math.sqrt(var), rel=2e-3)
     assert (got.n_labeled, got.n_unlabeled, got.lam) == (4, 5, 1.0)
 
 
@@ -155,3 +159,10 @@ def test_values_and_as_dict() -> None:
     }
     assert est.width == pytest.approx(0.2)
     assert est.covers(0.6) and not est.covers(0.61)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.1, 0.2])
+@pytest.mark.parametrize("df", [3, 5, 10, 49, 1000])
+def test_the_t_quantile_matches_scipy(alpha: float, df: int) -> None:
+    assert t_quantile(alpha, df) == pytest.approx(student_t.ppf(1 - alpha / 2, df), rel=1e-2)
+    assert t_quantile(alpha, df) > NormalDist().inv_cdf(1 - alpha / 2)

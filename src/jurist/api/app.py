@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Route
 
+from jurist.api import evals_experiments as experiments
 from jurist.api import graders
 from jurist.api.admin import (
     create_key,
@@ -24,6 +25,7 @@ from jurist.api.admin import (
     revoke_key,
     update_tenant,
 )
+from jurist.api.batch_compare import compare_batches
 from jurist.api.batches import batch_report, cancel_batch, create_batch, list_batches, retrieve_batch
 from jurist.api.calibrations import create_calibration, list_calibrations, retrieve_calibration
 from jurist.api.chat import create_chat_completion
@@ -76,6 +78,7 @@ def create_app(services: Services) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/v1/batches/compare", compare_batches, methods=["GET"]),  # before /v1/batches/{batch_id}
         Route("/v1/batches/{batch_id}/report", batch_report, methods=["GET"]),
         Route("/v1/batches/{batch_id}/labels", post_labels, methods=["POST"]),
         Route("/v1/batches/{batch_id}/agreement", batch_agreement, methods=["GET"]),
@@ -90,6 +93,9 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/evals/{eval_id}/runs", create_run, methods=["POST"]),
         Route("/v1/evals/{eval_id}/runs", list_runs, methods=["GET"]),
         Route("/v1/evals/{eval_id}/runs/compare", compare_runs, methods=["GET"]),
+        Route("/v1/evals/{eval_id}/runs/head_to_head", experiments.create_head_to_head, methods=["POST"]),
+        Route("/v1/evals/{eval_id}/runs/{run_id}/head_to_head", experiments.head_to_head, methods=["GET"]),
+        Route("/v1/evals/{eval_id}/leaderboard", experiments.leaderboard, methods=["GET"]),
         Route("/v1/evals/{eval_id}/runs/{run_id}", retrieve_run, methods=["GET"]),
         Route("/v1/evals/{eval_id}/runs/{run_id}", cancel_run, methods=["POST"]),
         Route("/v1/evals/{eval_id}/runs/{run_id}/cancel", cancel_run, methods=["POST"]),

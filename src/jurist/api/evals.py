@@ -21,7 +21,7 @@ RUN_STATUSES = ("queued", "in_progress", "completed", "canceled", "failed")
 ITEM_STATUSES = ("pass", "fail", "error")
 
 
-def _json(data: object, status: int = 200) -> Response:
+def json_response(data: object, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type=_JSON)
 
 
@@ -36,9 +36,9 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def _run_json(request: Request, evals: EvalService, run: EvalRunRecord) -> JSONObject:
+async def run_json(request: Request, evals: EvalService, run: EvalRunRecord) -> JSONObject:
     record = await evals.get(run.tenant, run.eval_id)
-    criteria = record.body.get("testing_criteria")
+    criteria = run.body.get("testing_criteria") or record.body.get("testing_criteria")  # a run's own first
     counts, usage = await evals.store.counts(run.id), await evals.store.usage(run.id)
     return run_object(run, criteria if isinstance(criteria, list) else [], counts, usage, _base_url(request))
 
@@ -48,7 +48,7 @@ async def create_eval(request: Request) -> Response:
     tenant = (await tenant_of(request)).id
     body = await json_object_body(request, services.settings.max_request_bytes)
     record = await services.evals.create(tenant, body)
-    return _json(eval_object(record), 201)
+    return json_response(eval_object(record), 201)
 
 
 async def list_evals(request: Request) -> Response:
@@ -57,20 +57,22 @@ async def list_evals(request: Request) -> Response:
     after, limit, order = _page_params(request)
     by = choice_param(request, "order_by", "created_at", ("created_at", "updated_at"))
     page = await services.evals.list_evals(tenant, after, limit, order, by == "updated_at")
-    return _json(listing([eval_object(r) for r in page.items], page.has_more))
+    return json_response(listing([eval_object(r) for r in page.items], page.has_more))
 
 
 async def retrieve_eval(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
-    return _json(eval_object(await services.evals.get(tenant, request.path_params["eval_id"])))
+    return json_response(eval_object(await services.evals.get(tenant, request.path_params["eval_id"])))
 
 
 async def update_eval(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
     body = await json_object_body(request, services.settings.max_request_bytes)
-    return _json(eval_object(await services.evals.update(tenant, request.path_params["eval_id"], body)))
+    return json_response(
+        eval_object(await services.evals.update(tenant, request.path_params["eval_id"], body))
+    )
 
 
 async def delete_eval(request: Request) -> Response:
@@ -78,7 +80,7 @@ async def delete_eval(request: Request) -> Response:
     tenant = (await tenant_of(request)).id
     eval_id = request.path_params["eval_id"]
     await services.evals.delete(tenant, eval_id)
-    return _json({"object": "eval.deleted", "deleted": True, "eval_id": eval_id})
+    return json_response({"object": "eval.deleted", "deleted": True, "eval_id": eval_id})
 
 
 async def create_run(request: Request) -> Response:
@@ -87,7 +89,7 @@ async def create_run(request: Request) -> Response:
     body = await json_object_body(request, services.settings.max_request_bytes)
     evals = services.evals
     run = await evals.create_run(tenant, request.path_params["eval_id"], body)
-    return _json(await _run_json(request, evals, run), 201)
+    return json_response(await run_json(request, evals, run), 201)
 
 
 async def list_runs(request: Request) -> Response:
@@ -99,7 +101,7 @@ async def list_runs(request: Request) -> Response:
         raise InvalidRequest(f"Invalid 'status': expected one of {', '.join(RUN_STATUSES)}.", param="status")
     evals = services.evals
     page = await evals.list_runs(tenant, request.path_params["eval_id"], after, limit, order, status)
-    return _json(listing([await _run_json(request, evals, r) for r in page.items], page.has_more))
+    return json_response(listing([await run_json(request, evals, r) for r in page.items], page.has_more))
 
 
 async def retrieve_run(request: Request) -> Response:
@@ -107,7 +109,7 @@ async def retrieve_run(request: Request) -> Response:
     tenant = (await tenant_of(request)).id
     evals, params = services.evals, request.path_params
     run = await evals.get_run(tenant, params["eval_id"], params["run_id"])
-    return _json(await _run_json(request, evals, run))
+    return json_response(await run_json(request, evals, run))
 
 
 async def cancel_run(request: Request) -> Response:
@@ -116,7 +118,7 @@ async def cancel_run(request: Request) -> Response:
     tenant = (await tenant_of(request)).id
     evals, params = services.evals, request.path_params
     run = await evals.cancel_run(tenant, params["eval_id"], params["run_id"])
-    return _json(await _run_json(request, evals, run))
+    return json_response(await run_json(request, evals, run))
 
 
 async def delete_run(request: Request) -> Response:
@@ -124,7 +126,7 @@ async def delete_run(request: Request) -> Response:
     tenant = (await tenant_of(request)).id
     params = request.path_params
     await services.evals.delete_run(tenant, params["eval_id"], params["run_id"])
-    return _json({"object": "eval.run.deleted", "deleted": True, "run_id": params["run_id"]})
+    return json_response({"object": "eval.run.deleted", "deleted": True, "run_id": params["run_id"]})
 
 
 async def list_output_items(request: Request) -> Response:
@@ -136,7 +138,7 @@ async def list_output_items(request: Request) -> Response:
         raise InvalidRequest(f"Invalid 'status': expected one of {', '.join(ITEM_STATUSES)}.", param="status")
     eval_id, run_id = request.path_params["eval_id"], request.path_params["run_id"]
     page = await services.evals.list_items(tenant, eval_id, run_id, after, limit, order, status)
-    return _json(listing([item_object(i, eval_id) for i in page.items], page.has_more))
+    return json_response(listing([item_object(i, eval_id) for i in page.items], page.has_more))
 
 
 async def retrieve_output_item(request: Request) -> Response:
@@ -146,10 +148,10 @@ async def retrieve_output_item(request: Request) -> Response:
     item = await services.evals.get_item(
         tenant, params["eval_id"], params["run_id"], params["output_item_id"]
     )
-    return _json(item_object(item, params["eval_id"]))
+    return json_response(item_object(item, params["eval_id"]))
 
 
-def _float_param(request: Request, name: str, default: float) -> float:
+def float_param(request: Request, name: str, default: float) -> float:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -171,7 +173,7 @@ async def compare_runs(request: Request) -> Response:
         if not value:
             raise InvalidRequest(f"{param} must name a run of this eval.", param=param)
         ids[param] = value
-    margin, alpha = _float_param(request, "margin", 0.02), _float_param(request, "alpha", 0.05)
+    margin, alpha = float_param(request, "margin", 0.02), float_param(request, "alpha", 0.05)
     check_settings(margin, alpha)
     mismatch = choice_param(request, "allow_mismatch", "false", ("true", "false")) == "true"
     settings = Settings(
@@ -182,4 +184,4 @@ async def compare_runs(request: Request) -> Response:
         int_param(request, "diffs", DIFFS_SHOWN, 0, 10_000),
     )
     found = await services.evals.compare_runs(tenant, request.path_params["eval_id"], ids, settings)
-    return _json(found)
+    return json_response(found)

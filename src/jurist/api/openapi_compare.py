@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from jurist.api.openapi_experiments import AnchoredComparison
+
 Decision = Literal["better", "worse", "equivalent", "inconclusive"]
 
 
@@ -67,3 +69,8 @@ class EvalRunsComparison(BaseModel):
     overall: PairedStatistics
     criteria: list[CriterionComparison]
     diffs: list[RowDiff] = Field(description="Rows whose status changed: regressions first.")
+    anchored: AnchoredComparison | None = Field(
+        default=None,
+        description="Figures anchored on human labels of the runs' lines (a single-mode jurist_judge "
+        "criterion's); null when the eval has none.",
+    )

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
+from jurist.api.batch_compare import BatchComparison
 from jurist.api.openapi_compare import EvalRunsComparison
+from jurist.api.openapi_experiments import HeadToHead, HeadToHeadCreate, Leaderboard
 from jurist.api.openapi_models import (
     BatchLabelDeleted,
     BatchLabelList,
@@ -53,7 +55,9 @@ class Op:
     operation_id: str
     tag: str
     summary: str
-    response: Any  # a pydantic model (or a union of them) the answer validates against
+    response: (
+        Any  # a pydantic model (or a union of them) the answer validates against, or an OpenAI schema's name
+    )
     status: int = 200
     body: Any = None  # the request body's model, if any
     query: tuple[Param, ...] = ()
@@ -74,6 +78,8 @@ def _str(name: str, what: str) -> Param:
 
 
 _DAY: JSONObject = {"type": "string", "format": "date"}
+_MARGIN = Param("margin", "The practical margin (0, 1).", {"type": "number", "default": 0.02})
+_ALPHA = Param("alpha", "The significance level (0, 0.5].", {"type": "number", "default": 0.05})
 _BOOTSTRAP = _int("bootstrap", 1000, 1, 10000, "Bootstrap resamples of the confidence intervals.")
 _SEED = _int("seed", 0, 0, 2**32 - 1, "Seed of the bootstrap.")
 _START = Param("start", "First day counted, YYYY-MM-DD (UTC; default: 29 days before end).", _DAY)
@@ -93,6 +99,15 @@ OPERATIONS: tuple[Op, ...] = (
        BatchReport, html=True, response_mode="validation",
        query=(Param("format", "json or html.", {"type": "string", "enum": ["json", "html"]}),
               _BOOTSTRAP, _SEED)),
+    Op("get", "/batches/compare", "compareBatches", "Reports",
+       "Is the candidate batch better than the base? Paired by custom_id, per criterion and overall.",
+       BatchComparison, response_mode="validation",
+       query=(_str("base", "The base batch's id."), _str("candidate", "The candidate batch's id."),
+              _MARGIN, _ALPHA,
+              _str("criterion", "Only this criterion of the judgments."),
+              Param("threshold", "Single mode: a line passes at this score (default: the middle of its "
+                    "score range).", {"type": "number"}),
+              _int("diffs", 100, 0, 10000, "Changed lines listed."))),
     Op("post", "/batches/{batch_id}/labels", "createLabels", "Labels",
        "Add human labels to the batch's judged lines (a JSON list, or JSONL, of labels); all or none.",
        BatchLabelList, body=list[LabelInput]),
@@ -114,12 +129,23 @@ OPERATIONS: tuple[Op, ...] = (
        "Is the candidate run better than the base? Paired statistics per criterion and overall.",
        EvalRunsComparison, response_mode="validation",
        query=(_str("base", "The base run's id."), _str("candidate", "The candidate run's id."),
-              Param("margin", "The practical margin (0, 1).", {"type": "number", "default": 0.02}),
-              Param("alpha", "The significance level (0, 0.5].", {"type": "number", "default": 0.05}),
+              _MARGIN, _ALPHA,
               _str("criterion", "Only this testing criterion."),
               Param("allow_mismatch", "Compare runs graded differently.",
                     {"type": "boolean", "default": False}),
               _int("diffs", 100, 0, 10000, "Changed rows listed."))),
+    Op("post", "/evals/{eval_id}/runs/head_to_head", "createHeadToHeadRun", "Evals",
+       "A run judging two runs' answers pairwise, in both orders (answered like creating a run).",
+       "EvalRun", status=201, body=HeadToHeadCreate),
+    Op("get", "/evals/{eval_id}/runs/{run_id}/head_to_head", "headToHead", "Evals",
+       "A head-to-head run's win rate, tie rate, position consistency and decision.", HeadToHead,
+       response_mode="validation", query=(_MARGIN, _ALPHA)),
+    Op("get", "/evals/{eval_id}/leaderboard", "evalLeaderboard", "Evals",
+       "A Bradley–Terry board of the runs met in the eval's head-to-head runs.", Leaderboard,
+       response_mode="validation",
+       query=(Param("style_control", "Hold answer length and markdown fixed.",
+                    {"type": "boolean", "default": True}),
+              _int("rounds", 200, 1, 2000, "Bootstrap resamples of the rating intervals."))),
     Op("get", "/usage", "usage", "Usage", "The key's tenant's usage (and its sub-tenants').",
        UsageReport, query=(_START, _END, _group_by("day", "model"))),
     Op("get", "/admin/usage", "adminUsage", "Admin", "Every tenant's usage, or one tenant's.",
@@ -163,10 +189,14 @@ def _register(
 
 
 def _operation(op: Op, schemas: JSONObject, openai: set[str]) -> JSONObject:
-    name = op.schema_name or op.response.__name__
-    answer: JSONObject = {
-        "application/json": {"schema": _register(op.response, op.response_mode, name, schemas, openai)}
-    }
+    if isinstance(op.response, str):  # one of OpenAI's schemas, by name
+        if op.response not in openai:
+            raise RuntimeError(f"OpenAI's document has no schema {op.response}")
+        answered: JSONObject = {"$ref": REF.format(model=op.response)}
+    else:
+        name = op.schema_name or op.response.__name__
+        answered = _register(op.response, op.response_mode, name, schemas, openai)
+    answer: JSONObject = {"application/json": {"schema": answered}}
     if op.html:
         answer["text/html"] = {"schema": {"type": "string"}}
     params: list[Any] = [

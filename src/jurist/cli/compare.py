@@ -13,7 +13,15 @@ import typer
 from jurist.cli.gate import fetch, table
 from jurist.errors import JuristError
 
-EXAMPLE = "Example: jurist compare --eval eval_123 --base evalrun_a --candidate evalrun_b --margin 0.02"
+EXAMPLE = """Examples:
+
+The candidate run against the base, per criterion and overall:
+  jurist compare --eval eval_123 --base evalrun_main --candidate evalrun_pr
+One criterion, as JSON, from a server:
+  jurist compare --eval eval_123 --base evalrun_main --candidate evalrun_pr \\
+      --criterion exact --json --server https://jurist.example.com \\
+      --key "$JURIST_KEY"
+"""
 
 
 def compare_command(
@@ -25,7 +33,13 @@ def compare_command(
     key: Annotated[str | None, typer.Option(help="API key (needed with --server).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison's JSON.")] = False,
 ) -> None:
-    """Compare two runs of an eval: per criterion and overall, with confidence intervals and decisions."""
+    """Compare two runs of an eval, per criterion and overall.
+
+    The paired comparison GET /v1/evals/ID/runs/compare answers, here (this
+    data dir) or on --server: each pass rate's change with its confidence
+    interval, a Holm-adjusted p-value and a decision, and how many rows
+    improved or regressed; a Markdown table, or the JSON with --json.
+    """
     if server is not None and not key:
         typer.echo("--key is needed with --server.", err=True)
         raise typer.Exit(2)

@@ -32,6 +32,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jurist.cli import examples
 from jurist.errors import ConfigError, JuristError
 from jurist.protocol.json_types import JSONObject, JsonValue
 from jurist.settings import load_settings
@@ -39,7 +40,7 @@ from jurist.settings import load_settings
 if TYPE_CHECKING:  # the targets import the services: only once a command runs
     from jurist.cli.evals_targets import Target
 
-evals_app = typer.Typer(help="Evals (the OpenAI Evals API) from YAML files.", no_args_is_help=True)
+evals_app = typer.Typer(help=examples.EVALS_HELP, epilog=examples.EVALS, no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)  # messages whole, not cut at 80 columns
 TERMINAL = ("completed", "failed", "canceled")
 INTERRUPTED = 130
@@ -305,8 +306,11 @@ async def _remote(server: str, key: str, spec: Spec, state: State, opts: Options
         return await drive(RemoteTarget(session, base, key), spec, state, opts, stop)
 
 
-EPILOG = """Example: jurist evals run qa.yaml --out items.jsonl, where qa.yaml is
+EPILOG = """Example:
 
+Grade qa.yaml here and write its output items:
+  jurist evals run qa.yaml --out items.jsonl
+where qa.yaml is
   eval:                   # the body of POST /v1/evals
     name: qa
     data_source_config: {type: custom, item_schema: {type: object}}
@@ -316,8 +320,8 @@ EPILOG = """Example: jurist evals run qa.yaml --out items.jsonl, where qa.yaml i
   run:                    # the body of POST /v1/evals/{eval_id}/runs
     name: baseline
     data_source: {type: jsonl, source: {path: qa.jsonl}}   # uploaded
-
-and qa.jsonl holds a row a line: {"item": {"answer": "4"}, "sample": {"output_text": "4"}}"""
+and qa.jsonl holds a row a line:
+  {"item": {"answer": "4"}, "sample": {"output_text": "4"}}"""
 
 
 @evals_app.command("run", epilog=EPILOG)
@@ -338,7 +342,9 @@ def run_command(
         Path | None, typer.Option(help="The resume state file (default: .EVAL.yaml.jurist.json beside it).")
     ] = None,
 ) -> None:
-    """Create an eval and its run from one YAML file, grade it and print pass rates and usage.
+    """Create an eval and its run from one YAML file and grade it.
+
+    Prints the pass rates (overall and per criterion) and the usage.
 
     Locally (the default) as `jurist run` does: a worker in this process, a
     progress bar; run the same command again to resume after Ctrl-C or a crash.

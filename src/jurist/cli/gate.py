@@ -23,10 +23,12 @@ from jurist.evaluation.paired import GateOutcome, Paired, gate
 from jurist.protocol.json_types import JSONObject
 from jurist.settings import load_settings
 
-EXAMPLE = """Example (a GitHub Actions step, after both runs completed):
+EXAMPLE = """Example:
 
-  jurist gate --eval eval_123 --base evalrun_main --candidate evalrun_pr --max-regression 0.05 \\
-      --server https://jurist.example.com --key "$JURIST_KEY" --junit gate.xml >> "$GITHUB_STEP_SUMMARY"
+A GitHub Actions step, after both runs completed:
+  jurist gate --eval eval_123 --base evalrun_main --candidate evalrun_pr \\
+      --max-regression 0.05 --server https://jurist.example.com \\
+      --key "$JURIST_KEY" --junit gate.xml >> "$GITHUB_STEP_SUMMARY"
 """
 
 
@@ -75,7 +77,34 @@ def table(comparison: JSONObject) -> list[str]:
                   f"{items.get('regressed')} regressed, {items.get('same')} the same; "
                   f"{items.get('only_in_base')} in the base only, {items.get('only_in_candidate')} in the "
                   "candidate only."]  # fmt: skip
-    return lines
+    return lines + anchored_lines(comparison)
+
+
+def anchored_lines(comparison: JSONObject) -> list[str]:
+    """The pass rates anchored on human labels (PPI++) beside the judge's own, when rows are labelled."""
+    found = comparison.get("anchored")
+    if not isinstance(found, dict):
+        return []
+    lines = ["", f"Anchored on human labels of `{found.get('criterion')}` (PPI++):", "",
+             "| | labels | judge only | anchored on labels | CI | effective labels |",
+             "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    shown = False
+    for name in ("base", "candidate", "delta"):
+        part = found.get(name)
+        figure = part.get("pass_rate") if isinstance(part, dict) else None
+        if not isinstance(part, dict) or not isinstance(figure, dict):
+            continue
+        judge, ppi = figure.get("judge_only"), figure.get("ppi")
+        if not isinstance(judge, dict) or not isinstance(ppi, dict):
+            continue
+        shown = True
+        values = [float(x) for x in (judge["estimate"], ppi["estimate"], ppi["ci_low"], ppi["ci_high"])]  # type: ignore[arg-type]
+        text = [_pct(v) if name == "delta" else f"{100 * v:.1f}%" for v in values]
+        lines.append(
+            f"| pass rate, {name} | {part.get('labels')} | {text[0]} | {text[1]} | [{text[2]}, {text[3]}] | "
+            f"{float(ppi['effective_labels']):.0f} |"  # type: ignore[arg-type]
+        )
+    return lines if shown else []
 
 
 def markdown(comparison: JSONObject, on: str, outcome: GateOutcome) -> str:
@@ -171,7 +200,15 @@ def gate_command(
     key: Annotated[str | None, typer.Option(help="API key (needed with --server).")] = None,
     junit_file: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
 ) -> None:
-    """Compare two runs of an eval and fail only on an established regression."""
+    """Gate a CI build: fail only on an established regression.
+
+    Compares two runs of an eval (as `jurist compare` does) and gates on the
+    overall pass rate, or on one criterion's (--criterion): exit 0 when no
+    regression beyond --max-regression is established, 1 when one is, 2 for
+    bad usage. --require-noninferiority passes only when the regression's
+    upper bound is below the margin. Prints a Markdown summary (for a pull
+    request comment); --junit also writes JUnit XML.
+    """
     if not 0 <= max_regression < 1:
         typer.echo("--max-regression must be in [0, 1).", err=True)
         raise typer.Exit(2)

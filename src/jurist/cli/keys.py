@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from jurist.cli import examples
 from jurist.errors import ConfigError, JuristError
 from jurist.ids import SystemClock
 from jurist.protocol.admin import KeyCreate
@@ -25,10 +26,7 @@ from jurist.store.keys import KeyFile, SqlKeyStore
 from jurist.store.migrations import upgrade
 from jurist.store.tenants import SqlTenantStore
 
-keys_app = typer.Typer(
-    help="Manage API keys: tenants' keys in the database (or, without --tenant, the key file).",
-    no_args_is_help=True,
-)
+keys_app = typer.Typer(help=examples.KEYS_HELP, epilog=examples.KEYS, no_args_is_help=True)
 err = Console(stderr=True)
 _T = TypeVar("_T")
 _OPTIONS = {"limits.max_batches": "--max-batches", "limits.max_queued_lines": "--max-queued-lines"}
@@ -87,7 +85,7 @@ class KeyCreateBody(TypedDict, total=False):
     weight: float
 
 
-@keys_app.command("create")
+@keys_app.command("create", epilog=examples.KEYS_CREATE)
 def keys_create(
     tenant: Annotated[str | None, typer.Option(help="The tenant the key acts for (created if new).")] = None,
     name: Annotated[str, typer.Option(help="The key's name (no --tenant: a note in the key file).")] = "",
@@ -99,7 +97,13 @@ def keys_create(
     quota_bytes: Annotated[int | None, typer.Option(help="The tenant's bytes of stored files.")] = None,
     weight: Annotated[float | None, typer.Option(help="The tenant's share of the batch runner.")] = None,
 ) -> None:
-    """Create an API key and print it once (only its digest is stored)."""
+    """Create an API key and print it once (only its digest is stored).
+
+    With --tenant, a key of that tenant in the database (the tenant is
+    created if new; the limits and --weight are the tenant's). Without it,
+    a key in the key file of the data dir, its own tenant. The key goes to
+    stdout, the rest to stderr, so `KEY=$(jurist keys create ...)` works.
+    """
     settings = _settings()
     limits = {"rpm": rpm, "tpm": tpm, "max_batches": max_batches, "max_queued_lines": max_queued_lines}
     limits["quota_bytes"] = quota_bytes
@@ -126,11 +130,16 @@ def keys_create(
     typer.echo(created.key)
 
 
-@keys_app.command("list")
+@keys_app.command("list", epilog=examples.KEYS_LIST)
 def keys_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
 ) -> None:
-    """The keys in the database, revoked ones too (not JURIST_API_KEYS nor the key file's)."""
+    """List the keys in the database, revoked ones too.
+
+    A table of each key's id, name, tenant, and when it was created, last
+    used and revoked. Keys from JURIST_API_KEYS and the key file are not
+    listed.
+    """
     listing = _run(_settings(), lambda admin: admin.list_keys(tenant))
     table = Table(title=f"API keys{f' of {tenant}' if tenant else ''}")
     for column in ("id", "name", "tenant", "created", "last used", "revoked"):
@@ -143,8 +152,12 @@ def keys_list(
     Console(width=200).print(table)
 
 
-@keys_app.command("revoke")
+@keys_app.command("revoke", epilog=examples.KEYS_REVOKE)
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
-    """Revoke a key: every server refuses it within JURIST_KEY_CACHE_SECONDS."""
+    """Revoke a key by its id.
+
+    The key stays listed, marked revoked; every server refuses it within
+    JURIST_KEY_CACHE_SECONDS. An unknown id exits 1.
+    """
     deleted = _run(_settings(), lambda admin: admin.revoke_key(key_id))
     typer.echo(f"revoked {deleted.id}")

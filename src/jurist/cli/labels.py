@@ -14,12 +14,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from jurist.cli import examples
 from jurist.errors import ConfigError, JuristError
 from jurist.settings import load_settings
 from jurist.store.database import open_database
 from jurist.store.migrations import upgrade
 
-labels_app = typer.Typer(help="Human labels of a batch's lines.", no_args_is_help=True)
+labels_app = typer.Typer(help=examples.LABELS_HELP, epilog=examples.LABELS, no_args_is_help=True)
 err = Console(stderr=True)
 
 
@@ -41,7 +42,7 @@ async def _import(raw: bytes, batch_id: str, key: str) -> tuple[int, list[str]]:
         await db.close()
 
 
-@labels_app.command("import")
+@labels_app.command("import", epilog=examples.LABELS_IMPORT)
 def import_labels(
     file: Annotated[
         Path, typer.Argument(help="A JSON list or JSONL of labels.", exists=True, dir_okay=False)
@@ -49,7 +50,14 @@ def import_labels(
     batch: Annotated[str, typer.Option("--batch", help="The batch the labels are about.")],
     key: Annotated[str, typer.Option("--key", help="An API key of the batch's tenant.")],
 ) -> None:
-    """Import human labels for a batch's lines (a label for the same line and annotator is replaced)."""
+    """Import human labels for a batch's lines.
+
+    FILE is a JSON list or JSONL of {custom_id, label, criteria?,
+    annotator?, note?}, posted over the configured database as the API
+    does; the tenant is the one --key belongs to. A label for the same line
+    and annotator is replaced; the calibrations the labels bear on are
+    refitted.
+    """
     try:
         count, refitted = asyncio.run(_import(file.read_bytes(), batch, key))
     except (JuristError, ConfigError) as exc:

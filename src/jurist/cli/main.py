@@ -1,185 +1,57 @@
-"""``jurist serve``, ``worker``, ``eval``, ``run``, ``report``, ``usage``, ``config show``, ``keys``."""
+"""The ``jurist`` command: the typer app, ``jurist --version``, and ``eval``, ``run``, ``report``, ``usage``
+and ``doctor``. The service's commands (``serve``, ``worker``, ``db upgrade``, ``config show``) are in
+``jurist.cli.service``, the command groups in their own modules; every command's example is its epilog
+(``jurist.cli.examples``). Shell completion is typer's (``--install-completion``, ``--show-completion``)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
-from rich.text import Text
 
+from jurist.cli import examples
+from jurist.cli.common import config_error as _config_error
+from jurist.cli.common import err, print_version
+from jurist.cli.common import settings as _settings
 from jurist.cli.compare import EXAMPLE as COMPARE_EXAMPLE
 from jurist.cli.compare import compare_command
+from jurist.cli.compare_batches import EXAMPLE as COMPARE_BATCHES_EXAMPLE
+from jurist.cli.compare_batches import compare_batches_command
 from jurist.cli.evals import evals_app
 from jurist.cli.gate import EXAMPLE as GATE_EXAMPLE
 from jurist.cli.gate import gate_command
 from jurist.cli.keys import keys_app
 from jurist.cli.labels import labels_app
+from jurist.cli.service import config_show, db_upgrade, serve, worker
 from jurist.errors import ConfigError
-from jurist.settings import Settings, load_settings
 
-app = typer.Typer(help="Jurist: a self-hostable LLM-as-a-Judge service.", no_args_is_help=True)
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-app.add_typer(config_app, name="config")
-app.add_typer(keys_app, name="keys")
-app.add_typer(labels_app, name="labels")
-app.add_typer(db_app, name="db")
-app.add_typer(evals_app, name="evals")
-app.command("gate", epilog=GATE_EXAMPLE)(gate_command)
-app.command("compare", epilog=COMPARE_EXAMPLE)(compare_command)
-err = Console(stderr=True)
+app = typer.Typer(help=examples.ROOT_HELP, epilog=examples.ROOT, no_args_is_help=True)
+config_app = typer.Typer(help=examples.CONFIG_HELP, epilog=examples.CONFIG, no_args_is_help=True)
+db_app = typer.Typer(help=examples.DB_HELP, epilog=examples.DB, no_args_is_help=True)
+app.command("serve", epilog=examples.SERVE)(serve)
+app.command("worker", epilog=examples.WORKER)(worker)
+db_app.command("upgrade", epilog=examples.DB_UPGRADE)(db_upgrade)
+config_app.command("show", epilog=examples.CONFIG_SHOW)(config_show)
 
 
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        raise _config_error(exc) from exc
-
-
-def _config_error(exc: ConfigError) -> typer.Exit:
-    err.print(f"[red]configuration error:[/red] {escape(exc.message)}")
-    return typer.Exit(2)
-
-
-def _print_notices(notices: Iterable[str]) -> None:
-    for notice in notices:
-        err.print(f"[yellow]notice:[/yellow] {escape(notice)}")
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=print_version, is_eager=True, help="Print jurist's version and exit."
+        ),
+    ] = False,
 ) -> None:
-    """Start the API server."""
-    import uvicorn
-
-    from jurist.api.app import create_app, server_options
-    from jurist.composition import build_services
-
-    settings = _settings(host=host, port=port)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    try:
-        services = build_services(settings)
-    except ConfigError as exc:
-        raise _config_error(exc) from exc
-    if services.notices:  # one line each: deprecated keys, the embedded model's limits
-        err.print(Panel(Text("\n".join(services.notices)), title="notice", border_style="yellow"))
-    base = f"http://{settings.host}:{settings.port}/v1"
-    if services.new_key:
-        err.print(
-            Panel(
-                f"API key (shown once, stored hashed in {settings.data_dir}/api_keys.json):\n\n"
-                f"  {services.new_key}\n\nbase_url: {base}",
-                title="Jurist is ready",
-                border_style="green",
-            )
-        )
-    elif not settings.api_keys:
-        err.print(
-            f"Using the API key(s) in {settings.data_dir}/api_keys.json (stored hashed; "
-            "create another with `jurist keys create`)."
-        )
-    err.print(f"Models: {', '.join(sorted(services.chat.models))} at {base}")
-    if settings.console:
-        err.print(f"Console: http://{settings.host}:{settings.port}/ (sign in with an API key)")
-    uvicorn.run(
-        create_app(services),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        lifespan="on",
-        **server_options(),
-    )
+    pass
 
 
-@app.command()
-def worker(
-    processes: Annotated[int, typer.Option(help="Worker processes to run (each with its own loop).")] = 1,
-) -> None:
-    """Run batch workers without the HTTP server (share the server's database, e.g. PostgreSQL)."""
-    import asyncio
-    import multiprocessing
-    import os
-    import signal
-
-    settings = _settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    if processes > 1:
-        children = [multiprocessing.Process(target=_worker_main) for _ in range(processes)]
-        for child in children:
-            child.start()
-
-        def forward(signum: int, frame: object) -> None:  # each child drains (see runner.worker)
-            for child in children:
-                if child.pid is not None and child.is_alive():
-                    os.kill(child.pid, signum)
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, forward)
-        for child in children:
-            child.join()
-        return
-
-    async def run() -> None:
-        from jurist.composition import build_services
-
-        services = build_services(settings)
-        _print_notices(services.notices)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await services.start(run_worker=False)
-        runner = services.make_worker()
-        err.print(f"worker {runner.owner} on {settings.resolved_database_url.split('@')[-1]}")
-        try:
-            await runner.run(stop)
-        finally:
-            await services.aclose()
-
-    try:
-        asyncio.run(run())
-    except ConfigError as exc:
-        raise _config_error(exc) from exc
-
-
-def _worker_main() -> None:
-    worker(processes=1)
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Apply pending schema migrations."""
-    import asyncio
-
-    from jurist.store.database import open_database
-    from jurist.store.migrations import upgrade
-
-    settings = _settings()
-
-    async def run() -> list[str]:
-        db = open_database(settings.resolved_database_url)
-        await db.open()
-        try:
-            return await upgrade(db)
-        finally:
-            await db.close()
-
-    applied = asyncio.run(run())
-    typer.echo("\n".join(f"applied {name}" for name in applied) or "schema is up to date")
-
-
-@app.command("eval")
+@app.command("eval", epilog=examples.EVAL)
 def eval_command(
     data: Annotated[
         Path,
@@ -219,7 +91,15 @@ def eval_command(
         Path | None, typer.Option(help="The judge's judgments of the --calibration pairs.")
     ] = None,
 ) -> None:
-    """Meta-evaluate a judge against human labels: accuracy (both orders), agreement, baselines, CIs."""
+    """Measure a judge against human labels (a meta-evaluation).
+
+    Judges each labelled pair in both orders (with a configured model, here
+    or on --server), or scores another judge's judgments (--judgments), and
+    reports accuracy with a bootstrap 95% CI, macro F1, positional agreement
+    and the baselines (random, always first, longer wins). Graded sets get
+    Pearson and Kendall's tau-b instead. With --agreement-target, selective
+    verdicts: accept only where humans would agree at that rate.
+    """
     import aiohttp
 
     from jurist.cli.evaluation import Selective, model_concurrency, run_eval
@@ -256,7 +136,7 @@ def eval_command(
         json_out.write_text(json.dumps(report, indent=2))
 
 
-@app.command("run")
+@app.command("run", epilog=examples.RUN)
 def run_command(
     input_file: Annotated[
         Path, typer.Argument(help="A batch input file (.jsonl, the Batch API's line format).")
@@ -266,7 +146,13 @@ def run_command(
         Path | None, typer.Option(help="Where failed lines go (default: OUTPUT.errors.jsonl).")
     ] = None,
 ) -> None:
-    """Judge a batch input file locally, no server needed; re-run to resume after Ctrl-C or a crash."""
+    """Judge a batch input file locally, no server needed.
+
+    Reads the Batch API's input lines, judges them with the configured
+    models in this process (a progress bar on stderr) and writes the
+    Batch API's output and error lines. Run the same command again to
+    resume after Ctrl-C or a crash: lines already in either file are skipped.
+    """
     from jurist.cli.local_run import run_local
 
     settings = _settings()
@@ -279,7 +165,7 @@ def run_command(
     raise typer.Exit(code)
 
 
-@app.command("report")
+@app.command("report", epilog=examples.REPORT)
 def report_command(
     output: Annotated[
         Path, typer.Argument(help="A batch output file (.jsonl), from the API or `jurist run`.")
@@ -294,7 +180,14 @@ def report_command(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap rounds for every CI.")] = 1000,
 ) -> None:
-    """Report on a batch: score distribution, win rates, Bradley–Terry leaderboard, judge health."""
+    """Report on a batch's output: scores, win rates, leaderboard.
+
+    Reads a batch output file (from the API or `jurist run`), with its input
+    file for the competitors' names and answer lengths and its error file
+    for the failed lines: the score distribution, win rates, a Bradley–Terry
+    leaderboard with bootstrap CIs and the judge's health, as tables, JSON
+    or one self-contained HTML page.
+    """
     from jurist.cli.report import FORMATS, run_report
 
     if fmt not in FORMATS:
@@ -307,7 +200,7 @@ def report_command(
     run_report(output, input_file, errors, FORMATS[fmt], out_file, max(1, bootstrap), seed)
 
 
-@app.command("usage")
+@app.command("usage", epilog=examples.USAGE)
 def usage_command(
     tenant: Annotated[
         str | None, typer.Option(help="Only this tenant and its sub-tenants (default: every tenant).")
@@ -322,7 +215,12 @@ def usage_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the /v1/admin/usage JSON instead.")] = False,
 ) -> None:
-    """Usage and cost per tenant, day and model, from the configured database."""
+    """Usage and cost per tenant, day and model.
+
+    Reads the configured database (the figures GET /v1/admin/usage answers):
+    requests, tokens and cost, grouped by tenant, day or model, or several,
+    as a table or JSON.
+    """
     import asyncio
 
     from jurist.cli.usage import print_usage, usage_report
@@ -340,13 +238,17 @@ def usage_command(
         print_usage(report, Console())
 
 
-@app.command("doctor")
+@app.command("doctor", epilog=examples.DOCTOR)
 def doctor_command(
     offline: Annotated[bool, typer.Option(help="Skip the 1-token call to each remote model.")] = False,
 ) -> None:
-    """Print what a bug report needs (CPU flags, versions, llama.cpp's system info, the data dir, the
-    database) and check every model: the embedded one is self-tested in its own process, a remote one
-    answers a 1-token call. Exits 1 when something is broken."""
+    """Check every part and print what a bug report needs.
+
+    CPU flags, versions, llama.cpp's system info, the data dir, the database
+    (reachable, migrated), the python grader, and every model: the embedded
+    one is self-tested in its own process, a remote one answers a 1-token
+    call (skipped with --offline). Exits 1 when something is broken.
+    """
     import asyncio
 
     from rich.table import Table
@@ -370,18 +272,14 @@ def doctor_command(
         raise typer.Exit(1)
 
 
-@config_app.command("show")
-def config_show() -> None:
-    """Print the effective configuration, secrets masked (notices of deprecated keys on stderr)."""
-    from jurist.backends.registry import configured_models
-
-    settings = _settings()
-    try:
-        configured = configured_models(settings)
-    except ConfigError as exc:
-        raise _config_error(exc) from exc
-    _print_notices(configured.notices)
-    typer.echo(json.dumps(settings.masked(configured.models), indent=2, default=str))
+app.command("compare", epilog=COMPARE_EXAMPLE)(compare_command)
+app.command("compare-batches", epilog=COMPARE_BATCHES_EXAMPLE)(compare_batches_command)
+app.command("gate", epilog=GATE_EXAMPLE)(gate_command)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(keys_app, name="keys")
+app.add_typer(labels_app, name="labels")
+app.add_typer(evals_app, name="evals")
 
 
 def main() -> None:

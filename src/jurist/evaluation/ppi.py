@@ -18,8 +18,11 @@ estimated by
 
     σ̂²_λ = Var_i(Y_i − λ f_i) / n + λ² · Var_j(f~_j) / N
 
-(sample variances, ``ddof = 1``; a sample of one has variance 0), and the interval is the normal one,
-θ̂_λ ± z_{1−α/2} σ̂_λ, with z from ``statistics.NormalDist``. λ = 0 is the classical estimate; λ = 1 is
+(sample variances, ``ddof = 1``; a sample of one has variance 0), and the interval is
+θ̂_λ ± t_{1−α/2, n−1} σ̂_λ, with Student's t quantile for the n labelled items (``t_quantile``) rather
+than the normal one: a small-sample correction, which keeps rare 0/1 outcomes (a 10 % tie rate among 50
+labels) at their nominal coverage (``bench/ppi_coverage.py``; it is 2 % wider than the normal interval at
+n = 50, under 1 % from n = 200). λ = 0 is the classical estimate; λ = 1 is
 plain PPI. Power tuning picks the λ minimising the variance,
 
     λ̂ = Cov_i(Y_i, f_i) / ((1 + n/N) · Var(f)),
@@ -40,8 +43,8 @@ The quantities (all means, so all go through :func:`ppi_mean`):
 - win rate: the mean of 1 (win) / 0.5 (tie) / 0 (loss) (:func:`win_value`, pairwise labels
   1 = the first answer wins, 2 = the second, 0 = tie).
 
-Intervals are normal (Wald) intervals: on binary data with very few labels (or labels all equal) they can
-be too narrow; use at least a few dozen labels.
+On binary data with very few labels (or labels all equal) the intervals can still be too narrow; use at
+least a few dozen labels. The judge-only interval is the normal one.
 """
 
 from __future__ import annotations
@@ -127,10 +130,33 @@ def _effective(var_truth: float, variance: float, n: int, cap: int) -> float:
     return min(var_truth / variance, float(cap))
 
 
+def t_quantile(alpha: float, df: int) -> float:
+    """The two-sided ``1 − alpha`` quantile of Student's t with ``df`` degrees of freedom (Hill's 1970
+    expansion in the normal quantile: within 1 % of the exact value from df = 3 on (alpha ≥ 0.01), and low
+    below; numpy only)."""
+    z = _z(alpha)
+    if df <= 0:
+        return math.inf
+    v = float(df)
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / v + g2 / v**2 + g3 / v**3 + g4 / v**4
+
+
 def _estimate(
-    center: float, variance: float, alpha: float, n: int, big_n: int, effective: float, lam: float
+    center: float,
+    variance: float,
+    alpha: float,
+    n: int,
+    big_n: int,
+    effective: float,
+    lam: float,
+    df: int | None = None,
 ) -> Estimate:
-    half = _z(alpha) * math.sqrt(max(variance, 0.0))
+    quantile = _z(alpha) if df is None else t_quantile(alpha, df)
+    half = quantile * math.sqrt(max(variance, 0.0))
     return Estimate(center, center - half, center + half, n, big_n, effective, lam)
 
 
@@ -186,7 +212,7 @@ def ppi_mean(
     center = float(rectified.mean()) + (lam * float(f_unl.mean()) if big_n else 0.0)
     variance = _var(rectified) / n + (lam * lam * _var(f_unl) / big_n if big_n else 0.0)
     effective = _effective(_var(y), variance, n, n + big_n)
-    return _estimate(center, variance, alpha, n, big_n, effective, lam)
+    return _estimate(center, variance, alpha, n, big_n, effective, lam, df=n - 1)
 
 
 def classical_mean(truth: Values, *, alpha: float = 0.1) -> Estimate:
@@ -196,7 +222,7 @@ def classical_mean(truth: Values, *, alpha: float = 0.1) -> Estimate:
         raise ValueError("an interval needs at least two labelled items")
     n = y.size
     variance = _var(y) / n
-    return _estimate(float(y.mean()), variance, alpha, n, 0, float(n), 0.0)
+    return _estimate(float(y.mean()), variance, alpha, n, 0, float(n), 0.0, df=n - 1)
 
 
 def judge_only_mean(pred: Values, *, alpha: float = 0.1) -> Estimate:

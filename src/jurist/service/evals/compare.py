@@ -113,6 +113,12 @@ def _pairs(base: GradedRows, candidate: GradedRows) -> tuple[np.ndarray, np.ndar
     )
 
 
+def paired_rows(base: GradedRows, candidate: GradedRows) -> tuple[np.ndarray, np.ndarray]:
+    """The row indexes, in each run, of the items both runs hold (as a comparison pairs them)."""
+    ia, ib, _, _ = _pairs(base, candidate)
+    return np.asarray(base.indexes, dtype=np.int64)[ia], np.asarray(candidate.indexes, dtype=np.int64)[ib]
+
+
 def _criterion(
     a: _Run, b: _Run, ia: np.ndarray, ib: np.ndarray, k: int, s: Settings
 ) -> tuple[Paired, Paired, int]:

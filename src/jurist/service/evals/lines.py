@@ -105,7 +105,13 @@ class EvalLines:
             raise InvalidRequest(f"The eval of run {run_id!r} was deleted.")
         source = run.body.get("data_source")
         assert isinstance(source, dict)  # stored checked
-        grader = RowGrader(Grader(self.chat, tenant, self._sandbox()), record.body, source)
+        own = run.body.get("testing_criteria")  # a head-to-head run's own criterion
+        grader = RowGrader(
+            Grader(self.chat, tenant, self._sandbox()),
+            record.body,
+            source,
+            own if isinstance(own, list) else None,
+        )
         self._graders[run_id] = grader
         while len(self._graders) > KEPT_RUNS:
             self._graders.popitem(last=False)

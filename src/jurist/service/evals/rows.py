@@ -8,7 +8,7 @@ never the run's: the run goes on."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -23,6 +23,8 @@ from jurist.service.evals.data_sources import sampling_params
 from jurist.service.evals.definitions import item_schema
 from jurist.service.evals.digests import digest
 from jurist.service.evals.grading import Graded, Grader, usage_of
+from jurist.service.evals.head_to_head import SOURCE_TYPE
+from jurist.service.evals.head_to_head import shown as shown_pair
 from jurist.service.judging.requests import parse_chat_request
 from jurist.store.eval_records import ModelUsage, OutputItemRecord
 
@@ -76,10 +78,16 @@ class RowGrader:
     """Grades the rows of one run (its eval's criteria and schema, its data source)."""
 
     def __init__(
-        self, grader: Grader, eval_body: Mapping[str, JsonValue], data_source: Mapping[str, JsonValue]
+        self,
+        grader: Grader,
+        eval_body: Mapping[str, JsonValue],
+        data_source: Mapping[str, JsonValue],
+        criteria: Sequence[JsonValue] | None = None,
     ):
+        """``criteria``: the run's own testing criteria (a head-to-head run's), else the eval's."""
         self.grader = grader
-        self.criteria = [c for c in eval_body.get("testing_criteria") or [] if isinstance(c, dict)]  # type: ignore[union-attr]
+        listed = criteria if criteria is not None else eval_body.get("testing_criteria") or []
+        self.criteria = [c for c in listed if isinstance(c, dict)]  # type: ignore[union-attr]
         config = eval_body.get("data_source_config")
         schema = item_schema(config) if isinstance(config, dict) else None
         self.validator = None if schema is None else Draft202012Validator(schema)
@@ -148,23 +156,28 @@ class RowGrader:
         """The row's output item (a model that is down raises: the runner tries the row again)."""
         used: list[ModelUsage] = []
         item: JsonValue = row.get("item") if isinstance(row, dict) else None
-        shown: JSONObject | None = None
+        shown_sample: JSONObject | None = None
         results: list[JsonValue] = []
         verdicts = ""
         try:
             checked = self._item(row)
             if self.data_source.get("type") == "completions":
                 try:
-                    sample, shown, used = await self._sampled(checked)
+                    sample, shown_sample, used = await self._sampled(checked)
                 except template.MissingVariable as exc:
                     raise RowError(f"invalid_variable_error: {exc}") from exc
                 except JuristError as exc:
                     if exc.status_code >= 500 or exc.status_code == 429:
                         raise
                     raise RowError(f"sampling failed: {exc.message}") from exc
+            elif self.data_source.get("type") == SOURCE_TYPE:  # two runs' answers, paired
+                given = row.get("sample") if isinstance(row, dict) else None
+                if not isinstance(given, dict):
+                    raise RowError(str(row.get("error") if isinstance(row, dict) else "no answers"))
+                sample, shown_sample = given, shown_pair(given)
             else:
                 sample = _given_sample(row)  # type: ignore[arg-type]
-                shown = _shown_given(sample)
+                shown_sample = _shown_given(sample)
             context = {"item": checked, "sample": sample}
             for criterion in self.criteria:
                 graded: Graded = await self.grader.grade(criterion, context)
@@ -180,7 +193,7 @@ class RowGrader:
                 {"name": c.get("name"), "score": 0.0, "passed": False, "error": str(exc)}
                 for c in self.criteria
             ]
-        sample_out: JSONObject = shown if shown is not None else _shown_given({})
+        sample_out: JSONObject = shown_sample if shown_sample is not None else _shown_given({})
         if error is not None:
             sample_out = {**sample_out, "error": error}
         body: JSONObject = {"datasource_item": item if isinstance(item, dict) else {}, "results": results,

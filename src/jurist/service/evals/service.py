@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 
 import orjson
 
@@ -22,15 +22,18 @@ from jurist.errors import InvalidRequest, NotFound
 from jurist.ids import Clock, new_id
 from jurist.protocol.batches import BatchStatus
 from jurist.protocol.json_types import JSONObject, JsonValue
+from jurist.service.evals.anchoring import anchored_comparison
 from jurist.service.evals.compare import Settings, compare, runs_of
 from jurist.service.evals.criteria import GraderRules, testing_criteria
 from jurist.service.evals.data_sources import MAX_ROWS, Row, check_data_source, rows_of_content, rows_of_lines
 from jurist.service.evals.definitions import CREATE_FIELDS, check_metadata, check_name, data_source_config
 from jurist.service.evals.digests import run_digests
+from jurist.service.evals.head_to_head import SOURCE_TYPE as HEAD_TO_HEAD
 from jurist.service.jobs.batches import BatchService
 from jurist.service.jobs.files import FileService
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.eval_records import EvalRecord, EvalRunRecord, EvalStore, Order, OutputItemRecord
+from jurist.store.labels import LabelStore
 from jurist.store.records import Page
 
 EVAL_ENDPOINT = "/v1/evals/runs"  # the internal batches that run evals
@@ -66,6 +69,7 @@ class EvalService:
         rules: GraderRules,
         clock: Clock,
         model_digests: Mapping[str, str] | None = None,
+        labels: LabelStore | None = None,
     ) -> None:
         self.store = store
         self.files = files
@@ -75,6 +79,7 @@ class EvalService:
         self.rules = rules
         self.clock = clock
         self.model_digests = model_digests or {}  # model → digest of its answer-deciding configuration
+        self.labels = labels  # human labels of runs' lines (comparisons anchored on them)
 
     # ------------------------------------------------------------ evals
     async def create(self, tenant: str, body: JSONObject) -> EvalRecord:
@@ -142,6 +147,20 @@ class EvalService:
         metadata = check_metadata(body.get("metadata"))
         source = check_data_source(body.get("data_source"), self.models)
         rows = await self._rows(tenant, source)
+        return await self.start_run(tenant, record, name, metadata, source, rows)
+
+    async def start_run(
+        self,
+        tenant: str,
+        record: EvalRecord,
+        name: str | None,
+        metadata: dict[str, str] | None,
+        source: JSONObject,
+        rows: Sequence[Row],
+        own: JSONObject | None = None,
+    ) -> EvalRunRecord:
+        """Write the rows as an internal batch's lines and queue the run. ``own``: what the run keeps of
+        its own (a head-to-head run's ``testing_criteria`` and counts), graded by those criteria."""
         run_id = new_id("evalrun_", 16)
         lane = self._lane(record, source)
         lines = b"".join(
@@ -158,35 +177,43 @@ class EvalService:
         now = int(self.clock.now())
         model = source.get("model") if source.get("type") == "completions" else None
         content: str | None = None
-        spec = source["source"]
+        spec = source.get("source")
         if isinstance(spec, dict) and spec.get("type") == "file_content":  # kept apart, echoed unparsed
             content = orjson.dumps(spec.get("content")).decode()
             source = {**source, "source": {k: v for k, v in spec.items() if k != "content"}}
-        criteria = record.body.get("testing_criteria")
+        criteria = (own or record.body).get("testing_criteria")
         digests = run_digests(
             criteria if isinstance(criteria, list) else [], source, rows, self.model_digests
         )
         stored: JSONObject = {"data_source": source, "metadata": metadata, "model": model, "rows": len(rows),  # type: ignore[dict-item]
-                              "digests": digests}  # fmt: skip
+                              "digests": digests, **(own or {})}  # fmt: skip
         run = EvalRunRecord(
-            run_id, tenant, eval_id, name or f"run {run_id[-8:]}", "queued", stored, now, now, content=content
+            run_id,
+            tenant,
+            record.id,
+            name or f"run {run_id[-8:]}",
+            "queued",
+            stored,
+            now,
+            now,
+            content=content,
         )
         await self.store.add_run(run)
         batch = await self.batches.create(
             tenant,
             {"input_file_id": upload.id, "endpoint": EVAL_ENDPOINT, "completion_window": "24h",
-             "metadata": {"eval_id": eval_id, "eval_run_id": run_id}},
+             "metadata": {"eval_id": record.id, "eval_run_id": run_id}},
             endpoints=(EVAL_ENDPOINT,),
         )  # fmt: skip
         await self.store.set_run(tenant, run_id, now, batch_id=batch.id)
         return EvalRunRecord(
-            run_id, tenant, eval_id, run.name, "queued", stored, now, now, batch.id, content=content
+            run_id, tenant, record.id, run.name, "queued", stored, now, now, batch.id, content=content
         )
 
     def _lane(self, record: EvalRecord, source: JSONObject) -> str:
         """The model whose runner lane (and concurrency) the run's rows take: the sampled model, else the
         first model grader's, else the first configured model (grading without a model is quick)."""
-        if source.get("type") == "completions":
+        if source.get("type") in ("completions", HEAD_TO_HEAD):  # a head-to-head's: its judge
             return str(source["model"])
         for criterion in record.body.get("testing_criteria") or []:  # type: ignore[union-attr]
             if isinstance(criterion, dict) and isinstance(criterion.get("model"), str):
@@ -291,7 +318,12 @@ class EvalService:
         rows = [await self.store.graded_rows(tenant, run.id) for run in (base, candidate)]
         criteria = record.body.get("testing_criteria")
         listed = criteria if isinstance(criteria, list) else []
-        return await asyncio.to_thread(compare, base, candidate, listed, rows[0], rows[1], settings)
+        result = await asyncio.to_thread(compare, base, candidate, listed, rows[0], rows[1], settings)
+        if self.labels is not None:  # the figures anchored on human labels of the runs' lines
+            result["anchored"] = await anchored_comparison(
+                self.store, self.labels, (base, candidate), listed, (rows[0], rows[1]), settings.alpha
+            )
+        return result
 
     # ----------------------------------------------------- output items
     async def list_items(

@@ -20,6 +20,7 @@ from jurist.evaluation.report_lines import read_judgment
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 
 R = TypeVar("R")
+T = TypeVar("T")
 OFFLOAD_MIN_BYTES = 256 << 10  # a smaller output is parsed in a thread: a process costs more
 BLOCK_BYTES = 4 << 20  # output bytes per trip to the worker process
 MAX_CACHED_LINES = 400_000  # across the cached outputs (the least recently used go first)
@@ -106,6 +107,28 @@ async def in_thread(fn: Callable[..., R], /, *args: object) -> R:
     return await asyncio.to_thread(fn, *args)
 
 
+async def parse_in_blocks(
+    read: Callable[[], AsyncIterator[bytes]], run: Offload, parse: Callable[[bytes], dict[str, T]]
+) -> dict[str, T]:
+    """A JSONL file's lines by custom_id, ``parse``d by ``run`` a block of whole lines (about
+    ``BLOCK_BYTES``) at a time, so a big file is never held twice nor parsed on the event loop."""
+    found: dict[str, T] = {}
+    parts: list[bytes] = []
+    held = 0
+    async for chunk in read():
+        parts.append(chunk)
+        held += len(chunk)
+        if held >= BLOCK_BYTES and b"\n" in chunk:
+            block = b"".join(parts)
+            cut = block.rfind(b"\n") + 1
+            found.update(await run(parse, block[:cut]))
+            parts, held = [block[cut:]], len(block) - cut
+    block = b"".join(parts)
+    if block.strip():
+        found.update(await run(parse, block))
+    return found
+
+
 class LineFactsIndex:
     """Output file id → its lines' facts, parsed once (concurrent askers share one parse); an LRU of
     at most ``max_lines`` lines. The caller checks that the file is the tenant's before asking."""
@@ -149,21 +172,7 @@ class LineFactsIndex:
 
     async def _parse(self, size: int, read: Callable[[], AsyncIterator[bytes]]) -> dict[str, LineFacts]:
         run: Offload = self._offload if size >= self._min_bytes else in_thread
-        found: dict[str, LineFacts] = {}
-        parts: list[bytes] = []
-        held = 0
-        async for chunk in read():
-            parts.append(chunk)
-            held += len(chunk)
-            if held >= BLOCK_BYTES and b"\n" in chunk:
-                block = b"".join(parts)
-                cut = block.rfind(b"\n") + 1
-                found.update(await run(facts_of_text, block[:cut]))
-                parts, held = [block[cut:]], len(block) - cut
-        block = b"".join(parts)
-        if block.strip():
-            found.update(await run(facts_of_text, block))
-        return found
+        return await parse_in_blocks(read, run, facts_of_text)
 
     def _keep(self, file_id: str, facts: dict[str, LineFacts]) -> None:
         if len(facts) > self._max_lines:
