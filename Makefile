@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-deps lint format clean
+.PHONY: run test install system-deps lint format docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,14 +31,19 @@ system-deps:
 	  apt-get update -qq && apt-get install -y -qq curl postgresql chromium; }
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/hooks
+	$(BIN)/ruff format --check src tests bench docs/hooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 format: install
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench docs/hooks
+	$(BIN)/ruff check --fix src tests bench docs/hooks
+
+## Serve the documentation site on http://127.0.0.1:8001 (rebuilt as you edit docs/).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8001
 
 clean:
-	rm -rf $(VENV) .jurist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .jurist .pytest_cache .mypy_cache .ruff_cache site

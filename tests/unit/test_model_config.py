@@ -202,9 +202,13 @@ def test_the_old_readme_examples_still_load(
 
 
 def readme_tomls() -> list[str]:
-    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    """The TOML examples of the README and of the documentation pages it leads to (docs/)."""
+    pages = [README, *sorted((README.parent / "docs").rglob("*.md"))]
+    blocks = [
+        b for page in pages for b in re.findall(r"```toml\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    ]
     assert len(blocks) >= 2
-    return list(blocks)
+    return blocks
 
 
 @pytest.mark.parametrize("toml", readme_tomls())

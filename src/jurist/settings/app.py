@@ -27,7 +27,7 @@ from jurist.settings.tables import ModelSet, parse_models
 
 
 class Settings(BaseSettings):
-    """Jurist's configuration. See README.md, section Configuration."""
+    """Jurist's configuration. See docs/reference/config.md (generated from these fields)."""
 
     model_config = SettingsConfigDict(env_prefix="JURIST_", extra="ignore", frozen=True)
 

@@ -33,9 +33,11 @@ WIN_LABELS = {"1": 1.0, "2": 0.0, "tie": 0.5}  # answer 1's (the candidate's) wi
 
 def mean_labels(records: Sequence[LabelRecord], pairwise: bool) -> dict[int, float]:
     """Row index → the annotators' mean label (a row's line is ``row-{index}``)."""
-    found: dict[int, list[float]] = {}
+    sums: dict[int, float] = {}
+    counts: dict[int, int] = {}
     for record in records:
-        if not record.custom_id.startswith("row-") or not record.custom_id[4:].isdigit():
+        custom_id = record.custom_id
+        if not custom_id.startswith("row-") or not custom_id[4:].isdigit():
             continue
         label = record.label
         if pairwise:
@@ -43,8 +45,10 @@ def mean_labels(records: Sequence[LabelRecord], pairwise: bool) -> dict[int, flo
         else:
             value = float(label) if isinstance(label, int | float) and not isinstance(label, bool) else None
         if value is not None:
-            found.setdefault(int(record.custom_id[4:]), []).append(value)
-    return {row: float(np.mean(values)) for row, values in found.items()}
+            row = int(custom_id[4:])
+            sums[row] = sums.get(row, 0.0) + value
+            counts[row] = counts.get(row, 0) + 1
+    return {row: total / counts[row] for row, total in sums.items()}
 
 
 def dense(rows: Mapping[int, float], size: int) -> FloatArray:
