@@ -7,7 +7,8 @@ as ``/v1/evals``):
 - ``/console/evals/{eval_id}/runs/{run_id}``: a run (its ``report_url``): status, counts, pass rates
   per criterion, model usage, and its output items filtered by status and by a criterion's verdict
   (``eval_items``), each shown with its datasource item, its sample's output and every criterion's
-  result side by side.
+  result side by side; a head-to-head run (graded by its own criterion) also its "Head to head" panel
+  (``head_to_head_view``), its rows showing the question and both runs' answers.
 
 Another tenant's eval or run (or a run asked for under another eval) is the same 404 page as one that
 does not exist: the service decides, as for the API."""
@@ -35,9 +36,11 @@ from jurist.api.console.evals_view import (
     item_row,
     metadata_of,
     overall,
+    run_criteria,
     source_config,
     summary,
 )
+from jurist.api.console.head_to_head_view import head_to_head_panel
 from jurist.api.console.numbers import int_param
 from jurist.api.console.session import page, tenant_of_page
 from jurist.api.console.templating import pages_of
@@ -70,7 +73,9 @@ async def eval_page(request: Request) -> Response:
     criteria = criteria_of(record)
     after = _after(request)
     runs = await evals.list_runs(tenant.id, record.id, after, RUNS_PAGE, "desc", None)
-    summaries = [summary(run, criteria, await evals.store.counts(run.id)) for run in runs.items]
+    summaries = [
+        summary(run, run_criteria(record, run), await evals.store.counts(run.id)) for run in runs.items
+    ]
     return pages_of(request).render(
         request, "eval.html", section="evals", record=record, created=when(record.created_at),
         metadata=metadata_of(record.body), criteria=criteria, config=source_config(record),
@@ -106,7 +111,8 @@ async def run_page(request: Request) -> Response:
     params = request.path_params
     record = await evals.get(tenant.id, params["eval_id"])
     run = await evals.get_run(tenant.id, record.id, params["run_id"])
-    criteria = criteria_of(record)
+    criteria = run_criteria(record, run)  # a head-to-head run's own
+    h2h = await head_to_head_panel(services_of(request), tenant.id, record.id, run)
     counts, usage = await evals.store.counts(run.id), await evals.store.usage(run.id)
     filters = parse_filters(request.query_params, len(criteria))
     after = _after(request)
@@ -126,7 +132,7 @@ async def run_page(request: Request) -> Response:
         shown=shown, found=found, next_url=next_url, first_url=_url(base, filters.query()) if after else None,
         base=base, page_size=PAGE_SIZE, scan_limit=eval_items.SCAN_LIMIT,
         bounded=filters.criterion is not None and total > eval_items.SCAN_LIMIT,
-        metadata=metadata_of(run.body),
+        metadata=metadata_of(run.body), h2h=h2h,
     )  # fmt: skip
 
 

@@ -113,6 +113,8 @@ class ItemRow:
     output: Clip
     error: Clip | None  # why the row could not be graded
     results: list[ResultCell]
+    question: Clip | None = None  # a head-to-head row: the question (its sample's input) …
+    base_output: Clip | None = None  # … and the base run's answer beside the candidate's (``output``)
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,16 @@ def metadata_of(body: Mapping[str, JsonValue]) -> list[tuple[str, str]]:
 
 
 def criteria_of(record: EvalRecord) -> list[CriterionView]:
-    found = record.body.get("testing_criteria")
+    return _criteria(record.body.get("testing_criteria"))
+
+
+def run_criteria(record: EvalRecord, run: EvalRunRecord) -> list[CriterionView]:
+    """The criteria a run was graded by: its own (a head-to-head run's) or else its eval's."""
+    own = run.body.get("testing_criteria")
+    return _criteria(own) if isinstance(own, list) else criteria_of(record)
+
+
+def _criteria(found: JsonValue) -> list[CriterionView]:
     out: list[CriterionView] = []
     for k, criterion in enumerate(found if isinstance(found, list) else []):
         if not isinstance(criterion, dict):
@@ -205,11 +216,11 @@ def summary(run: EvalRunRecord, criteria: Sequence[CriterionView], counts: RunCo
     )  # fmt: skip
 
 
-def _output(sample: JsonValue) -> str:
-    """The sample's answer: its output messages' content."""
+def _output(sample: JsonValue, key: str = "output") -> str:
+    """The sample's answer: its output messages' content (``key``: or another list of messages)."""
     if not isinstance(sample, dict):
         return ""
-    output = sample.get("output")
+    output = sample.get(key)
     texts = (
         [as_text(m.get("content")) for m in output if isinstance(m, dict)] if isinstance(output, list) else []
     )
@@ -219,7 +230,7 @@ def _output(sample: JsonValue) -> str:
 def _score(value: JsonValue) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "" if value is None else as_text(value)
-    return f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    return (f"{value:.3f}".rstrip("0").rstrip(".") or "0") if isinstance(value, float) else str(value)
 
 
 def item_row(item: OutputItemRecord, criteria: Sequence[CriterionView]) -> ItemRow:
@@ -246,4 +257,12 @@ def item_row(item: OutputItemRecord, criteria: Sequence[CriterionView]) -> ItemR
         item.id, item.index, item.status, BADGES.get(item.status, "warn"),
         json_clip(body.get("datasource_item") or {}), clip(_output(sample)),
         None if message is None else clip(as_text(message)), cells,
+        *_paired(sample),
     )  # fmt: skip
+
+
+def _paired(sample: JsonValue) -> tuple[Clip | None, Clip | None]:
+    """A head-to-head row's question and base answer (its sample has ``base_output``); else none."""
+    if not isinstance(sample, dict) or "base_output" not in sample:
+        return None, None
+    return clip(_output(sample, "input")), clip(_output(sample, "base_output"))
