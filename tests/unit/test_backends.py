@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from jurist.backends.base import GenerationRequest
@@ -40,6 +42,25 @@ def test_callers_response_format_and_extra_fields_pass_through() -> None:
     )
     assert body["response_format"] == fmt and body["presence_penalty"] == 0.5
     assert body["model"] == "pai-judge" and body["stream"] is True
+
+
+@pytest.mark.parametrize(
+    ("mode", "given", "sent"),
+    [
+        ("json_schema", {"type": "json_schema", "json_schema": {"name": "g", "schema": SCHEMA}}, "same"),
+        ("json_object", {"type": "json_schema", "json_schema": {"name": "g", "schema": SCHEMA}},
+         {"type": "json_object"}),
+        ("json_object", {"type": "json_object"}, "same"),
+        ("none", {"type": "json_schema", "json_schema": {"name": "g", "schema": SCHEMA}}, None),
+        ("none", {"type": "json_object"}, None),
+        ("none", {"type": "text"}, "same"),
+    ],
+)  # fmt: skip
+def test_callers_response_format_fits_what_the_upstream_takes(mode: str, given: Any, sent: object) -> None:
+    """An eval's score_model grader asks for a JSON schema: an upstream configured without schemas gets
+    json_object (llama-cpp-python's server answers a schema with a 500), one without JSON modes nothing."""
+    body = backend(structured_output=mode).payload(GenerationRequest(messages=[], response_format=given))
+    assert body.get("response_format") == (given if sent == "same" else sent)
 
 
 def test_upstream_key_goes_in_the_authorization_header() -> None:

@@ -111,7 +111,9 @@ class OpenAIBackend:
             if value is not None:
                 body[key] = value
         if request.response_format is not None:
-            body["response_format"] = request.response_format
+            fitted = self._fitted(request.response_format)
+            if fitted is not None:
+                body["response_format"] = fitted
         elif request.json_schema is not None:
             mode = self._config.structured_output
             if mode == "json_schema":
@@ -129,6 +131,17 @@ class OpenAIBackend:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         return body
+
+    def _fitted(self, fmt: JSONObject) -> JSONObject | None:
+        """A caller's ``response_format`` as this upstream takes it (``structured_output``): a JSON schema
+        steps down to ``json_object`` for an upstream without schemas (llama-cpp-python's server answers
+        500 to one), and JSON modes are left out for an upstream with none; other formats pass as they are."""
+        kind, mode = fmt.get("type"), self._config.structured_output
+        if kind == "json_schema" and mode == "json_object":
+            return {"type": "json_object"}
+        if kind in ("json_schema", "json_object") and mode == "none":
+            return None
+        return fmt
 
     def _session_or_fail(self) -> aiohttp.ClientSession:
         if self._session is None:

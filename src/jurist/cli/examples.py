@@ -184,3 +184,30 @@ EVALS = """Example:
 Grade an eval on a server, writing the output items:
   jurist evals run evals/qa.yaml --server "$JURIST_URL" --key "$JURIST_KEY" \\
       --out pr.jsonl"""
+
+HEAD_TO_HEAD = """Examples:
+
+The pull request's run against main's, judged pair by pair on a server:
+  jurist head-to-head --eval eval_123 --base evalrun_main \\
+      --candidate evalrun_pr --model pai-judge \\
+      --question "{{item.question}}" \\
+      --server https://jurist.example.com --key "$JURIST_KEY"
+Here (this data dir), as JSON, with a 10 % significance level:
+  jurist head-to-head --eval eval_123 --base evalrun_main \\
+      --candidate evalrun_pr --model pai-judge \\
+      --question "{{item.question}}" --alpha 0.1 --json
+Start it and return (the run's id on stdout):
+  jurist head-to-head --eval eval_123 --base evalrun_main \\
+      --candidate evalrun_pr --model pai-judge --no-wait \\
+      --server "$JURIST_URL" --key "$JURIST_KEY"
+Report it later (anchored on the labels of its lines, if any):
+  jurist head-to-head --eval eval_123 --run evalrun_h2h \\
+      --server "$JURIST_URL" --key "$JURIST_KEY\""""
+
+LEADERBOARD = """Examples:
+
+The eval's runs ranked by their head-to-head runs, style-controlled:
+  jurist leaderboard --eval eval_123
+Without style control, more bootstrap rounds, as JSON, from a server:
+  jurist leaderboard --eval eval_123 --no-style-control --rounds 1000 --json \\
+      --server https://jurist.example.com --key "$JURIST_KEY\""""

@@ -25,8 +25,10 @@ from jurist.cli.compare_batches import compare_batches_command
 from jurist.cli.evals import evals_app
 from jurist.cli.gate import EXAMPLE as GATE_EXAMPLE
 from jurist.cli.gate import gate_command
+from jurist.cli.head_to_head import head_to_head_command
 from jurist.cli.keys import keys_app
 from jurist.cli.labels import labels_app
+from jurist.cli.leaderboard import leaderboard_command
 from jurist.cli.service import config_show, db_upgrade, serve, worker
 from jurist.errors import ConfigError
 
@@ -275,6 +277,8 @@ def doctor_command(
 app.command("compare", epilog=COMPARE_EXAMPLE)(compare_command)
 app.command("compare-batches", epilog=COMPARE_BATCHES_EXAMPLE)(compare_batches_command)
 app.command("gate", epilog=GATE_EXAMPLE)(gate_command)
+app.command("head-to-head", epilog=examples.HEAD_TO_HEAD)(head_to_head_command)
+app.command("leaderboard", epilog=examples.LEADERBOARD)(leaderboard_command)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")

@@ -38,6 +38,7 @@ from jurist.service.evals.criteria import sub_graders
 from jurist.service.judging.pipeline import ChatService
 from jurist.service.judging.requests import parse_chat_request
 from jurist.store.eval_records import ModelUsage
+from jurist.store.usage import judge_calls
 
 Context = Mapping[str, object]
 _STEP: JSONObject = {
@@ -120,10 +121,13 @@ def _number_text(value: float) -> str:
 
 
 def usage_of(model: str, completion: ChatCompletion) -> ModelUsage:
+    """A grader's model usage: its judge calls (a judgment's ``attempts``: both orders of a swap, every
+    game of an ensemble and every re-ask; one call otherwise), none for an answer from the judge cache."""
     hit = completion.cache_status == "hit"
     tokens = completion.usage
     cached = tokens.prompt_tokens if hit else 0
-    return ModelUsage(model, 0 if hit else 1, tokens.prompt_tokens, tokens.completion_tokens, cached)
+    calls = 0 if hit else judge_calls(completion)
+    return ModelUsage(model, calls, tokens.prompt_tokens, tokens.completion_tokens, cached)
 
 
 class Grader:
