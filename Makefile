@@ -23,12 +23,13 @@ run: install
 test: install system-deps lint
 	$(BIN)/python -m pytest
 
-# The tests run PAI's curl examples with the real curl, a real PostgreSQL (initdb/pg_ctl), and open the
-# HTML batch report in a real headless Chromium (playwright drives /usr/bin/chromium).
+# The tests run PAI's curl examples with the real curl (the docs' examples also with jq), a real PostgreSQL
+# (initdb/pg_ctl), and open the HTML batch report in a real headless Chromium (playwright drives
+# /usr/bin/chromium).
 system-deps:
-	@command -v curl >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	@command -v curl >/dev/null && command -v jq >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  && test -x /usr/bin/chromium || { \
-	  apt-get update -qq && apt-get install -y -qq curl postgresql chromium; }
+	  apt-get update -qq && apt-get install -y -qq curl jq postgresql chromium; }
 
 lint: install
 	$(BIN)/ruff check src tests bench docs/hooks
