@@ -70,6 +70,31 @@ def toml_blocks(doc: Path = DOC) -> list[str]:
     return re.findall(r"```toml\n(.*?)```", doc.read_text(), flags=re.DOTALL)
 
 
+# ``python -m llama_cpp.server`` with llama.cpp's extra buffer types (repacked weights) off: on a CPU with
+# AMX tiles they select an AMX kernel that crashes on Q4_K_M weights (ggml-org/llama.cpp#20824;
+# ``jurist.backends.cpu_features``), and this server has no option to turn them off. Off everywhere, so the
+# test runs alike on every CPU; the documented command is unchanged otherwise (its arguments follow).
+WITHOUT_REPACKING = """
+import runpy
+import sys
+
+import llama_cpp.llama_cpp as native
+
+default_params = native.llama_model_default_params
+
+
+def without_repacking():
+    params = default_params()
+    params.use_extra_bufts = False
+    return params
+
+
+native.llama_model_default_params = without_repacking
+sys.argv = ["llama_cpp.server", *sys.argv[1:]]
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
 def free_port() -> int:
     sock = free_socket()
     port: int = sock.getsockname()[1]
@@ -89,8 +114,8 @@ class LlamaCppServer:
         self._out: IO[bytes] = log.open("wb")
         command = [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            "-c",
+            WITHOUT_REPACKING,
             *args,
             "--host",
             "127.0.0.1",
