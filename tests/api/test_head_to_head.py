@@ -4,7 +4,10 @@ labels. The judge model is a scripted stand-in for a remote judge that prefers t
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,8 +19,8 @@ from jurist.api.openapi_experiments import HeadToHead, Leaderboard
 from jurist.backends.base import Generation, GenerationRequest
 from jurist.backends.fake import FakeBackend
 from jurist.cli.gate import table
-from tests.support.live import LiveServer
-from tests.support.services import API_KEY
+from tests.support.live import LiveServer, live_server
+from tests.support.services import API_KEY, FAKE_MODELS
 from tests.support.verdicts import pairwise_verdict_json, single_verdict_json
 
 
@@ -242,3 +245,42 @@ def test_bad_requests_are_refused_with_the_parameter(client: OpenAI, server: Liv
         )
     with pytest.raises(NotFoundError):
         stranger.get(f"/evals/{eval_id}/leaderboard", cast_to=object)
+
+
+class Held(PrefersGood):
+    """``PrefersGood`` whose calls wait while ``held`` is set (a run stays in progress)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = threading.Event()
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        while self.held.is_set():  # noqa: ASYNC110 (set from the test's thread)
+            await asyncio.sleep(0.02)
+        return await super().generate(request)
+
+
+def test_a_run_still_going_is_refused_until_it_ends(tmp_path: Path) -> None:
+    judge = Held()
+    with live_server(tmp_path, models=FAKE_MODELS, backends=dict.fromkeys(FAKE_MODELS, judge)) as held:
+        client = held.sdk(API_KEY)
+        graded = {"type": "jurist_judge", "name": "judge", "model": "pai-judge", "mode": "single",
+                  "question": "{{item.question}}", "answer": "{{sample.output_text}}"}  # fmt: skip
+        eval_id = an_eval(client, [graded])
+        base = run_of(client, eval_id, answers(4, lambda i: False))
+        judge.held.set()
+        try:
+            going = client.evals.runs.create(
+                eval_id, data_source={"type": "jsonl", "source": {"type": "file_content",
+                                                                  "content": answers(4, lambda i: True)}},
+            ).id  # fmt: skip
+            with pytest.raises(BadRequestError) as refused:
+                head_to_head(client, eval_id, base=base, candidate=going, model="pai-judge",
+                             question="{{item.question}}")  # fmt: skip
+            assert refused.value.param == "candidate" and refused.value.code == "run_not_finished"  # type: ignore[attr-defined]
+        finally:
+            judge.held.clear()
+        assert finished(client, eval_id, going).status == "completed"
+        made = head_to_head(client, eval_id, base=base, candidate=going, model="pai-judge",
+                            question="{{item.question}}")  # fmt: skip
+        assert finished(client, eval_id, made["id"]).status == "completed"

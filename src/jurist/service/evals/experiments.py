@@ -55,6 +55,14 @@ class ExperimentService:
             run = await self.evals.store.get_run(tenant, eval_id, run_id)
             if run is None:
                 raise NotFound(f"No eval run found with id '{run_id}' in this eval.", param=param)
+            run = await self.evals.get_run(tenant, eval_id, run_id)  # its status, from its batch
+            if run.status in ("queued", "in_progress"):
+                raise InvalidRequest(
+                    f"Run {run_id} is {run.status}: a head-to-head judges finished runs' answers; start it "
+                    "when the run has ended.",
+                    param=param,
+                    code="run_not_finished",
+                )
             runs.append(run)
         sampled = runs[0].body.get("data_source")
         if request.question is None and not (
