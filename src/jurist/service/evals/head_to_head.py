@@ -16,8 +16,9 @@ them (``POST /v1/batches/{batch_id}/labels``, or the console's review) to anchor
   or a jsonl row's own ``sample.output_text``).
 - ``criteria`` / ``scene``: PAI's optional judging criteria text and scene, passed to the judge.
 
-A row whose answer is missing in either run (its row errored) becomes an errored item; items only in one
-run are counted apart (``only_in_base``, ``only_in_candidate`` in the run's ``head_to_head``)."""
+Both runs must have ended (a run still going is a 400, ``run_not_finished``). A row whose answer is missing
+in either run (its row errored) becomes an errored item; items only in one run are counted apart
+(``only_in_base``, ``only_in_candidate`` in the run's ``head_to_head``)."""
 
 from __future__ import annotations
 
