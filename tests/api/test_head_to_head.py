@@ -247,28 +247,28 @@ def test_bad_requests_are_refused_with_the_parameter(client: OpenAI, server: Liv
         stranger.get(f"/evals/{eval_id}/leaderboard", cast_to=object)
 
 
-class Held(PrefersGood):
-    """``PrefersGood`` whose calls wait while ``held`` is set (a run stays in progress)."""
+class Pausable(PrefersGood):
+    """``PrefersGood``, whose judge calls wait while ``paused`` is set (a run stays in progress)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.held = threading.Event()
+        self.paused = threading.Event()
 
     async def generate(self, request: GenerationRequest) -> Generation:
-        while self.held.is_set():  # noqa: ASYNC110 (set from the test's thread)
+        while self.paused.is_set():  # noqa: ASYNC110 (set from the test's thread)
             await asyncio.sleep(0.02)
         return await super().generate(request)
 
 
 def test_a_run_still_going_is_refused_until_it_ends(tmp_path: Path) -> None:
-    judge = Held()
+    judge = Pausable()
     with live_server(tmp_path, models=FAKE_MODELS, backends=dict.fromkeys(FAKE_MODELS, judge)) as held:
         client = held.sdk(API_KEY)
         graded = {"type": "jurist_judge", "name": "judge", "model": "pai-judge", "mode": "single",
                   "question": "{{item.question}}", "answer": "{{sample.output_text}}"}  # fmt: skip
         eval_id = an_eval(client, [graded])
         base = run_of(client, eval_id, answers(4, lambda i: False))
-        judge.held.set()
+        judge.paused.set()
         try:
             going = client.evals.runs.create(
                 eval_id, data_source={"type": "jsonl", "source": {"type": "file_content",
@@ -279,7 +279,7 @@ def test_a_run_still_going_is_refused_until_it_ends(tmp_path: Path) -> None:
                              question="{{item.question}}")  # fmt: skip
             assert refused.value.param == "candidate" and refused.value.code == "run_not_finished"  # type: ignore[attr-defined]
         finally:
-            judge.held.clear()
+            judge.paused.clear()
         assert finished(client, eval_id, going).status == "completed"
         made = head_to_head(client, eval_id, base=base, candidate=going, model="pai-judge",
                             question="{{item.question}}")  # fmt: skip

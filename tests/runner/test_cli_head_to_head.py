@@ -6,13 +6,11 @@ Ctrl-C exit 130 (the run goes on), and the board ranks the runs by their head-to
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,28 +19,22 @@ import pytest
 from openai import OpenAI
 from typer.testing import CliRunner, Result
 
-from jurist.backends.base import Generation, GenerationRequest
 from jurist.cli.main import app
-from tests.api.test_head_to_head import PrefersGood, an_eval, answers, finished, head_to_head, raw, run_of
+from tests.api.test_head_to_head import (
+    Pausable,
+    an_eval,
+    answers,
+    finished,
+    head_to_head,
+    raw,
+    run_of,
+)
 from tests.support.live import LiveServer, StubUpstream, live_server
 from tests.support.nodes import env_for
 from tests.support.services import API_KEY, FAKE_MODELS
 
 JURIST = str(Path(sys.executable).parent / "jurist")
 QUESTION = "{{item.question}}"
-
-
-class Pausable(PrefersGood):
-    """``PrefersGood``, whose judge calls wait while ``paused`` is set."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.paused = threading.Event()
-
-    async def generate(self, request: GenerationRequest) -> Generation:
-        while self.paused.is_set():  # noqa: ASYNC110 (set from the test's thread)
-            await asyncio.sleep(0.02)
-        return await super().generate(request)
 
 
 @pytest.fixture

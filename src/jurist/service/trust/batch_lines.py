@@ -21,11 +21,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import orjson
-
-from jurist.evaluation.report_lines import read_judgment
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
-from jurist.service.trust.line_facts import OFFLOAD_MIN_BYTES, Offload, in_thread, parse_in_blocks
+from jurist.service.trust.line_facts import (
+    OFFLOAD_MIN_BYTES,
+    Offload,
+    in_thread,
+    judged_lines,
+    parse_in_blocks,
+)
 
 Mode = str  # "single" | "pairwise"
 
@@ -75,19 +78,10 @@ def scored_line(judgment: SingleJudgment | PairwiseJudgment) -> ScoredLine:
 def lines_of(raws: list[bytes]) -> dict[str, ScoredLine]:
     """Every line of ``raws`` with a custom_id: custom_id → its scores (``ERRORED`` without a readable,
     scored judgment). Blank lines and lines that are not JSON objects with a custom_id are skipped."""
-    found: dict[str, ScoredLine] = {}
-    for raw in raws:
-        try:
-            line = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
-            continue
-        response = line.get("response")
-        body = response.get("body") if isinstance(response, dict) else None
-        judgment = read_judgment(body.get("judgment")) if isinstance(body, dict) else "no body"
-        found[line["custom_id"]] = ERRORED if isinstance(judgment, str) else scored_line(judgment)
-    return found
+    return {
+        custom_id: ERRORED if isinstance(judgment, str) else scored_line(judgment)
+        for custom_id, _, judgment in judged_lines(raws)
+    }
 
 
 def lines_of_text(text: bytes) -> dict[str, ScoredLine]:

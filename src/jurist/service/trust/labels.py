@@ -16,11 +16,10 @@ from pydantic import JsonValue
 
 from jurist.errors import InvalidRequest, NotFound, PayloadTooLarge
 from jurist.evaluation.agreement import Agreement, Label, LabeledLine, agreement
-from jurist.evaluation.report_lines import read_judgment
 from jurist.ids import Clock
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 from jurist.service.jobs.batches import BatchService
-from jurist.service.trust.line_facts import Kind, LineFacts, LineFactsIndex
+from jurist.service.trust.line_facts import Kind, LineFacts, LineFactsIndex, judged_lines
 from jurist.store.blobs import BlobStore, split_lines
 from jurist.store.files import FileStore
 from jurist.store.labels import LabelRecord, LabelStore
@@ -165,26 +164,16 @@ def _custom_id(raw: bytes) -> str | None:
 def _judged(raws: list[bytes], wanted: Collection[str] | None) -> dict[str, tuple[str, Judgment]]:
     """The lines of ``raws`` that hold a readable judgment (only those of ``wanted`` custom_ids, when
     given: the others are not parsed): custom_id → (the model, the judgment)."""
-    found: dict[str, tuple[str, Judgment]] = {}
-    for raw in raws:
-        if wanted is not None:
-            known = _custom_id(raw)
-            if known is not None and known not in wanted:
-                continue
-        try:
-            line = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
-            continue
-        if wanted is not None and line["custom_id"] not in wanted:
-            continue
-        response = line.get("response")
-        body = response.get("body") if isinstance(response, dict) else None
-        judgment = read_judgment(body.get("judgment")) if isinstance(body, dict) else "no body"
-        if not isinstance(judgment, str) and isinstance(body, dict):
-            found[line["custom_id"]] = (str(body.get("model", "")), judgment)
-    return found
+
+    def asked(raw: bytes) -> bool:
+        known = _custom_id(raw)
+        return known is None or wanted is None or known in wanted
+
+    return {
+        custom_id: (str(body.get("model", "")), judgment)
+        for custom_id, body, judgment in judged_lines(raws, None if wanted is None else asked)
+        if body is not None and not isinstance(judgment, str) and (wanted is None or custom_id in wanted)
+    }
 
 
 class LabelService:

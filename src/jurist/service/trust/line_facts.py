@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import orjson
 
 from jurist.evaluation.report_lines import read_judgment
+from jurist.protocol.json_types import JSONObject
 from jurist.protocol.judgment import PairwiseJudgment, SingleJudgment
 
 R = TypeVar("R")
@@ -71,11 +72,15 @@ def judgment_facts(model: str, judgment: PairwiseJudgment | SingleJudgment) -> L
     return LineFacts(model, kind, (verdict,), cascade=False)
 
 
-def facts_of(raws: list[bytes]) -> dict[str, LineFacts]:
-    """The lines of ``raws`` that hold a readable judgment: custom_id → its facts (others are skipped:
-    an error line, a line without a judgment, a line that is not JSON)."""
-    found: dict[str, LineFacts] = {}
+def judged_lines(
+    raws: Iterable[bytes], wanted: Callable[[bytes], bool] | None = None
+) -> Iterator[tuple[str, JSONObject | None, SingleJudgment | PairwiseJudgment | str]]:
+    """Each output line of ``raws`` that is a JSON object with a custom_id: (custom_id, its response body
+    or None, its judgment or why there is none). Blank lines and lines that are not JSON are skipped, as
+    are lines ``wanted`` turns down before they are parsed."""
     for raw in raws:
+        if wanted is not None and not wanted(raw):
+            continue
         try:
             line = orjson.loads(raw) if raw.strip() else None
         except orjson.JSONDecodeError:
@@ -85,11 +90,19 @@ def facts_of(raws: list[bytes]) -> dict[str, LineFacts]:
         response = line.get("response")
         body = response.get("body") if isinstance(response, dict) else None
         if not isinstance(body, dict):
+            yield line["custom_id"], None, "no body"
             continue
-        judgment = read_judgment(body.get("judgment"))
-        if not isinstance(judgment, str):
-            found[line["custom_id"]] = judgment_facts(str(body.get("model", "")), judgment)
-    return found
+        yield line["custom_id"], body, read_judgment(body.get("judgment"))
+
+
+def facts_of(raws: list[bytes]) -> dict[str, LineFacts]:
+    """The lines of ``raws`` that hold a readable judgment: custom_id → its facts (others are skipped:
+    an error line, a line without a judgment, a line that is not JSON)."""
+    return {
+        custom_id: judgment_facts(str(body.get("model", "")), judgment)
+        for custom_id, body, judgment in judged_lines(raws)
+        if body is not None and not isinstance(judgment, str)
+    }
 
 
 def facts_of_text(text: bytes) -> dict[str, LineFacts]:
