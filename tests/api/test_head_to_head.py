@@ -178,6 +178,11 @@ def test_a_comparison_is_anchored_on_labels_of_a_judged_criterion(client: OpenAI
     eval_id = an_eval(client, [judge])
     base = run_of(client, eval_id, answers(30, lambda i: i % 3 == 0))
     candidate = run_of(client, eval_id, answers(30, lambda i: i % 3 != 2))
+    unlabelled = raw(
+        client.get(f"/evals/{eval_id}/runs/compare?base={base}&candidate={candidate}", cast_to=object)
+    )
+    assert unlabelled["anchored"]["base"] == {"labels": 0, "pass_rate": None, "mean_score": None}
+    assert unlabelled["anchored"]["delta"]["labels"] == 0
     for run_id, good in ((base, lambda i: i % 3 == 0), (candidate, lambda i: i % 3 != 2)):
         batch_id = raw(client.evals.runs.retrieve(run_id, eval_id=eval_id))["jurist"]["batch_id"]
         labels = [{"custom_id": f"row-{i}", "label": 5 if good(i) else 1} for i in range(12)]

@@ -166,3 +166,17 @@ def test_values_and_as_dict() -> None:
 def test_the_t_quantile_matches_scipy(alpha: float, df: int) -> None:
     assert t_quantile(alpha, df) == pytest.approx(student_t.ppf(1 - alpha / 2, df), rel=1e-2)
     assert t_quantile(alpha, df) > NormalDist().inv_cdf(1 - alpha / 2)
+
+
+def test_bounds_smooth_labels_that_all_agree_and_clip_the_interval() -> None:
+    y, f, unl = [1.0] * 10, [1.0, 0.0] * 5, [1.0, 0.0] * 20
+    plain = ppi_mean(y, f, unl, alpha=0.05)
+    assert plain.ci_high - plain.ci_low == pytest.approx(0.0, abs=1e-12)  # the degenerate interval
+    bounded = ppi_mean(y, f, unl, alpha=0.05, bounds=(0.0, 1.0))
+    smoothed = 11 / 12
+    half = student_t.ppf(0.975, 9) * math.sqrt(smoothed * (1 - smoothed) / 10)
+    assert bounded.ci_low == pytest.approx(1.0 - half, rel=2e-3) and bounded.ci_high == pytest.approx(1.0)
+    varied = [1.0, 0.0] * 5  # labels that vary: the bounds only clip
+    assert ppi_mean(varied, f, unl, alpha=0.05, bounds=(0.0, 1.0)).ci_low == pytest.approx(
+        max(0.0, ppi_mean(varied, f, unl, alpha=0.05).ci_low)
+    )

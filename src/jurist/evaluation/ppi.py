@@ -43,15 +43,16 @@ The quantities (all means, so all go through :func:`ppi_mean`):
 - win rate: the mean of 1 (win) / 0.5 (tie) / 0 (loss) (:func:`win_value`, pairwise labels
   1 = the first answer wins, 2 = the second, 0 = tie).
 
-On binary data with very few labels (or labels all equal) the intervals can still be too narrow; use at
-least a few dozen labels. The judge-only interval is the normal one.
+On binary data with very few labels the intervals can still be too narrow; use at least a few dozen
+labels. Labels that all agree would give a zero-width interval: given the values' ``bounds``,
+``ppi_mean`` smooths that case (see there) and clips the interval to them. The judge-only interval is the normal one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
 from typing import Any
 
@@ -186,12 +187,18 @@ def ppi_mean(
     *,
     alpha: float = 0.1,
     lam: float | None = None,
+    bounds: tuple[float, float] | None = None,
 ) -> Estimate:
     """The PPI++ estimate of E[Y] and its ``1 − alpha`` interval (module docstring).
 
     ``labeled_truth[i]`` and ``labeled_pred[i]`` are the human value and the judge's prediction on the
     i-th labelled item; ``unlabeled_pred`` the judge's predictions on the items without labels. ``lam``
     fixes λ (0 = labels only, 1 = plain PPI); ``None`` power-tunes it.
+
+    ``bounds``: the range values lie in (a rate's [0, 1], a judge's scale). With it, labels that all
+    agree no longer give a zero-width interval: the labelled term's variance is floored at that of a
+    Laplace-smoothed proportion over the range (one pseudo-label at each end, (k + 1) / (n + 2)), and the
+    interval is clipped to the range.
     """
     y = _array(labeled_truth, "labeled_truth")
     f = _array(labeled_pred, "labeled_pred")
@@ -210,9 +217,18 @@ def ppi_mean(
         raise ValueError("lam > 0 needs unlabelled predictions")
     rectified = y - lam * f
     center = float(rectified.mean()) + (lam * float(f_unl.mean()) if big_n else 0.0)
-    variance = _var(rectified) / n + (lam * lam * _var(f_unl) / big_n if big_n else 0.0)
+    labelled = _var(rectified) / n
+    if bounds is not None and _var(y) <= 0.0:  # every label agrees: smooth instead of a zero width
+        low, high = bounds
+        share = min(1.0, max(0.0, (float(y.mean()) - low) / (high - low))) if high > low else 0.5
+        smoothed = (share * n + 1) / (n + 2)
+        labelled = max(labelled, smoothed * (1 - smoothed) * (high - low) ** 2 / n)
+    variance = labelled + (lam * lam * _var(f_unl) / big_n if big_n else 0.0)
     effective = _effective(_var(y), variance, n, n + big_n)
-    return _estimate(center, variance, alpha, n, big_n, effective, lam, df=n - 1)
+    found = _estimate(center, variance, alpha, n, big_n, effective, lam, df=n - 1)
+    if bounds is None:
+        return found
+    return replace(found, ci_low=max(found.ci_low, bounds[0]), ci_high=min(found.ci_high, bounds[1]))
 
 
 def classical_mean(truth: Values, *, alpha: float = 0.1) -> Estimate:

@@ -1,8 +1,11 @@
-"""Turning pydantic validation errors into one clear message and an OpenAI ``param`` path."""
+"""Request checks every service shares: pydantic validation errors turned into one clear message and an
+OpenAI ``param`` path, and a paired comparison's settings (runs, batches, head-to-head figures)."""
 
 from __future__ import annotations
 
 from pydantic import ValidationError
+
+from jurist.errors import InvalidRequest
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "none", "list", "dict", "tuple"}
 
@@ -40,3 +43,12 @@ def first_error(exc: ValidationError, prefix: str = "") -> tuple[str, str | None
     else:
         message = f"Invalid value for '{param}': {best['msg']}."
     return message, param
+
+
+def check_comparison(margin: float, alpha: float) -> None:
+    """A paired comparison's practical ``margin`` in (0, 1) and significance level ``alpha`` in (0, 0.5]:
+    a 400 naming the parameter otherwise."""
+    if not 0 < margin < 1:
+        raise InvalidRequest(f"margin must be in (0, 1), got {margin}.", param="margin")
+    if not 0 < alpha <= 0.5:
+        raise InvalidRequest(f"alpha must be in (0, 0.5], got {alpha}.", param="alpha")

@@ -61,14 +61,18 @@ def dense(rows: Mapping[int, float], size: int) -> FloatArray:
     return out
 
 
-def figure(predictions: FloatArray, truths: FloatArray, alpha: float) -> JSONObject | None:
+def figure(
+    predictions: FloatArray, truths: FloatArray, alpha: float, bounds: tuple[float, float]
+) -> JSONObject | None:
     """Judge-only and PPI++ estimates of the mean of a quantity over the rows the judge valued
     (``predictions``; NaN: no value), anchored on ``truths`` (NaN: no label) of those rows."""
     valid = ~np.isnan(predictions)
     labelled = valid & ~np.isnan(truths)
     if int(valid.sum()) < 2 or int(labelled.sum()) < 2:
         return None
-    estimate = ppi_mean(truths[labelled], predictions[labelled], predictions[valid & ~labelled], alpha=alpha)
+    estimate = ppi_mean(
+        truths[labelled], predictions[labelled], predictions[valid & ~labelled], alpha=alpha, bounds=bounds
+    )
     judge = judge_only_mean(predictions[valid], alpha=alpha)
     return {"judge_only": _rounded(judge.as_dict()), "ppi": _rounded(estimate.as_dict())}
 
@@ -97,12 +101,15 @@ def _passes(values: FloatArray, cut: float) -> FloatArray:
     return out
 
 
-def run_figures(scores: FloatArray, truths: FloatArray, cut: float, alpha: float) -> JSONObject:
-    """A run's anchored pass rate and mean score (``scores``, ``truths``: by row index, NaN: none)."""
+def run_figures(
+    scores: FloatArray, truths: FloatArray, cut: float, alpha: float, scale: tuple[float, float]
+) -> JSONObject:
+    """A run's anchored pass rate and mean score (``scores``, ``truths``: by row index, NaN: none;
+    ``scale``: the judge's score range)."""
     return {
         "labels": int((~np.isnan(scores) & ~np.isnan(truths)).sum()),
-        "pass_rate": figure(_passes(scores, cut), _passes(truths, cut), alpha),
-        "mean_score": figure(scores, truths, alpha),
+        "pass_rate": figure(_passes(scores, cut), _passes(truths, cut), alpha, (0.0, 1.0)),
+        "mean_score": figure(scores, truths, alpha, scale),
     }
 
 
@@ -112,13 +119,18 @@ def delta_figures(
     truths: tuple[FloatArray, FloatArray],
     cut: float,
     alpha: float,
+    scale: tuple[float, float],
 ) -> JSONObject:
     """The paired delta (candidate − base) of pass rate and mean score over ``pairs`` (base rows,
     candidate rows), anchored on the pairs labelled in both runs."""
     ia, ib = pairs
     out: JSONObject = {"labels": int((~np.isnan(truths[0][ia]) & ~np.isnan(truths[1][ib])).sum())}
-    for name, convert in (("pass_rate", lambda v: _passes(v, cut)), ("mean_score", lambda v: v)):
+    width = scale[1] - scale[0]
+    for name, convert, bounds in (
+        ("pass_rate", lambda v: _passes(v, cut), (-1.0, 1.0)),
+        ("mean_score", lambda v: v, (-width, width)),
+    ):
         predicted = convert(scores[1])[ib] - convert(scores[0])[ia]  # NaN unless both valued
         human = convert(truths[1])[ib] - convert(truths[0])[ia]
-        out[name] = figure(predicted, human, alpha)
+        out[name] = figure(predicted, human, alpha, bounds)
     return out

@@ -37,19 +37,25 @@ async def anchored_comparison(
     if found is None:
         return None
     k, chosen = found
-    cut = anchored.cut_of(chosen, await _scale(store, runs[0], k))
+    scale = await _scale(store, runs[0], k)
+    cut = anchored.cut_of(chosen, scale)
     labelled = (await run_labels(labels, runs[0], False), await run_labels(labels, runs[1], False))
-    return await asyncio.to_thread(_figures, chosen, cut, k, rows, labelled, alpha)
+    if not labelled[0] and not labelled[1]:  # nothing to anchor on: no arrays to build
+        none: JSONObject = {"labels": 0, "pass_rate": None, "mean_score": None}
+        return {"criterion": str(chosen.get("name")), "pass_cut": cut, "base": none, "candidate": none,
+                "delta": none}  # fmt: skip
+    return await asyncio.to_thread(_figures, chosen, (cut, scale), k, rows, labelled, alpha)
 
 
 def _figures(
     chosen: Mapping[str, JsonValue],
-    cut: float,
+    cut_scale: tuple[float, tuple[float, float]],
     k: int,
     rows: tuple[GradedRows, GradedRows],
     found: tuple[dict[int, float], dict[int, float]],
     alpha: float,
 ) -> JSONObject:
+    cut, scale = cut_scale
     size = max([0, *rows[0].indexes, *rows[1].indexes]) + 1
     scores = (_scores_of(rows[0], k, size), _scores_of(rows[1], k, size))
     truths = (anchored.dense(found[0], size), anchored.dense(found[1], size))
@@ -57,9 +63,9 @@ def _figures(
     return {
         "criterion": str(chosen.get("name")),
         "pass_cut": cut,
-        "base": anchored.run_figures(scores[0], truths[0], cut, alpha),
-        "candidate": anchored.run_figures(scores[1], truths[1], cut, alpha),
-        "delta": anchored.delta_figures((ia, ib), scores, truths, cut, alpha),
+        "base": anchored.run_figures(scores[0], truths[0], cut, alpha, scale),
+        "candidate": anchored.run_figures(scores[1], truths[1], cut, alpha, scale),
+        "delta": anchored.delta_figures((ia, ib), scores, truths, cut, alpha, scale),
     }
 
 

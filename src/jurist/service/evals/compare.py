@@ -20,6 +20,7 @@ import numpy as np
 from jurist.errors import InvalidRequest, NotFound
 from jurist.evaluation.paired import Paired, adjusted, compare_pass, compare_scores
 from jurist.protocol.json_types import JSONObject, JsonValue
+from jurist.service.validation import check_comparison
 from jurist.store.eval_records import EvalRunRecord, GradedRows
 
 DIFFS_SHOWN = 100  # changed rows listed by default
@@ -34,11 +35,7 @@ class Settings:
     diffs: int = DIFFS_SHOWN
 
 
-def check_settings(margin: float, alpha: float) -> None:
-    if not 0 < margin < 1:
-        raise InvalidRequest(f"margin must be in (0, 1), got {margin}.", param="margin")
-    if not 0 < alpha <= 0.5:
-        raise InvalidRequest(f"alpha must be in (0, 0.5], got {alpha}.", param="alpha")
+check_settings = check_comparison  # margin in (0, 1), alpha in (0, 0.5]
 
 
 def mismatches(base: EvalRunRecord, candidate: EvalRunRecord) -> list[str]:

@@ -132,7 +132,9 @@ class ExperimentService:
             **figures.as_dict(),  # type: ignore[dict-item]
             "anchored": {
                 "labels": sum(1 for row in wins if row in truths),
-                "win_rate": anchored.figure(anchored.dense(wins, size), anchored.dense(truths, size), alpha),
+                "win_rate": anchored.figure(
+                    anchored.dense(wins, size), anchored.dense(truths, size), alpha, (0.0, 1.0)
+                ),
             },
         }
 

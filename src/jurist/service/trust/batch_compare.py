@@ -43,6 +43,7 @@ from jurist.protocol.json_types import JSONObject
 from jurist.service.jobs.batches import BatchService
 from jurist.service.trust.batch_lines import Mode, ScoredLine, read_lines
 from jurist.service.trust.line_facts import Offload, in_thread
+from jurist.service.validation import check_comparison
 from jurist.store.blobs import BlobStore
 from jurist.store.files import FileStore
 
@@ -67,10 +68,7 @@ class JudgedBatch:
 
 
 def check_settings(s: BatchSettings) -> None:
-    if not 0 < s.margin < 1:
-        raise InvalidRequest(f"margin must be in (0, 1), got {s.margin}.", param="margin")
-    if not 0 < s.alpha <= 0.5:
-        raise InvalidRequest(f"alpha must be in (0, 0.5], got {s.alpha}.", param="alpha")
+    check_comparison(s.margin, s.alpha)
     if s.threshold is not None and not np.isfinite(s.threshold):
         raise InvalidRequest(f"threshold must be a finite number, got {s.threshold}.", param="threshold")
 
