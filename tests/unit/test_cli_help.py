@@ -85,7 +85,7 @@ def test_help_has_a_summary_a_paragraph_and_an_example(path: tuple[str, ...], co
     assert len(paragraphs) >= 2 and paragraphs[1].strip(), "a help paragraph after the summary"
     assert (command.epilog or "").startswith("Example"), "an epilog of examples"
 
-    result = CliRunner().invoke(app, [*path, "--help"], prog_name="jurist")
+    result = CliRunner().invoke(app, [*path, "--help"], prog_name="jurist", env={"COLUMNS": "100"})
 
     assert result.exit_code == 0, result.output
     assert paragraphs[0].strip() in " ".join(result.output.split())

@@ -10,10 +10,11 @@ from jurist.api.deps import json_object_body, services_of, tenant_of
 from jurist.api.params import choice_param, int_param
 from jurist.errors import InvalidRequest
 from jurist.protocol.json_types import JSONObject
-from jurist.service.evals.compare import DIFFS_SHOWN, Settings, check_settings
+from jurist.service.evals.compare import DIFFS_SHOWN, Settings
 from jurist.service.evals.definitions import eval_object
 from jurist.service.evals.service import EvalService
 from jurist.service.evals.wire import item_object, listing, run_object
+from jurist.service.validation import check_comparison
 from jurist.store.eval_records import EvalRunRecord, Order
 
 _JSON = "application/json"
@@ -174,7 +175,7 @@ async def compare_runs(request: Request) -> Response:
             raise InvalidRequest(f"{param} must name a run of this eval.", param=param)
         ids[param] = value
     margin, alpha = float_param(request, "margin", 0.02), float_param(request, "alpha", 0.05)
-    check_settings(margin, alpha)
+    check_comparison(margin, alpha)
     mismatch = choice_param(request, "allow_mismatch", "false", ("true", "false")) == "true"
     settings = Settings(
         margin,

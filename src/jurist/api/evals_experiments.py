@@ -15,7 +15,7 @@ from starlette.responses import Response
 from jurist.api.deps import json_object_body, services_of, tenant_of
 from jurist.api.evals import float_param, json_response, run_json
 from jurist.api.params import choice_param, int_param
-from jurist.service.evals.compare import check_settings
+from jurist.service.validation import check_comparison
 
 
 async def create_head_to_head(request: Request) -> Response:
@@ -30,7 +30,7 @@ async def head_to_head(request: Request) -> Response:
     services = services_of(request)
     tenant = (await tenant_of(request)).id
     margin, alpha = float_param(request, "margin", 0.02), float_param(request, "alpha", 0.05)
-    check_settings(margin, alpha)
+    check_comparison(margin, alpha)
     found = await services.experiments.head_to_head(
         tenant, request.path_params["eval_id"], request.path_params["run_id"], alpha, margin
     )

@@ -306,7 +306,7 @@ def head_to_head_command(
     --server, or here (this data dir, judged by a worker in this process).
     Exit status: 0 completed, 1 failed or canceled, 2 bad usage or refused.
     """
-    from jurist.service.evals.compare import check_settings
+    from jurist.service.validation import check_comparison
 
     if server is not None and not key:
         raise _usage("--key is needed with --server.")
@@ -317,7 +317,7 @@ def head_to_head_command(
     if run is None and None in new.values():
         raise _usage("--base, --candidate and --model are needed (or --run, to report a run).")
     try:
-        check_settings(margin, alpha)
+        check_comparison(margin, alpha)
     except JuristError as exc:
         raise _usage(f"{exc.message} (param: {exc.param})") from exc
     body: JSONObject | None = None

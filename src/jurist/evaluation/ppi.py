@@ -45,7 +45,8 @@ The quantities (all means, so all go through :func:`ppi_mean`):
 
 On binary data with very few labels the intervals can still be too narrow; use at least a few dozen
 labels. Labels that all agree would give a zero-width interval: given the values' ``bounds``,
-``ppi_mean`` smooths that case (see there) and clips the interval to them. The judge-only interval is the normal one.
+``ppi_mean`` smooths that case (see there) and clips the interval to them. The judge-only interval is
+the normal one.
 """
 
 from __future__ import annotations

@@ -38,8 +38,9 @@ from jurist.api.console.session import page, tenant_of_page
 from jurist.api.console.templating import pages_of
 from jurist.api.deps import services_of
 from jurist.errors import InvalidRequest
-from jurist.service.evals.compare import Settings, check_settings
+from jurist.service.evals.compare import Settings
 from jurist.service.evals.service import EvalService
+from jurist.service.validation import check_comparison
 from jurist.store.eval_records import EvalRunRecord
 
 RUN_CHOICES = 100  # the latest runs offered in the form
@@ -104,7 +105,7 @@ def _settings(form: CompareForm, diffs: int) -> Settings:
         _number(form.margin, "margin", DEFAULTS.margin),
         _number(form.alpha, "alpha", DEFAULTS.alpha),
     )
-    check_settings(margin, alpha)
+    check_comparison(margin, alpha)
     return Settings(margin, alpha, form.allow_mismatch, form.criterion or None, diffs)
 
 

@@ -20,7 +20,6 @@ import numpy as np
 from jurist.errors import InvalidRequest, NotFound
 from jurist.evaluation.paired import Paired, adjusted, compare_pass, compare_scores
 from jurist.protocol.json_types import JSONObject, JsonValue
-from jurist.service.validation import check_comparison
 from jurist.store.eval_records import EvalRunRecord, GradedRows
 
 DIFFS_SHOWN = 100  # changed rows listed by default
@@ -33,9 +32,6 @@ class Settings:
     allow_mismatch: bool = False
     criterion: str | None = None
     diffs: int = DIFFS_SHOWN
-
-
-check_settings = check_comparison  # margin in (0, 1), alpha in (0, 0.5]
 
 
 def mismatches(base: EvalRunRecord, candidate: EvalRunRecord) -> list[str]:
